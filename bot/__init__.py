@@ -1,0 +1,1 @@
+"""Zonedesk: the service desk core (config, storage, access, use cases, outbox, scheduler)."""

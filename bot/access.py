@@ -1,0 +1,180 @@
+"""Who may see and do what: the only place that decides, for one request and for list queries in SQL.
+
+Levels, each including the one before:
+
+- NONE: the request does not exist for this person (refusals look exactly like "not found").
+- REQUESTER: the person filed it (or it was filed for them): fields and the public conversation.
+- READER: an agent of a zone that opened read access to the agent's zone, or a zone manager:
+  also internal notes, history, tasks and form answers; may not change anything.
+- AGENT: an agent who is a member of a team in the request's zone: may act on it.
+
+A private team's requests are hidden from everyone but its members (zone colleagues and managers
+included) and the requester. Receiving a transfer or a task never grants access to the sender's
+zone. A task's receivers see the task (title, shared text, status), never the request.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, and_, false, or_, true
+
+from bot.config import AppConfig, Role
+from bot.errors import DeskError, NotFound
+from bot.model import Request, Task
+
+
+class Level(enum.IntEnum):
+    """How much of a request a person may see or do."""
+
+    NONE = 0
+    REQUESTER = 1
+    READER = 2
+    AGENT = 3
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person acting through a channel, with what `app.yaml` says about them."""
+
+    email: str
+    name: str
+    channel: str
+    roles: frozenset[Role] = frozenset()
+    teams: frozenset[str] = frozenset()
+    zones: frozenset[str] = frozenset()
+    manages: frozenset[str] = frozenset()
+    known: bool = False
+    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def is_staff(self) -> bool:
+        """An agent or dispatcher with at least one team: someone who works requests."""
+        return bool(self.zones) and bool(self.roles & {Role.AGENT, Role.DISPATCHER})
+
+    @property
+    def is_dispatcher(self) -> bool:
+        """May route, weigh and file on behalf of others."""
+        return Role.DISPATCHER in self.roles and bool(self.zones)
+
+
+def actor_for(config: AppConfig, email: str, name: str | None, channel: str) -> Actor:
+    """Build the actor for an e-mail: staff as `app.yaml` lists them, anyone else a plain requester."""
+    email = email.strip().lower()
+    person = config.person(email)
+    if person is None:
+        return Actor(email=email, name=name or email, channel=channel)
+    teams = config.teams_of(email)
+    return Actor(
+        email=email,
+        name=person.name,
+        channel=channel,
+        roles=person.roles,
+        teams=frozenset(t.id for t in teams),
+        zones=frozenset(t.zone for t in teams),
+        manages=frozenset(person.manages) if Role.ZONE_MANAGER in person.roles else frozenset(),
+        known=True,
+    )
+
+
+SYSTEM_EMAIL = "zonedesk@system"
+
+
+def system_actor(channel: str = "scheduler") -> Actor:
+    """The desk itself (scheduler, delivery failures): acts where a rule says so, never reads for a person."""
+    return Actor(email=SYSTEM_EMAIL, name="Zonedesk", channel=channel, known=True)
+
+
+class Policy:
+    """Access rules over one configuration."""
+
+    def __init__(self, config: AppConfig) -> None:
+        self.config = config
+
+    # -- zones and teams -------------------------------------------------------------------------
+    def acting_zones(self, actor: Actor) -> frozenset[str]:
+        """Zones where the actor may act: those of their teams, if they work requests at all."""
+        return actor.zones if actor.is_staff else frozenset()
+
+    def reading_zones(self, actor: Actor) -> frozenset[str]:
+        """Zones the actor may read: their own, those opened to their zones, and those they manage."""
+        own = self.acting_zones(actor)
+        opened = {z.id for z in self.config.zones if own & set(z.visible_to)}
+        return own | opened | actor.manages
+
+    def hidden_teams(self, actor: Actor) -> frozenset[str]:
+        """Private teams the actor is not a member of: their requests stay invisible."""
+        return frozenset(t.id for t in self.config.teams if t.private and t.id not in actor.teams)
+
+    # -- one request -----------------------------------------------------------------------------
+    def level(self, actor: Actor, request: Request) -> Level:
+        """The actor's access level on one request."""
+        hidden = request.team_id is not None and request.team_id in self.hidden_teams(actor)
+        if not hidden:
+            if request.zone_id in self.acting_zones(actor):
+                return Level.AGENT
+            if request.zone_id in self.reading_zones(actor):
+                return Level.READER
+        if request.requester_email == actor.email:
+            return Level.REQUESTER
+        return Level.NONE
+
+    def require(self, actor: Actor, request: Request, needed: Level, doing: str = "do that") -> Level:
+        """Raise unless the actor has `needed`; a request the actor cannot see reads as not found."""
+        level = self.level(actor, request)
+        if level == Level.NONE:
+            raise NotFound(request.id)
+        if level < needed:
+            if needed == Level.AGENT and level == Level.READER:
+                raise DeskError(f"You can read request #{request.id} but not {doing}: it belongs to another zone.")
+            raise DeskError(f"Only an agent of the request's zone can {doing}.")
+        return level
+
+    def can_resolve_in(self, zone_id: str) -> bool:
+        """A dispatcher zone routes requests but never resolves them."""
+        zone = self.config.zone(zone_id)
+        return zone is not None and zone.kind == "standard"
+
+    # -- tasks -----------------------------------------------------------------------------------
+    def receives_task(self, actor: Actor, task: Task) -> bool:
+        """The task was addressed to the actor, their team, or (no team or agent named) their zone."""
+        if not actor.is_staff and actor.email != task.to_agent:
+            return False
+        if task.to_agent is not None:
+            return task.to_agent == actor.email
+        if task.to_team is not None:
+            return task.to_team in actor.teams
+        return task.to_zone in actor.zones
+
+    # -- list queries in SQL ---------------------------------------------------------------------
+    def request_clause(self, actor: Actor, minimum: Level = Level.REQUESTER) -> ColumnElement[bool]:
+        """A WHERE clause over `Request` selecting exactly the requests `level` would grant `minimum`."""
+        zones = self.acting_zones(actor) if minimum >= Level.AGENT else self.reading_zones(actor)
+        hidden = self.hidden_teams(actor)
+        staff: ColumnElement[bool] = false()
+        if zones:
+            staff = Request.zone_id.in_(sorted(zones))
+            if hidden:
+                staff = and_(staff, or_(Request.team_id.is_(None), Request.team_id.not_in(sorted(hidden))))
+        if minimum <= Level.REQUESTER:
+            return or_(staff, Request.requester_email == actor.email)
+        return staff
+
+    def task_clause(self, actor: Actor) -> ColumnElement[bool]:
+        """A WHERE clause over `Task` selecting the tasks addressed to the actor (see `receives_task`)."""
+        mine = Task.to_agent == actor.email
+        if not actor.is_staff:
+            return mine
+        team_tasks = and_(Task.to_agent.is_(None), Task.to_team.in_(sorted(actor.teams))) if actor.teams else false()
+        zone_tasks = (
+            and_(Task.to_agent.is_(None), Task.to_team.is_(None), Task.to_zone.in_(sorted(actor.zones)))
+            if actor.zones
+            else false()
+        )
+        return or_(mine, team_tasks, zone_tasks)
+
+
+def everything() -> ColumnElement[bool]:
+    """For administrative CLI paths that act for the organisation (export, erase), never for a person."""
+    return true()

@@ -1,0 +1,436 @@
+"""The `app.yaml` schema: zones, teams, people, priority, intake and calendars, validated at start-up.
+
+Validation is pydantic (typed models, `extra="forbid"` so a misspelt key is an error, not a silent
+default) plus cross-reference checks pydantic cannot express (a team naming an unknown zone). Every
+problem is reported with the file, the key path, the line, and what was expected, all at once.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", to_lower=True)]
+
+
+class Role(str, enum.Enum):
+    """What a person may do beyond filing requests (everybody may file)."""
+
+    AGENT = "agent"
+    DISPATCHER = "dispatcher"
+    APPROVER = "approver"
+    ADMIN = "admin"
+    ZONE_MANAGER = "zone_manager"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Category(_Strict):
+    """One node of a zone's category tree; ids are unique inside the zone."""
+
+    id: Slug
+    name: str
+    children: tuple[Category, ...] = ()
+
+
+class ChannelRefs(_Strict):
+    """Where a zone or team is told about new work: a Slack channel id and/or a Teams conversation id."""
+
+    slack: str | None = None
+    teams: str | None = None
+
+
+class Reminders(_Strict):
+    """Reminder intervals of one zone, in working hours unless said otherwise."""
+
+    stale_after_hours: float = Field(default=8, gt=0)
+    approval_every_hours: float = Field(default=8, gt=0)
+    approval_max: int = Field(default=3, ge=0)
+    waiting_on_requester_hours: float = Field(default=16, gt=0)
+    deadline_before_hours: float = Field(default=4, gt=0)
+
+
+class SlaRule(_Strict):
+    """First response and resolution targets (working hours) for requests matching all given keys."""
+
+    priority: str | None = None
+    category: str | None = None
+    team: str | None = None
+    first_response_hours: float = Field(gt=0)
+    resolution_hours: float = Field(gt=0)
+    pause_on_approval: bool = False
+
+
+class Survey(_Strict):
+    """Satisfaction survey settings of one zone."""
+
+    enabled: bool = True
+    cooldown_days: int = Field(default=7, ge=0)
+    sample_rate: float = Field(default=1.0, ge=0, le=1)
+    expires_days: int = Field(default=7, ge=1)
+
+
+class Zone(_Strict):
+    """A department's collaboration zone."""
+
+    id: Slug
+    name: str
+    kind: Literal["standard", "dispatcher"] = "standard"
+    description: str = ""
+    visible_to: tuple[Slug, ...] = ()
+    transfers_enabled: bool = True
+    transfer_to: tuple[Slug, ...] = ()
+    tasks_enabled: bool = True
+    tasks_to: tuple[Slug, ...] = ()
+    categories: tuple[Category, ...] = ()
+    internal_categories: tuple[Slug, ...] = ()
+    default_team: Slug | None = None
+    triage: ChannelRefs = ChannelRefs()
+    calendar: Slug = "default"
+    auto_close_days: int = Field(default=5, ge=1)
+    reminders: Reminders = Reminders()
+    sla: tuple[SlaRule, ...] = ()
+    survey: Survey = Survey()
+
+    def category_ids(self) -> set[str]:
+        """Every category id in this zone's tree."""
+        return {c.id for c in _walk(self.categories)}
+
+    def category(self, category_id: str) -> Category | None:
+        """The category with that id in this zone, if any."""
+        return next((c for c in _walk(self.categories) if c.id == category_id), None)
+
+
+def _walk(nodes: Iterable[Category]) -> Iterator[Category]:
+    for node in nodes:
+        yield node
+        yield from _walk(node.children)
+
+
+class Team(_Strict):
+    """A team inside one zone; a private team hides its requests from non-members."""
+
+    id: Slug
+    name: str
+    zone: Slug
+    private: bool = False
+    members: tuple[Email, ...] = ()
+    categories: tuple[Slug, ...] = ()
+    triage: ChannelRefs = ChannelRefs()
+
+
+class Person(_Strict):
+    """Someone the desk knows by e-mail. People not listed are plain requesters."""
+
+    email: Email
+    name: str
+    roles: frozenset[Role] = frozenset()
+    manages: tuple[Slug, ...] = ()
+
+
+class Priority(_Strict):
+    """Priority = requester's urgency x dispatcher's weight, raised to a category's floor."""
+
+    levels: tuple[str, ...] = ("low", "normal", "high", "critical")
+    default: str = "normal"
+    matrix: dict[str, dict[str, str]] = Field(
+        default_factory=lambda: {
+            "low": {"low": "low", "normal": "low", "high": "normal"},
+            "normal": {"low": "low", "normal": "normal", "high": "high"},
+            "high": {"low": "normal", "normal": "high", "high": "critical"},
+        }
+    )
+    floors: dict[str, str] = Field(default_factory=dict)
+
+
+class Intake(_Strict):
+    """Where requests arrive: chat channels mapped to zones, and what to do when the zone is unclear."""
+
+    unrouted: Literal["ask", "dispatcher"] = "ask"
+    dispatcher_zone: Slug | None = None
+    slack_channels: dict[str, Slug] = Field(default_factory=dict)
+    teams_channels: dict[str, Slug] = Field(default_factory=dict)
+
+
+class CalendarSettings(_Strict):
+    """A working-day calendar; zones name one."""
+
+    timezone: str = "UTC"
+    hours: str = "08:00-16:00"
+    weekdays: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = (
+        "mon", "tue", "wed", "thu", "fri",
+    )
+    country: str | None = None
+    subdivision: str | None = None
+    closed: tuple[date, ...] = ()
+
+    @field_validator("hours")
+    @classmethod
+    def _hours_shape(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d", value):
+            raise ValueError("expected working hours as HH:MM-HH:MM, e.g. 08:00-16:00")
+        return value
+
+
+class Organisation(_Strict):
+    """Who runs this desk; shown in the portal."""
+
+    name: str = "Zonedesk"
+    base_url: str = "http://127.0.0.1:3000"
+
+
+class AppConfig(_Strict):
+    """The whole of `app.yaml`."""
+
+    organisation: Organisation = Organisation()
+    zones: tuple[Zone, ...]
+    teams: tuple[Team, ...] = ()
+    people: tuple[Person, ...] = ()
+    priority: Priority = Priority()
+    intake: Intake = Intake()
+    calendars: dict[Slug, CalendarSettings] = Field(default_factory=lambda: {"default": CalendarSettings()})
+
+    # Lookups, built once (the model is frozen, so these never go stale).
+    def zone(self, zone_id: str) -> Zone | None:
+        """The zone with that id, if any."""
+        return self._index()[0].get(zone_id)
+
+    def team(self, team_id: str) -> Team | None:
+        """The team with that id, if any."""
+        return self._index()[1].get(team_id)
+
+    def person(self, email: str) -> Person | None:
+        """The person with that e-mail (case-insensitive), if listed."""
+        return self._index()[2].get(email.lower())
+
+    def teams_of(self, email: str) -> tuple[Team, ...]:
+        """The teams this e-mail is a member of."""
+        return self._index()[3].get(email.lower(), ())
+
+    def teams_in(self, zone_id: str) -> tuple[Team, ...]:
+        """The teams of one zone."""
+        return tuple(t for t in self.teams if t.zone == zone_id)
+
+    def _index(self) -> tuple[dict[str, Zone], dict[str, Team], dict[str, Person], dict[str, tuple[Team, ...]]]:
+        cached = self.__dict__.get("_cached_index")
+        if cached is None:
+            membership: dict[str, list[Team]] = {}
+            for team in self.teams:
+                for member in team.members:
+                    membership.setdefault(member, []).append(team)
+            cached = (
+                {z.id: z for z in self.zones},
+                {t.id: t for t in self.teams},
+                {p.email: p for p in self.people},
+                {k: tuple(v) for k, v in membership.items()},
+            )
+            object.__setattr__(self, "_cached_index", cached)  # frozen model: cache by hand
+        return cached  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a configuration file."""
+
+    file: str
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path or '(top level)'}: {self.message}"
+
+
+class ConfigError(Exception):
+    """Raised with every problem found, so an administrator fixes them in one pass."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class _LineIndex:
+    """Maps a key path such as ('zones', 2, 'visible_to') to its line in the YAML source."""
+
+    def __init__(self, node: yaml.Node | None) -> None:
+        self.root = node
+
+    def line(self, path: tuple[int | str, ...]) -> int | None:
+        node = self.root
+        found = node.start_mark.line + 1 if node is not None else None
+        for key in path:
+            if isinstance(node, yaml.MappingNode):
+                match = next((v for k, v in node.value if getattr(k, "value", None) == str(key)), None)
+                if match is None:
+                    return found
+                node = match
+            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+                node = node.value[key]
+            else:
+                return found
+            found = node.start_mark.line + 1
+        return found
+
+
+def _path_text(path: Iterable[int | str]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def load_yaml(path: Path) -> tuple[Any, _LineIndex]:
+    """Read a YAML file, keeping the node tree so errors can name lines."""
+    name = str(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem(name, "", f"cannot read the file: {exc.strerror or exc}")]) from exc
+    try:
+        node = yaml.compose(source, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError([Problem(name, "", f"not valid YAML: {getattr(exc, 'problem', exc)}", line)]) from exc
+    return data, _LineIndex(node)
+
+
+def problems_from_validation(file: str, error: ValidationError, lines: _LineIndex) -> list[Problem]:
+    """Turn pydantic's errors into file/key/line problems an administrator can act on."""
+    problems = []
+    for item in error.errors():
+        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see the documented keys in the sample app.yaml)"
+        elif item["type"] == "missing":
+            message = "required key is missing"
+        elif item["type"] == "literal_error":
+            message = f"expected {item.get('ctx', {}).get('expected', 'one of the allowed values')}"
+        elif item["type"] == "string_pattern_mismatch":
+            message = f"'{item.get('input')}' is not valid here (expected {_pattern_hint(loc)})"
+        problems.append(Problem(file, _path_text(loc), message, lines.line(loc)))
+    return problems
+
+
+def _pattern_hint(loc: tuple[int | str, ...]) -> str:
+    names = [p for p in loc if isinstance(p, str)]
+    if names and names[-1] in {"email", "members"}:
+        return "an e-mail address"
+    return "a lower-case id: letters, digits, '-' or '_', at most 40 characters"
+
+
+def _cross_check(cfg: AppConfig) -> Iterator[tuple[tuple[int | str, ...], str]]:
+    zone_ids = [z.id for z in cfg.zones]
+    known_zones = set(zone_ids)
+    team_ids = {t.id for t in cfg.teams}
+    people = {p.email for p in cfg.people}
+    for i, zone_id in enumerate(zone_ids):
+        if zone_ids.index(zone_id) != i:
+            yield ("zones", i, "id"), f"zone id '{zone_id}' is used twice"
+    for i, zone in enumerate(cfg.zones):
+        for key in ("visible_to", "transfer_to", "tasks_to"):
+            for j, other in enumerate(getattr(zone, key)):
+                if other not in known_zones:
+                    yield ("zones", i, key, j), f"unknown zone '{other}' (expected one of: {', '.join(zone_ids)})"
+                elif other == zone.id:
+                    yield ("zones", i, key, j), "a zone cannot name itself here"
+        seen: set[str] = set()
+        for category in _walk(zone.categories):
+            if category.id in seen:
+                yield ("zones", i, "categories"), f"category id '{category.id}' is used twice in this zone"
+            seen.add(category.id)
+        if zone.default_team is not None:
+            team = cfg.team(zone.default_team)
+            if team is None or team.zone != zone.id:
+                yield ("zones", i, "default_team"), f"'{zone.default_team}' is not a team of this zone"
+        if zone.calendar not in cfg.calendars:
+            yield ("zones", i, "calendar"), f"unknown calendar '{zone.calendar}' (define it under calendars)"
+        for j, rule in enumerate(zone.sla):
+            if rule.priority is not None and rule.priority not in cfg.priority.levels:
+                yield ("zones", i, "sla", j, "priority"), f"unknown priority '{rule.priority}'"
+            if rule.category is not None and rule.category not in seen:
+                yield ("zones", i, "sla", j, "category"), f"'{rule.category}' is not a category of this zone"
+            if rule.team is not None and (cfg.team(rule.team) is None or cfg.team(rule.team).zone != zone.id):  # type: ignore[union-attr]
+                yield ("zones", i, "sla", j, "team"), f"'{rule.team}' is not a team of this zone"
+    team_list = [t.id for t in cfg.teams]
+    for i, team in enumerate(cfg.teams):
+        if team_list.index(team.id) != i:
+            yield ("teams", i, "id"), f"team id '{team.id}' is used twice"
+        zone = cfg.zone(team.zone)
+        if zone is None:
+            yield ("teams", i, "zone"), f"unknown zone '{team.zone}' (expected one of: {', '.join(zone_ids)})"
+            continue
+        for j, member in enumerate(team.members):
+            if member not in people:
+                yield ("teams", i, "members", j), f"'{member}' is not listed under people"
+        known = zone.category_ids()
+        for j, category in enumerate(team.categories):
+            if category not in known:
+                yield ("teams", i, "categories", j), f"'{category}' is not a category of zone '{zone.id}'"
+    emails = [p.email for p in cfg.people]
+    for i, person in enumerate(cfg.people):
+        if emails.index(person.email) != i:
+            yield ("people", i, "email"), f"'{person.email}' is listed twice"
+        for j, zone_id in enumerate(person.manages):
+            if zone_id not in known_zones:
+                yield ("people", i, "manages", j), f"unknown zone '{zone_id}'"
+    levels = cfg.priority.levels
+    if cfg.priority.default not in levels:
+        yield ("priority", "default"), f"'{cfg.priority.default}' is not one of the levels {list(levels)}"
+    for row, cols in cfg.priority.matrix.items():
+        for col, level in cols.items():
+            if level not in levels:
+                yield ("priority", "matrix", row, col), f"'{level}' is not one of the levels {list(levels)}"
+    for key, level in cfg.priority.floors.items():
+        if level not in levels:
+            yield ("priority", "floors", key), f"'{level}' is not one of the levels {list(levels)}"
+    if cfg.intake.dispatcher_zone is not None:
+        dz = cfg.zone(cfg.intake.dispatcher_zone)
+        if dz is None or dz.kind != "dispatcher":
+            yield ("intake", "dispatcher_zone"), "expected the id of a zone whose kind is 'dispatcher'"
+    elif cfg.intake.unrouted == "dispatcher":
+        yield ("intake", "dispatcher_zone"), "required when unrouted is 'dispatcher'"
+    for platform in ("slack_channels", "teams_channels"):
+        for channel, zone_id in getattr(cfg.intake, platform).items():
+            if zone_id not in known_zones:
+                yield ("intake", platform, channel), f"unknown zone '{zone_id}'"
+    for name, cal in cfg.calendars.items():
+        start, end = cal.hours.split("-")
+        if end <= start:
+            yield ("calendars", name, "hours"), "the end of the working day must come after its start"
+        try:
+            import zoneinfo
+
+            zoneinfo.ZoneInfo(cal.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            yield ("calendars", name, "timezone"), f"unknown time zone '{cal.timezone}' (e.g. Europe/Oslo)"
+
+
+def load_config(path: str | Path) -> AppConfig:
+    """Load and validate `app.yaml`; raise ConfigError listing every problem."""
+    path = Path(path)
+    data, lines = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(str(path), "", "expected a mapping of keys (zones, teams, people...)")])
+    try:
+        cfg = AppConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(problems_from_validation(str(path), exc, lines)) from exc
+    problems = [Problem(str(path), _path_text(loc), msg, lines.line(loc)) for loc, msg in _cross_check(cfg)]
+    if problems:
+        raise ConfigError(problems)
+    return cfg

@@ -1,0 +1,926 @@
+"""The use cases: file, reply, note, claim, assign, status, transfer, tasks... one transaction each.
+
+Every change (1) checks access through `bot.access`, (2) changes the request, (3) appends an
+immutable history event, and (4) writes the outbound messages it causes to the outbox, all in one
+transaction. Adapters call these with an `Actor` and show `DeskError` messages to the person.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.access import Actor, Level, Policy, actor_for
+from bot.clock import Clock
+from bot.config import AppConfig, Team, Zone
+from bot.desk.status import OPEN, WAITING_REASONS, check_move
+from bot.desk.types import (
+    CommentView,
+    EventView,
+    Origin,
+    RequestDetail,
+    RequestSummary,
+    TaskView,
+)
+from bot.errors import DeskError, Duplicate, NotFound
+from bot.messages import Button, Message
+from bot.model import (
+    Comment,
+    Event,
+    FormAnswer,
+    Identity,
+    Inbound,
+    Label,
+    Relation,
+    Request,
+    Task,
+    ThreadLink,
+)
+from bot.outbox import enqueue
+
+TITLE_MAX = 200
+TEXT_MAX = 20_000
+LABEL_RE = re.compile(r"^[\w-]{1,40}$")
+CHAT_PLATFORMS = frozenset({"slack", "teams"})
+
+
+class Timers(Protocol):
+    """What the scheduler needs to hear about: arm, re-arm or cancel timers inside the same transaction."""
+
+    async def request_changed(self, session: AsyncSession, request: Request, now: datetime, kind: str) -> None:
+        """Called after every change to a request, before commit."""
+        ...
+
+
+@dataclass(frozen=True)
+class Filed:
+    """What the person who filed a request is told."""
+
+    number: int
+    title: str
+    zone_id: str
+    zone_name: str
+    team_id: str | None
+    status: str
+
+
+@dataclass
+class Tx:
+    """One unit of work: the session and the instant every row of it is stamped with."""
+
+    session: AsyncSession
+    now: datetime
+    wrote_outbox: bool = False
+
+
+def title_from_text(text: str, limit: int = 100) -> str:
+    """A request title from a chat message: its first line, shortened on a word boundary."""
+    first = next((line.strip() for line in text.strip().splitlines() if line.strip()), "")
+    if len(first) <= limit:
+        return first
+    cut = first[:limit].rsplit(" ", 1)[0]
+    return (cut or first[:limit]).rstrip(" ,.;:") + "…"
+
+
+def _clean_text(value: str, what: str, *, required: bool, limit: int) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise DeskError(f"The {what} is empty; write a few words.")
+    if len(value) > limit:
+        raise DeskError(f"The {what} is too long ({len(value):,} characters; at most {limit:,}).")
+    return value
+
+
+class Desk:
+    """The service desk's use cases over one configuration, database and clock."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        platforms: frozenset[str] = frozenset(),
+        timers: Timers | None = None,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.clock = clock
+        self.policy = Policy(config)
+        self.platforms = platforms & CHAT_PLATFORMS
+        self.timers = timers
+        self.on_commit = on_commit
+
+    # ---------------------------------------------------------------- plumbing
+    def actor(self, email: str, name: str | None = None, channel: str = "web") -> Actor:
+        """The actor for an e-mail on a channel."""
+        return actor_for(self.config, email, name, channel)
+
+    def link(self, number: int) -> str:
+        """The web page of a request."""
+        return f"{self.config.organisation.base_url.rstrip('/')}/requests/{number}"
+
+    @asynccontextmanager
+    async def transaction(self, dedupe_key: str | None = None, source: str = "desk") -> AsyncIterator[Tx]:
+        """One transaction; with `dedupe_key`, a second attempt with the same key raises Duplicate."""
+        async with self.sessions() as session:
+            tx = Tx(session, self.clock.now())
+            async with session.begin():
+                if dedupe_key is not None:
+                    await _claim_key(session, dedupe_key, source, tx.now)
+                yield tx
+            if tx.wrote_outbox and self.on_commit is not None:
+                self.on_commit()
+
+    async def _request(self, tx: Tx, actor: Actor, number: int, needed: Level, doing: str) -> Request:
+        query = select(Request).where(Request.id == number)
+        if tx.session.bind.dialect.name == "postgresql":
+            query = query.with_for_update()
+        request = (await tx.session.execute(query)).scalar_one_or_none()
+        if request is None:
+            raise NotFound(number)
+        self.policy.require(actor, request, needed, doing)
+        return request
+
+    def _zone(self, zone_id: str) -> Zone:
+        zone = self.config.zone(zone_id)
+        if zone is None:
+            known = ", ".join(f"{z.id} ({z.name})" for z in self.config.zones)
+            raise DeskError(f"There is no zone '{zone_id}'. Zones: {known}.")
+        return zone
+
+    async def _changed(self, tx: Tx, request: Request, actor: Actor, kind: str, **data: Any) -> None:
+        request.updated_at = tx.now
+        tx.session.add(
+            Event(request_id=request.id, at=tx.now, actor_email=actor.email, actor_name=actor.name,
+                  channel=actor.channel, kind=kind, data=data)
+        )
+        if self.timers is not None:
+            await self.timers.request_changed(tx.session, request, tx.now, kind)
+
+    def _to_thread(self, tx: Tx, request: Request, message: Message, *, kind: str = "thread_reply") -> None:
+        """Post into the requester's original thread, if it came from a chat channel we serve."""
+        if request.origin_platform not in self.platforms or not request.origin_channel:
+            return
+        thread = request.origin_thread or request.origin_message
+        enqueue(
+            tx.session, tx.now, platform=request.origin_platform, kind=kind, request_id=request.id,
+            conversation=f"{request.origin_channel}:{thread or ''}",
+            target={"channel": request.origin_channel, "thread": thread, "workspace": request.origin_workspace,
+                    "user": request.origin_user},
+            message=message,
+        )
+        tx.wrote_outbox = True
+
+    async def _direct(self, tx: Tx, email: str | None, message: Message, request_id: int | None) -> None:
+        """A direct message to a person on every chat platform where we have seen them."""
+        if not email:
+            return
+        rows = await tx.session.execute(
+            select(Identity.platform, Identity.user_id).where(Identity.email == email.lower())
+        )
+        for platform, user_id in rows:
+            if platform not in self.platforms:
+                continue
+            enqueue(tx.session, tx.now, platform=platform, kind="dm", request_id=request_id,
+                    conversation=f"dm:{user_id}", target={"user": user_id, "email": email}, message=message)
+            tx.wrote_outbox = True
+
+    def _to_channels(self, tx: Tx, refs: Sequence[tuple[str, str]], message: Message, request_id: int,
+                     kind: str, link_thread: str | None = None) -> None:
+        for platform, channel in refs:
+            if platform not in self.platforms:
+                continue
+            enqueue(tx.session, tx.now, platform=platform, kind=kind, request_id=request_id,
+                    conversation=f"{channel}:", target={"channel": channel}, message=message,
+                    payload={"link_thread": link_thread} if link_thread else None)
+            tx.wrote_outbox = True
+
+    def triage_channels(self, zone_id: str, team_id: str | None) -> list[tuple[str, str]]:
+        """Where new work of a zone/team is announced. A private team's work only in its own channel."""
+        team = self.config.team(team_id) if team_id else None
+        refs = team.triage if team is not None and (team.triage.slack or team.triage.teams) else None
+        if refs is None:
+            if team is not None and team.private:
+                return []  # never announce a private team's request where non-members read
+            refs = self._zone(zone_id).triage
+        return [(p, c) for p, c in (("slack", refs.slack), ("teams", refs.teams)) if c]
+
+    def _announce(self, tx: Tx, request: Request) -> None:
+        zone = self._zone(request.zone_id)
+        category = zone.category(request.category_id) if request.category_id else None
+        fields = [("Requester", request.requester_name), ("Zone", zone.name), ("Priority", request.priority)]
+        if category is not None:
+            fields.append(("Category", category.name))
+        if request.team_id and (team := self.config.team(request.team_id)):
+            fields.append(("Team", team.name))
+        message = Message(
+            title=f"New request #{request.id}: {request.title}",
+            text=request.description[:500],
+            fields=tuple(fields),
+            buttons=(
+                Button("claim", "Claim", str(request.id), "primary"),
+                Button("assign", "Assign", str(request.id)),
+                Button("reply", "Reply", str(request.id)),
+            ),
+            link=self.link(request.id),
+            link_label="Open in Zonedesk",
+            footer="Replies in this thread are internal notes.",
+            extra={"number": request.id},
+        )
+        self._to_channels(tx, self.triage_channels(request.zone_id, request.team_id), message, request.id,
+                          "triage", link_thread="triage")
+
+    # ---------------------------------------------------------------- routing helpers
+    def intake_zone(self, platform: str, channel: str | None) -> str | None:
+        """The zone a chat channel files into; for a DM, the dispatcher zone when `app.yaml` routes there."""
+        mapping = self.config.intake.slack_channels if platform == "slack" else self.config.intake.teams_channels
+        if channel and channel in mapping:
+            return mapping[channel]
+        if self.config.intake.unrouted == "dispatcher":
+            return self.config.intake.dispatcher_zone
+        return None
+
+    def filing_zones(self) -> list[Zone]:
+        """Zones a requester may choose from."""
+        return list(self.config.zones)
+
+    def _team_for(self, zone: Zone, category_id: str | None) -> str | None:
+        if category_id:
+            lineage = _lineage(zone, category_id)
+            for team in self.config.teams_in(zone.id):
+                if lineage & set(team.categories):
+                    return team.id
+        return zone.default_team
+
+    def compute_priority(self, urgency: str, weight: str | None, category_id: str | None,
+                         internal: str | None) -> str:
+        """Requester's urgency x dispatcher's weight from the matrix, raised to any category floor."""
+        prio = self.config.priority
+        row = prio.matrix.get(urgency, {})
+        level = row.get(weight or "normal", prio.default)
+        candidates = [level] + [prio.floors[k] for k in (category_id, internal) if k and k in prio.floors]
+        return max(candidates, key=prio.levels.index)
+
+    def _check_urgency(self, value: str, what: str = "urgency") -> str:
+        allowed = list(self.config.priority.matrix)
+        if value not in allowed:
+            raise DeskError(f"'{value}' is not an {what}. Choose one of: {', '.join(allowed)}.")
+        return value
+
+    def _check_category(self, zone: Zone, category_id: str) -> str:
+        if zone.category(category_id) is None:
+            names = ", ".join(sorted(zone.category_ids())) or "none"
+            raise DeskError(f"'{category_id}' is not a category of {zone.name}. Categories: {names}.")
+        return category_id
+
+    # ---------------------------------------------------------------- filing
+    async def file_request(
+        self,
+        actor: Actor,
+        origin: Origin,
+        title: str,
+        description: str = "",
+        *,
+        zone_id: str | None = None,
+        category_id: str | None = None,
+        urgency: str | None = None,
+        on_behalf_of: tuple[str, str] | None = None,
+        form_id: str | None = None,
+        answers: Sequence[tuple[str, str, str, Any]] = (),
+        deadline: datetime | None = None,
+        dedupe_key: str | None = None,
+        link_origin_thread: bool = True,
+    ) -> Filed:
+        """File a request from any channel. Unknown people file as requesters; `on_behalf_of` is for dispatchers."""
+        title = _clean_text(title, "title", required=True, limit=TITLE_MAX)
+        description = _clean_text(description, "description", required=False, limit=TEXT_MAX)
+        zone_id = zone_id or self.intake_zone(origin.platform, origin.channel)
+        if zone_id is None:
+            raise DeskError("Choose a zone for this request.")
+        zone = self._zone(zone_id)
+        if category_id:
+            self._check_category(zone, category_id)
+        urgency = self._check_urgency(urgency or self.config.priority.default)
+        requester_email, requester_name = actor.email, actor.name
+        if on_behalf_of is not None:
+            if not actor.is_dispatcher:
+                raise DeskError("Only a dispatcher can file a request on behalf of someone else.")
+            requester_email, requester_name = on_behalf_of[0].strip().lower(), on_behalf_of[1]
+            if "@" not in requester_email:
+                raise DeskError(f"'{on_behalf_of[0]}' is not an e-mail address.")
+        async with self.transaction(dedupe_key, source=origin.platform) as tx:
+            request = Request(
+                zone_id=zone.id, team_id=self._team_for(zone, category_id), requester_email=requester_email,
+                requester_name=requester_name, filed_by_email=actor.email, title=title, description=description,
+                status="new", urgency=urgency, priority=self.compute_priority(urgency, None, category_id, None),
+                category_id=category_id, deadline=deadline, form_id=form_id, origin_platform=origin.platform,
+                origin_workspace=origin.workspace, origin_channel=origin.channel, origin_thread=origin.thread,
+                origin_message=origin.message, origin_user=origin.user, created_at=tx.now, updated_at=tx.now,
+            )
+            tx.session.add(request)
+            await tx.session.flush()
+            for field_id, label, kind, value in answers:
+                tx.session.add(FormAnswer(request_id=request.id, field_id=field_id, label=label, kind=kind, value=value))
+            thread = origin.thread or origin.message
+            if link_origin_thread and origin.platform in CHAT_PLATFORMS and origin.channel and thread:
+                try:
+                    async with tx.session.begin_nested():
+                        tx.session.add(ThreadLink(platform=origin.platform, channel=origin.channel, thread=thread,
+                                                  request_id=request.id, purpose="origin"))
+                except IntegrityError as exc:
+                    raise DeskError("This thread already belongs to a request; reply in it instead.") from exc
+            await self._changed(tx, request, actor, "filed", zone=zone.id, team=request.team_id,
+                                category=category_id, title=title, on_behalf=on_behalf_of is not None,
+                                form=form_id)
+            self._to_thread(tx, request, Message(
+                title=f"Request #{request.id} is filed with {zone.name}",
+                text=f"{title}\nWe will answer in this thread. You can add details here at any time.",
+                link=self.link(request.id), link_label=f"Follow #{request.id}",
+                extra={"number": request.id, "confirmation": True},
+            ), kind="confirmation")
+            self._announce(tx, request)
+            return Filed(request.id, title, zone.id, zone.name, request.team_id, request.status)
+
+    # ---------------------------------------------------------------- conversation
+    async def reply(self, actor: Actor, number: int, text: str, *, dedupe_key: str | None = None,
+                    deliver: bool = True) -> int:
+        """A public reply from an agent: stored, and delivered into the requester's original thread."""
+        text = _clean_text(text, "reply", required=True, limit=TEXT_MAX)
+        async with self.transaction(dedupe_key) as tx:
+            request = await self._request(tx, actor, number, Level.AGENT, "reply to it")
+            comment = Comment(request_id=number, author_email=actor.email, author_name=actor.name, public=True,
+                              body=text, channel=actor.channel, created_at=tx.now)
+            tx.session.add(comment)
+            if request.first_response_at is None:
+                request.first_response_at = tx.now
+            await tx.session.flush()
+            await self._changed(tx, request, actor, "replied", comment=comment.id)
+            if deliver:
+                self._to_thread(tx, request, Message(text=text, author=actor.name,
+                                                     extra={"number": number, "comment": comment.id}))
+            return comment.id
+
+    async def note(self, actor: Actor, number: int, text: str, *, dedupe_key: str | None = None) -> int:
+        """An internal note: visible to agents who may read the request, never delivered to the requester."""
+        text = _clean_text(text, "note", required=True, limit=TEXT_MAX)
+        async with self.transaction(dedupe_key) as tx:
+            request = await self._request(tx, actor, number, Level.AGENT, "add notes")
+            comment = Comment(request_id=number, author_email=actor.email, author_name=actor.name, public=False,
+                              body=text, channel=actor.channel, created_at=tx.now)
+            tx.session.add(comment)
+            await tx.session.flush()
+            await self._changed(tx, request, actor, "noted", comment=comment.id)
+            return comment.id
+
+    async def comment(self, actor: Actor, number: int, text: str, *, dedupe_key: str | None = None,
+                      from_thread: bool = False) -> int | None:
+        """The requester adds to their request (web, or a message in the original thread).
+
+        An agent writing in the requester's thread makes a public reply that is already in the
+        thread, so it is stored but not delivered again. Anyone else in the thread is ignored.
+        """
+        text = _clean_text(text, "message", required=True, limit=TEXT_MAX)
+        async with self.transaction(dedupe_key) as tx:
+            request = (await tx.session.execute(select(Request).where(Request.id == number))).scalar_one_or_none()
+            if request is None:
+                raise NotFound(number)
+            level = self.policy.level(actor, request)
+            if level >= Level.AGENT and request.requester_email != actor.email:
+                comment = Comment(request_id=number, author_email=actor.email, author_name=actor.name, public=True,
+                                  body=text, channel=actor.channel, created_at=tx.now)
+                tx.session.add(comment)
+                if request.first_response_at is None:
+                    request.first_response_at = tx.now
+                await tx.session.flush()
+                await self._changed(tx, request, actor, "replied", comment=comment.id, in_thread=True)
+                return comment.id
+            if request.requester_email != actor.email:
+                if from_thread:
+                    return None
+                raise NotFound(number)
+            if request.status in {"closed", "cancelled"}:
+                raise DeskError(f"Request #{number} is {request.status}; file a new request or ask to reopen it.")
+            comment = Comment(request_id=number, author_email=actor.email, author_name=actor.name, public=True,
+                              body=text, channel=actor.channel, created_at=tx.now)
+            tx.session.add(comment)
+            await tx.session.flush()
+            moved = None
+            if request.status == "waiting" and request.waiting_reason == "requester":
+                request.status, request.waiting_reason, moved = "in_progress", None, "in_progress"
+            await self._changed(tx, request, actor, "commented", comment=comment.id, status=moved)
+            await self._direct(tx, request.assignee_email, Message(
+                title=f"{actor.name} wrote on #{number}: {request.title}", text=text[:500],
+                link=self.link(number), extra={"number": number}), number)
+            return comment.id
+
+    # ---------------------------------------------------------------- ownership
+    def _can_work(self, person: Actor, request: Request) -> bool:
+        return self.policy.level(person, request) >= Level.AGENT and person.is_staff
+
+    async def claim(self, actor: Actor, number: int, *, dedupe_key: str | None = None) -> str:
+        """Take a request oneself: assignee is the actor, status accepted."""
+        async with self.transaction(dedupe_key) as tx:
+            request = await self._request(tx, actor, number, Level.AGENT, "claim it")
+            if request.status not in OPEN:
+                raise DeskError(f"Request #{number} is {request.status}; reopen it before claiming.")
+            if request.assignee_email == actor.email:
+                raise DeskError(f"You already have request #{number}.")
+            previous = request.assignee_email
+            request.assignee_email = actor.email
+            if request.team_id is None or request.team_id not in actor.teams:
+                own = [t for t in self.config.teams_in(request.zone_id) if t.id in actor.teams]
+                request.team_id = own[0].id if own else request.team_id
+            if request.status in {"new", "assigned", "reopened"}:
+                request.status = "accepted"
+            await self._changed(tx, request, actor, "claimed", previous=previous, status=request.status)
+            return request.status
+
+    async def assign(self, actor: Actor, number: int, assignee_email: str, *, dedupe_key: str | None = None) -> str:
+        """Give a request to an agent of its zone (of its private team, if it has one)."""
+        async with self.transaction(dedupe_key) as tx:
+            request = await self._request(tx, actor, number, Level.AGENT, "assign it")
+            if request.status not in OPEN:
+                raise DeskError(f"Request #{number} is {request.status}; reopen it before assigning.")
+            assignee = self.actor(assignee_email, channel=actor.channel)
+            if not assignee.known or not self._can_work(assignee, request):
+                raise DeskError(f"{assignee_email} is not an agent who can work on request #{number}.")
+            if assignee.email == actor.email:
+                raise DeskError("To take it yourself, use claim.")
+            previous = request.assignee_email
+            request.assignee_email = assignee.email
+            if request.team_id is None or request.team_id not in assignee.teams:
+                own = [t for t in self.config.teams_in(request.zone_id) if t.id in assignee.teams]
+                request.team_id = own[0].id if own else request.team_id
+            if request.status != "waiting":
+                request.status = "assigned"
+            await self._changed(tx, request, actor, "assigned", assignee=assignee.email, previous=previous)
+            await self._direct(tx, assignee.email, Message(
+                title=f"{actor.name} assigned you #{number}: {request.title}", text=request.description[:500],
+                link=self.link(number), buttons=(Button("accept", "Accept", str(number), "primary"),),
+                extra={"number": number}), number)
+            return assignee.name
+
+    async def accept(self, actor: Actor, number: int, *, dedupe_key: str | None = None) -> None:
+        """The assignee confirms they take the request."""
+        async with self.transaction(dedupe_key) as tx:
+            request = await self._request(tx, actor, number, Level.AGENT, "accept it")
+            if request.assignee_email != actor.email:
+                raise DeskError(f"Request #{number} is not assigned to you.")
+            check_move(number, request.status, "accepted")
+            request.status = "accepted"
+            await self._changed(tx, request, actor, "accepted")
+
+    # ---------------------------------------------------------------- status
+    async def set_status(self, actor: Actor, number: int, status: str, *, reason: str | None = None,
+                         dedupe_key: str | None = None) -> None:
+        """Move a request through the status machine; illegal moves are refused with what is allowed."""
+        async with self.transaction(dedupe_key) as tx:
+            request = await self._request(tx, actor, number, Level.AGENT, "change its status")
+            await self._move(tx, actor, request, status, reason)
+
+    async def _move(self, tx: Tx, actor: Actor, request: Request, status: str, reason: str | None) -> None:
+        number = request.id
+        check_move(number, request.status, status)
+        if status in {"resolved", "closed"} and not self.policy.can_resolve_in(request.zone_id):
+            raise DeskError(f"{self._zone(request.zone_id).name} routes requests but does not resolve them; "
+                            "transfer it to the zone that handles it.")
+        if status == "waiting":
+            reason = reason or "requester"
+            if reason not in WAITING_REASONS:
+                raise DeskError(f"Waiting on what? Choose one of: {', '.join(WAITING_REASONS)}.")
+        elif reason is not None and status != "cancelled":
+            reason = None
+        previous = request.status
+        request.status = status
+        request.waiting_reason = reason if status == "waiting" else None
+        if status == "resolved":
+            request.resolved_at = tx.now
+        if status == "closed":
+            request.closed_at = tx.now
+            request.closed_by = "agent" if actor.channel != "scheduler" else "auto"
+        if status == "reopened":
+            request.resolved_at = request.closed_at = request.closed_by = None
+        await self._changed(tx, request, actor, "status", previous=previous, status=status, reason=reason)
+        told = {
+            "resolved": f"Request #{number} is resolved. If it is not, answer here and we reopen it.",
+            "closed": f"Request #{number} is closed.",
+            "reopened": f"Request #{number} is reopened; we are on it again.",
+            "cancelled": f"Request #{number} is cancelled.",
+        }
+        if status == "waiting" and reason == "requester":
+            told["waiting"] = f"Request #{number} is waiting for your answer: reply in this thread."
+        if status in told:
+            self._to_thread(tx, request, Message(text=told[status], extra={"number": number, "status": status}),
+                            kind="status")
+
+    async def cancel(self, actor: Actor, number: int, reason: str | None = None, *,
+                     dedupe_key: str | None = None) -> None:
+        """Cancel an open request: its requester or an agent of its zone."""
+        async with self.transaction(dedupe_key) as tx:
+            request = await self._request(tx, actor, number, Level.REQUESTER, "cancel it")
+            if self.policy.level(actor, request) < Level.AGENT and request.requester_email != actor.email:
+                raise DeskError("Only the requester or an agent of the request's zone can cancel it.")
+            await self._move(tx, actor, request, "cancelled", reason)
+
+    async def reopen(self, actor: Actor, number: int, reason: str | None = None, *,
+                     dedupe_key: str | None = None) -> None:
+        """Reopen a resolved or closed request: its requester or an agent of its zone."""
+        async with self.transaction(dedupe_key) as tx:
+            request = await self._request(tx, actor, number, Level.REQUESTER, "reopen it")
+            if self.policy.level(actor, request) < Level.AGENT and request.requester_email != actor.email:
+                raise DeskError("Only the requester or an agent of the request's zone can reopen it.")
+            await self._move(tx, actor, request, "reopened", None)
+            if reason:
+                tx.session.add(Comment(request_id=number, author_email=actor.email, author_name=actor.name,
+                                       public=True, body=_clean_text(reason, "reason", required=False, limit=TEXT_MAX),
+                                       channel=actor.channel, created_at=tx.now))
+
+    # ---------------------------------------------------------------- fields
+    async def set_urgency(self, actor: Actor, number: int, urgency: str) -> str:
+        """The requester's (or an agent's) urgency; the priority is computed again."""
+        urgency = self._check_urgency(urgency)
+        async with self.transaction() as tx:
+            request = await self._request(tx, actor, number, Level.REQUESTER, "change its urgency")
+            if self.policy.level(actor, request) < Level.AGENT and request.requester_email != actor.email:
+                raise DeskError("Only the requester or an agent of the request's zone can change the urgency.")
+            previous = request.urgency
+            request.urgency = urgency
+            request.priority = self.compute_priority(urgency, request.weight, request.category_id,
+                                                     request.internal_category)
+            await self._changed(tx, request, actor, "urgency", previous=previous, urgency=urgency,
+                                priority=request.priority)
+            return request.priority
+
+    async def set_weight(self, actor: Actor, number: int, weight: str) -> str:
+        """The dispatcher's (or agent's) weight; the priority is computed again."""
+        weight = self._check_urgency(weight, "weight")
+        async with self.transaction() as tx:
+            request = await self._request(tx, actor, number, Level.AGENT, "weigh it")
+            previous = request.weight
+            request.weight = weight
+            request.priority = self.compute_priority(request.urgency, weight, request.category_id,
+                                                     request.internal_category)
+            await self._changed(tx, request, actor, "weight", previous=previous, weight=weight,
+                                priority=request.priority)
+            return request.priority
+
+    async def set_category(self, actor: Actor, number: int, category_id: str | None) -> str:
+        """A category of the request's own zone (or none)."""
+        async with self.transaction() as tx:
+            request = await self._request(tx, actor, number, Level.AGENT, "change its category")
+            if category_id is not None:
+                self._check_category(self._zone(request.zone_id), category_id)
+            previous = request.category_id
+            request.category_id = category_id
+            request.priority = self.compute_priority(request.urgency, request.weight, category_id,
+                                                     request.internal_category)
+            await self._changed(tx, request, actor, "category", previous=previous, category=category_id,
+                                priority=request.priority)
+            return request.priority
+
+    async def set_internal_category(self, actor: Actor, number: int, internal: str | None) -> str:
+        """The team's own classification (incident, change...), from the zone's list."""
+        async with self.transaction() as tx:
+            request = await self._request(tx, actor, number, Level.AGENT, "change its internal category")
+            zone = self._zone(request.zone_id)
+            if internal is not None and internal not in zone.internal_categories:
+                allowed = ", ".join(zone.internal_categories) or "none are defined"
+                raise DeskError(f"'{internal}' is not an internal category of {zone.name}: {allowed}.")
+            previous = request.internal_category
+            request.internal_category = internal
+            request.priority = self.compute_priority(request.urgency, request.weight, request.category_id, internal)
+            await self._changed(tx, request, actor, "internal_category", previous=previous, internal=internal,
+                                priority=request.priority)
+            return request.priority
+
+    async def set_deadline(self, actor: Actor, number: int, deadline: datetime | None) -> None:
+        """A due date for the request (or none)."""
+        if deadline is not None and deadline.tzinfo is None:
+            raise DeskError("The deadline needs a time zone.")
+        async with self.transaction() as tx:
+            request = await self._request(tx, actor, number, Level.AGENT, "set its deadline")
+            previous = request.deadline
+            request.deadline = deadline
+            await self._changed(tx, request, actor, "deadline", previous=previous.isoformat() if previous else None,
+                                deadline=deadline.isoformat() if deadline else None)
+
+    async def add_label(self, actor: Actor, number: int, label: str) -> None:
+        """A personal label: only its owner sees it, so it is not part of the shared history."""
+        label = label.strip().lower()
+        if not LABEL_RE.match(label):
+            raise DeskError("A label is one word of letters, digits, '-' or '_' (at most 40).")
+        async with self.transaction() as tx:
+            await self._request(tx, actor, number, Level.REQUESTER, "label it")
+            try:
+                async with tx.session.begin_nested():
+                    tx.session.add(Label(request_id=number, owner_email=actor.email, label=label))
+            except IntegrityError:
+                pass  # already labelled: the outcome the person wanted
+
+    async def remove_label(self, actor: Actor, number: int, label: str) -> None:
+        """Remove one of the actor's own labels."""
+        async with self.transaction() as tx:
+            await self._request(tx, actor, number, Level.REQUESTER, "label it")
+            await tx.session.execute(delete(Label).where(
+                Label.request_id == number, Label.owner_email == actor.email, Label.label == label.strip().lower()))
+
+    async def relate(self, actor: Actor, number: int, other: int) -> None:
+        """Relate two requests of the same zone."""
+        if number == other:
+            raise DeskError("A request cannot be related to itself.")
+        async with self.transaction() as tx:
+            first = await self._request(tx, actor, number, Level.AGENT, "relate it")
+            second = await self._request(tx, actor, other, Level.READER, "relate to it")
+            if first.zone_id != second.zone_id:
+                raise DeskError("Relations exist only between requests of the same zone.")
+            a, b = sorted((number, other))
+            try:
+                async with tx.session.begin_nested():
+                    tx.session.add(Relation(a_id=a, b_id=b))
+            except IntegrityError as exc:
+                raise DeskError(f"#{number} and #{other} are already related.") from exc
+            await self._changed(tx, first, actor, "related", other=other)
+            await self._changed(tx, second, actor, "related", other=number)
+
+    # ---------------------------------------------------------------- zones
+    async def transfer(self, actor: Actor, number: int, to_zone: str, *, category_id: str | None = None,
+                       reason: str | None = None, dedupe_key: str | None = None) -> str:
+        """Move a request to another zone (a dispatcher zone's routing is a transfer too).
+
+        Only to zones the current zone may transfer to, while transfers are switched on. The request
+        loses its relations and its zone-specific categories, becomes new in the target zone, and the
+        origin zone keeps no access unless the target zone's visibility grants it.
+        """
+        async with self.transaction(dedupe_key) as tx:
+            request = await self._request(tx, actor, number, Level.AGENT, "transfer it")
+            source = self._zone(request.zone_id)
+            target = self._zone(to_zone)
+            if not source.transfers_enabled:
+                raise DeskError(f"Transfers out of {source.name} are switched off.")
+            if target.id not in source.transfer_to:
+                allowed = ", ".join(self._zone(z).name for z in source.transfer_to) or "no zone"
+                raise DeskError(f"{source.name} may not transfer requests to {target.name}. Allowed: {allowed}.")
+            if request.status not in OPEN:
+                raise DeskError(f"Request #{number} is {request.status}; only open requests can be transferred.")
+            if category_id is not None:
+                self._check_category(target, category_id)
+            await tx.session.execute(delete(Relation).where(or_(Relation.a_id == number, Relation.b_id == number)))
+            request.zone_id = target.id
+            request.category_id = category_id
+            request.internal_category = None
+            request.team_id = self._team_for(target, category_id)
+            request.assignee_email = None
+            request.status = "new"
+            request.waiting_reason = None
+            request.priority = self.compute_priority(request.urgency, request.weight, category_id, None)
+            await self._changed(tx, request, actor, "transferred", source=source.id, target=target.id,
+                                category=category_id, reason=reason)
+            self._to_thread(tx, request, Message(text=f"Request #{number} is now handled by {target.name}.",
+                                                 extra={"number": number}), kind="status")
+            self._announce(tx, request)
+            return target.name
+
+    async def create_task(self, actor: Actor, number: int, title: str, body: str = "", *,
+                          to_zone: str | None = None, to_team: str | None = None,
+                          to_agent: str | None = None) -> int:
+        """Ask a team or agent (possibly in another zone) to do something; they see the task, not the request."""
+        title = _clean_text(title, "task title", required=True, limit=TITLE_MAX)
+        body = _clean_text(body, "task text", required=False, limit=TEXT_MAX)
+        team: Team | None = None
+        if to_team is not None:
+            team = self.config.team(to_team)
+            if team is None:
+                raise DeskError(f"There is no team '{to_team}'.")
+            to_zone = team.zone
+        if to_agent is not None:
+            agent = self.actor(to_agent)
+            if not agent.is_staff:
+                raise DeskError(f"{to_agent} is not an agent.")
+            if to_zone is None:
+                to_zone = sorted(agent.zones)[0]
+            elif to_zone not in agent.zones:
+                raise DeskError(f"{to_agent} does not work in that zone.")
+            if team is not None and team.id not in agent.teams:
+                raise DeskError(f"{to_agent} is not a member of {team.name}.")
+            to_agent = agent.email
+        if to_zone is None:
+            raise DeskError("Name the team or agent the task is for.")
+        target = self._zone(to_zone)
+        async with self.transaction() as tx:
+            request = await self._request(tx, actor, number, Level.AGENT, "create tasks")
+            source = self._zone(request.zone_id)
+            if target.id != source.id:
+                if not source.tasks_enabled:
+                    raise DeskError(f"Tasks to other zones are switched off in {source.name}.")
+                if target.id not in source.tasks_to:
+                    allowed = ", ".join(self._zone(z).name for z in source.tasks_to) or "no zone"
+                    raise DeskError(f"{source.name} may not send tasks to {target.name}. Allowed: {allowed}.")
+            task = Task(request_id=number, from_zone=source.id, to_zone=target.id, to_team=to_team,
+                        to_agent=to_agent, title=title, body=body, status="open", created_by=actor.email,
+                        created_at=tx.now)
+            tx.session.add(task)
+            await tx.session.flush()
+            await self._changed(tx, request, actor, "task_created", task=task.id, zone=target.id, team=to_team,
+                                agent=to_agent, title=title)
+            message = Message(title=f"New task T{task.id} from {source.name}: {title}", text=body[:1500],
+                              link=f"{self.config.organisation.base_url.rstrip('/')}/tasks/{task.id}",
+                              buttons=(Button("task_done", "Mark done", str(task.id), "primary"),),
+                              extra={"task": task.id})
+            if to_agent is not None:
+                await self._direct(tx, to_agent, message, number)
+            else:
+                channels = self.triage_channels(target.id, to_team)
+                self._to_channels(tx, channels, message, number, "task")
+            return task.id
+
+    async def complete_task(self, actor: Actor, task_id: int, outcome: str = "") -> int:
+        """The receiver marks a task done; the request's owners hear of it."""
+        outcome = _clean_text(outcome, "outcome", required=False, limit=TEXT_MAX)
+        async with self.transaction() as tx:
+            task = await tx.session.get(Task, task_id)
+            if task is None:
+                raise DeskError(f"Task T{task_id} was not found.")
+            request = await tx.session.get(Request, task.request_id)
+            assert request is not None
+            if not self.policy.receives_task(actor, task) and self.policy.level(actor, request) < Level.AGENT:
+                raise DeskError(f"Task T{task_id} was not found.")
+            if task.status != "open":
+                raise DeskError(f"Task T{task_id} is already {task.status}.")
+            task.status, task.done_at, task.done_by, task.outcome = "done", tx.now, actor.email, outcome or None
+            await self._changed(tx, request, actor, "task_done", task=task.id, outcome=outcome[:500])
+            if request.status == "waiting" and request.waiting_reason == "task":
+                still_open = await tx.session.scalar(select(func.count()).where(
+                    Task.request_id == request.id, Task.status == "open"))
+                if not still_open:
+                    request.status, request.waiting_reason = "in_progress", None
+            await self._direct(tx, request.assignee_email, Message(
+                title=f"Task T{task.id} on #{request.id} is done: {task.title}", text=outcome[:1500],
+                link=self.link(request.id), extra={"number": request.id}), request.id)
+            return request.id
+
+    # ---------------------------------------------------------------- reading
+    async def get_request(self, actor: Actor, number: int) -> RequestDetail:
+        """A request as this person may see it (NotFound when they may not know it exists)."""
+        async with self.sessions() as session:
+            request = await session.get(Request, number)
+            if request is None:
+                raise NotFound(number)
+            level = self.policy.level(actor, request)
+            if level == Level.NONE:
+                raise NotFound(number)
+            return await self._detail(session, actor, request, level)
+
+    async def _detail(self, session: AsyncSession, actor: Actor, request: Request, level: Level) -> RequestDetail:
+        staff = level >= Level.READER
+        comments_q = select(Comment).where(Comment.request_id == request.id).order_by(Comment.id)
+        if not staff:
+            comments_q = comments_q.where(Comment.public.is_(True))
+        comments = tuple(CommentView(c.id, c.author_email, c.author_name, c.public, c.body, c.channel, c.created_at)
+                         for c in (await session.execute(comments_q)).scalars())
+        history: tuple[EventView, ...] = ()
+        tasks: tuple[TaskView, ...] = ()
+        related: tuple[int, ...] = ()
+        if staff:
+            events = await session.execute(select(Event).where(Event.request_id == request.id).order_by(Event.id))
+            history = tuple(EventView(e.at, e.actor_name, e.actor_email, e.channel, e.kind, e.data)
+                            for e in events.scalars())
+            rows = await session.execute(select(Task).where(Task.request_id == request.id).order_by(Task.id))
+            tasks = tuple(_task_view(t) for t in rows.scalars())
+            rel = await session.execute(select(Relation).where(
+                or_(Relation.a_id == request.id, Relation.b_id == request.id)))
+            related = tuple(sorted(r.b_id if r.a_id == request.id else r.a_id for r in rel.scalars()))
+        labels = tuple(sorted((await session.execute(select(Label.label).where(
+            Label.request_id == request.id, Label.owner_email == actor.email))).scalars()))
+        answers = tuple((a.field_id, a.label, a.value) for a in (await session.execute(
+            select(FormAnswer).where(FormAnswer.request_id == request.id))).scalars())
+        zone = self.config.zone(request.zone_id)
+        category = zone.category(request.category_id) if zone and request.category_id else None
+        assignee = self.config.person(request.assignee_email) if request.assignee_email else None
+        return RequestDetail(
+            number=request.id, level=level, title=request.title, description=request.description,
+            zone_id=request.zone_id, zone_name=zone.name if zone else request.zone_id, team_id=request.team_id,
+            status=request.status, waiting_reason=request.waiting_reason, urgency=request.urgency,
+            weight=request.weight if staff else None, priority=request.priority,
+            category_id=request.category_id, category_name=category.name if category else None,
+            internal_category=request.internal_category if staff else None, deadline=request.deadline,
+            assignee_email=request.assignee_email,
+            assignee_name=assignee.name if assignee else request.assignee_email,
+            requester_email=request.requester_email, requester_name=request.requester_name,
+            origin_platform=request.origin_platform, created_at=request.created_at, updated_at=request.updated_at,
+            satisfaction=request.satisfaction, form_id=request.form_id, comments=comments, history=history,
+            tasks=tasks, labels=labels, related=related, answers=answers,
+        )
+
+    def _list_query(self, actor: Actor, scope: str, status: str | None, zone_id: str | None,
+                    text: str | None) -> Select[tuple[Request]]:
+        if scope == "mine":
+            where = Request.requester_email == actor.email
+        elif scope == "assigned":
+            where = (Request.assignee_email == actor.email) & self.policy.request_clause(actor, Level.AGENT)
+        elif scope == "queue":
+            where = self.policy.request_clause(actor, Level.AGENT) & Request.status.in_(sorted(OPEN))
+        else:
+            where = self.policy.request_clause(actor, Level.REQUESTER)
+        query = select(Request).where(where)
+        if status == "open":
+            query = query.where(Request.status.in_(sorted(OPEN)))
+        elif status:
+            query = query.where(Request.status == status)
+        if zone_id:
+            query = query.where(Request.zone_id == zone_id)
+        if text:
+            pattern = f"%{text.strip()}%"
+            query = query.where(or_(Request.title.ilike(pattern), Request.description.ilike(pattern)))
+        return query
+
+    async def list_requests(self, actor: Actor, *, scope: str = "all", status: str | None = None,
+                            zone_id: str | None = None, text: str | None = None, limit: int = 50,
+                            offset: int = 0) -> list[RequestSummary]:
+        """Requests this person may see, filtered in SQL by the access rules. Scopes: all, mine, queue, assigned."""
+        query = self._list_query(actor, scope, status, zone_id, text)
+        query = query.order_by(Request.updated_at.desc(), Request.id.desc()).limit(limit).offset(offset)
+        async with self.sessions() as session:
+            rows = (await session.execute(query)).scalars()
+            return [RequestSummary(r.id, r.title, r.zone_id, r.team_id, r.status, r.priority, r.assignee_email,
+                                   r.requester_email, r.requester_name, r.updated_at, r.created_at) for r in rows]
+
+    async def count_requests(self, actor: Actor, *, scope: str = "all", status: str | None = None) -> int:
+        """How many requests `list_requests` would find without a limit."""
+        query = self._list_query(actor, scope, status, None, None).with_only_columns(func.count())
+        async with self.sessions() as session:
+            return int(await session.scalar(query) or 0)
+
+    async def list_tasks(self, actor: Actor, *, status: str | None = "open") -> list[TaskView]:
+        """Tasks addressed to this person, their teams or their zones."""
+        query = select(Task).where(self.policy.task_clause(actor))
+        if status:
+            query = query.where(Task.status == status)
+        async with self.sessions() as session:
+            return [_task_view(t) for t in (await session.execute(query.order_by(Task.id.desc()))).scalars()]
+
+    async def get_task(self, actor: Actor, task_id: int) -> TaskView:
+        """A task for its receivers, or for whoever may read its request."""
+        async with self.sessions() as session:
+            task = await session.get(Task, task_id)
+            if task is not None:
+                request = await session.get(Request, task.request_id)
+                if request is not None and (self.policy.receives_task(actor, task)
+                                            or self.policy.level(actor, request) >= Level.READER):
+                    return _task_view(task)
+        raise DeskError(f"Task T{task_id} was not found.")
+
+    async def thread_request(self, platform: str, channel: str, thread: str) -> tuple[int, str] | None:
+        """The request a chat thread belongs to, and whether it is the origin or the triage thread."""
+        async with self.sessions() as session:
+            row = (await session.execute(select(ThreadLink.request_id, ThreadLink.purpose).where(
+                ThreadLink.platform == platform, ThreadLink.channel == channel, ThreadLink.thread == thread))).first()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+
+async def _claim_key(session: AsyncSession, key: str, source: str, now: datetime) -> None:
+    """Mark an inbound key handled inside the action's transaction; a second claim raises Duplicate.
+
+    The key may already be recorded, unprocessed, by `bot.inbox` (Slack: recorded before the ack);
+    then this transaction is the one that processes it. Otherwise it is recorded here (Teams, web).
+    """
+    claimed = await session.execute(
+        update(Inbound).where(Inbound.key == key, Inbound.processed_at.is_(None)).values(processed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount == 1:  # type: ignore[attr-defined]
+        return
+    try:
+        async with session.begin_nested():
+            session.add(Inbound(key=key, source=source, received_at=now, processed_at=now))
+    except IntegrityError as exc:
+        raise Duplicate(key) from exc
+
+
+def _task_view(task: Task) -> TaskView:
+    return TaskView(task.id, task.request_id, task.from_zone, task.to_zone, task.to_team, task.to_agent, task.title,
+                    task.body, task.status, task.created_by, task.created_at, task.outcome)
+
+
+def _lineage(zone: Zone, category_id: str) -> set[str]:
+    """The category and its ancestors (a team handling 'access' handles 'software-access')."""
+
+    def path(nodes: Sequence[Any], trail: list[str]) -> list[str] | None:
+        for node in nodes:
+            if node.id == category_id:
+                return [*trail, node.id]
+            found = path(node.children, [*trail, node.id])
+            if found:
+                return found
+        return None
+
+    return set(path(zone.categories, []) or [category_id])

@@ -1,0 +1,391 @@
+"""The tables: requests and their history, comments, tasks, the outbox, the inbox, schedules and sign-in.
+
+Times are stored as timezone-aware UTC (`UtcDateTime`) on both SQLite and PostgreSQL. Rows that
+record what happened (events, decisions) are append-only by convention and by code: nothing in
+`bot/` updates or deletes them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always aware UTC in Python, whatever the database keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use the injected clock")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class Request(Base):
+    """A request (ticket). Its id is the number people quote (#42)."""
+
+    __tablename__ = "requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    zone_id: Mapped[str] = mapped_column(String(40), index=True)
+    team_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    assignee_email: Mapped[str | None] = mapped_column(String(254), index=True)
+    requester_email: Mapped[str] = mapped_column(String(254), index=True)
+    requester_name: Mapped[str] = mapped_column(String(200))
+    filed_by_email: Mapped[str] = mapped_column(String(254))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    type: Mapped[str] = mapped_column(String(40), default="request")
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    waiting_reason: Mapped[str | None] = mapped_column(String(20))
+    urgency: Mapped[str] = mapped_column(String(20))
+    weight: Mapped[str | None] = mapped_column(String(20))
+    priority: Mapped[str] = mapped_column(String(20))
+    category_id: Mapped[str | None] = mapped_column(String(40))
+    internal_category: Mapped[str | None] = mapped_column(String(40))
+    deadline: Mapped[datetime | None]
+    form_id: Mapped[str | None] = mapped_column(String(60))
+    project_id: Mapped[int | None] = mapped_column(BigId)
+    origin_platform: Mapped[str] = mapped_column(String(10))
+    origin_workspace: Mapped[str | None] = mapped_column(String(100))
+    origin_channel: Mapped[str | None] = mapped_column(String(200))
+    origin_thread: Mapped[str | None] = mapped_column(String(200))
+    origin_message: Mapped[str | None] = mapped_column(String(200))
+    origin_user: Mapped[str | None] = mapped_column(String(200))
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(20))
+
+    __table_args__ = (Index("ix_requests_zone_status", "zone_id", "status"),)
+
+
+class Event(Base):
+    """One append-only entry of a request's history: who, when, from where, what changed."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    actor_email: Mapped[str] = mapped_column(String(254))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Comment(Base):
+    """A public reply (delivered to the requester's thread) or an internal note (never delivered)."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    author_email: Mapped[str] = mapped_column(String(254))
+    author_name: Mapped[str] = mapped_column(String(200))
+    public: Mapped[bool] = mapped_column(Boolean)
+    body: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+
+
+class Label(Base):
+    """A personal label: visible only to the person who set it."""
+
+    __tablename__ = "labels"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True)
+    owner_email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    label: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class Relation(Base):
+    """A relation between two requests of one zone, stored once with a_id < b_id."""
+
+    __tablename__ = "relations"
+
+    a_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True)
+    b_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="related")
+
+
+class Task(Base):
+    """Work asked of a team or agent, possibly in another zone. The receiver sees the task, not the request."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    from_zone: Mapped[str] = mapped_column(String(40))
+    to_zone: Mapped[str] = mapped_column(String(40), index=True)
+    to_team: Mapped[str | None] = mapped_column(String(40))
+    to_agent: Mapped[str | None] = mapped_column(String(254))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(254))
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+
+class FormAnswer(Base):
+    """One typed answer to one form field on a request."""
+
+    __tablename__ = "form_answers"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True)
+    field_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class Approval(Base):
+    """A decision asked of one or more approvers: any (first wins) or all (in order or in parallel)."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    mode: Mapped[str] = mapped_column(String(10))
+    ordered: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    question: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    previous_status: Mapped[str | None] = mapped_column(String(20))
+
+
+class ApprovalVote(Base):
+    """One approver's place in an approval; `decision` is written once, guarded by a conditional update."""
+
+    __tablename__ = "approval_votes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    approval_id: Mapped[int] = mapped_column(ForeignKey("approvals.id", ondelete="CASCADE"), index=True)
+    approver_email: Mapped[str] = mapped_column(String(254))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    decision: Mapped[str | None] = mapped_column(String(10))
+    comment: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None]
+    channel: Mapped[str | None] = mapped_column(String(20))
+
+    __table_args__ = (UniqueConstraint("approval_id", "approver_email"),)
+
+
+class Outbox(Base):
+    """An outbound message, written in the same transaction as the change that caused it.
+
+    `conversation` orders delivery: a row is not sent while an older row of the same conversation
+    is unsent. `claimed_until` is the lease a delivery worker holds while sending.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id", ondelete="SET NULL"), index=True)
+    platform: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(30))
+    conversation: Mapped[str] = mapped_column(String(300))
+    target: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_conversation", "conversation", "status", "id"),
+    )
+
+
+class Inbound(Base):
+    """Every inbound platform event/activity/click, recorded under its unique key before it is processed.
+
+    The unique key is what makes retries and double clicks harmless; `processed_at` and the lease let
+    a restarted process finish what was acknowledged but not yet done.
+    """
+
+    __tablename__ = "inbound"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    received_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_inbound_pending", "processed_at", "received_at"),)
+
+
+class ThreadLink(Base):
+    """A chat thread that belongs to a request: its origin (comments) or its triage announcement (notes)."""
+
+    __tablename__ = "thread_links"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(200))
+    thread: Mapped[str] = mapped_column(String(200))
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(10))
+
+    __table_args__ = (UniqueConstraint("platform", "channel", "thread"),)
+
+
+class Identity(Base):
+    """A platform user matched to an e-mail (cached lookups; expiry via `fetched_at`)."""
+
+    __tablename__ = "identities"
+
+    platform: Mapped[str] = mapped_column(String(10), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    fetched_at: Mapped[datetime]
+
+
+class ConversationRef(Base):
+    """A stored platform conversation reference (Teams) so later replies reach the same thread."""
+
+    __tablename__ = "conversation_refs"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(10))
+    reference: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class LoginToken(Base):
+    """A one-time sign-in link: usable once, before it expires."""
+
+    __tablename__ = "login_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class Schedule(Base):
+    """A timer: something to do at `due_at` (reminder, SLA check, auto-close, survey, digest).
+
+    Replicas claim due rows with a lease; the action and its outbox rows commit with `done_at`.
+    `key` makes a timer unique (one stale-reminder per request), so re-arming replaces, never doubles.
+    """
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    due_at: Mapped[datetime]
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    claimed_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    done_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str | None] = mapped_column(String(200))
+
+    # Partial on PostgreSQL: a tick scans only the open timers, so it grows with what is due.
+    __table_args__ = (
+        Index(
+            "ix_schedules_open_due",
+            "due_at",
+            postgresql_where=text("done_at IS NULL AND cancelled_at IS NULL"),
+            sqlite_where=text("done_at IS NULL AND cancelled_at IS NULL"),
+        ),
+    )
+
+
+class SlaClock(Base):
+    """One SLA target on a request (first response or resolution), in working time, pausable."""
+
+    __tablename__ = "sla_clocks"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    target_hours: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[datetime]
+    paused_at: Mapped[datetime | None]
+    paused_hours: Mapped[float] = mapped_column(Float, default=0.0)
+    due_at: Mapped[datetime | None]
+    met_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+    warned_at: Mapped[datetime | None]
+
+
+class Survey(Base):
+    """A satisfaction survey sent after close; answered once, expires, withdrawn on reopen."""
+
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    requester_email: Mapped[str] = mapped_column(String(254), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="sent")
+    rating: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+
+
+def utcnow() -> datetime:
+    """The wall clock, for code that has no injected clock (never for scheduling logic)."""
+    return datetime.now(UTC)

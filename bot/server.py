@@ -1,0 +1,256 @@
+"""The aiohttp server: health, metrics, and every channel mounted over one set of services.
+
+Channels are found through the `zonedesk.channels` entry points (see pyproject.toml), so the core
+never imports an adapter: a new platform is a new folder under `adapters/` and one entry-point line.
+A channel whose secrets are absent is not mounted, and the server says so in one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import stat
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot import store
+from bot.clock import Clock, SystemClock
+from bot.config import AppConfig, load_config
+from bot.desk import Desk
+from bot.identity import Directory
+from bot.inbox import Inbox
+from bot.outbox import OutboxSettings, OutboxWorker, Sender, backlog
+
+log = logging.getLogger(__name__)
+
+class StartupError(Exception):
+    """The server cannot start as configured; the message says what to fix."""
+
+
+class Channel(Protocol):
+    """A chat or web channel: mounted into the server when its settings are present."""
+
+    name: str
+
+    def configured(self, env: Mapping[str, str]) -> bool:
+        """True when the environment has this channel's settings (secrets present)."""
+        ...
+
+    def mount(self, app: web.Application, services: Services, env: Mapping[str, str]) -> None:
+        """Add routes, register the outbox sender and inbox handlers; raise StartupError on bad settings."""
+        ...
+
+
+BackgroundJob = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Services:
+    """Everything a channel needs, built once per process."""
+
+    config: AppConfig
+    config_root: Path
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    desk: Desk
+    directory: Directory
+    inbox: Inbox
+    outbox: OutboxWorker
+    secret_key: bytes
+    database_url: str
+    senders: dict[str, Sender] = field(default_factory=dict)
+    platforms: set[str] = field(default_factory=set)
+    periodic: list[tuple[str, float, BackgroundJob]] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def enable(self, platform: str, sender: Sender) -> None:
+        """A chat platform is live: the desk writes outbox rows for it and the worker sends them."""
+        self.senders[platform] = sender
+        self.outbox.senders[platform] = sender
+        self.platforms.add(platform)
+        self.desk.platforms = frozenset(self.platforms)
+
+
+SERVICES: web.AppKey[Services] = web.AppKey("services")
+
+
+def secret_key(database_url: str, env: Mapping[str, str]) -> bytes:
+    """`ZONEDESK_SECRET_KEY`, or a key generated once and kept in a 0600 file beside the database."""
+    configured = env.get("ZONEDESK_SECRET_KEY")
+    if configured:
+        if len(configured) < 16:
+            raise StartupError("ZONEDESK_SECRET_KEY is too short: use at least 32 random characters.")
+        return configured.encode()
+    db_file = store.sqlite_path(database_url)
+    folder = db_file.resolve().parent if db_file is not None else Path.cwd()
+    path = folder / ".zonedesk-secret-key"
+    if path.exists():
+        return path.read_bytes().strip()
+    key = secrets.token_urlsafe(48).encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    log.warning("ZONEDESK_SECRET_KEY is not set: generated one and kept it in %s (mode 0600)", path)
+    return key
+
+
+def build_services(config_path: str | Path, database_url: str | None = None, *, clock: Clock | None = None,
+                   env: Mapping[str, str] | None = None, outbox_settings: OutboxSettings | None = None) -> Services:
+    """Load the configuration and wire the core (no channel mounted yet)."""
+    env = os.environ if env is None else env
+    config_path = Path(config_path)
+    config = load_config(config_path)
+    url = database_url or env.get("ZONEDESK_DATABASE_URL") or store.DEFAULT_DATABASE_URL
+    clock = clock or SystemClock()
+    engine = store.create_engine(url)
+    sessions = store.sessionmaker(engine)
+    worker = OutboxWorker(sessions, clock, {}, outbox_settings, worker_id=f"{os.getpid()}-{uuid.uuid4().hex[:6]}")
+    desk = Desk(config, sessions, clock, on_commit=worker.notify)
+    return Services(
+        config=config, config_root=config_path.resolve().parent, engine=engine, sessions=sessions, clock=clock,
+        desk=desk, directory=Directory(sessions, clock), inbox=Inbox(sessions, clock), outbox=worker,
+        secret_key=secret_key(url, env), database_url=url,
+    )
+
+
+def discover_channels() -> list[Channel]:
+    """Every installed channel, the web first (it always runs)."""
+    found = []
+    for ep in entry_points(group="zonedesk.channels"):
+        found.append(ep.load())
+    return sorted(found, key=lambda c: (c.name != "web", c.name))
+
+
+def _metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram, Gauge]:
+    requests = Counter("zonedesk_http_requests", "HTTP requests served", ["route", "status"], registry=registry)
+    latency = Histogram("zonedesk_http_seconds", "Time to answer an HTTP request", ["route"], registry=registry,
+                        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+    pending = Gauge("zonedesk_outbox_pending", "Outbound messages waiting to be sent", registry=registry)
+    return requests, latency, pending
+
+
+async def create_app(services: Services, env: Mapping[str, str] | None = None, *,
+                     background: bool = True) -> web.Application:
+    """The aiohttp application with every configured channel mounted."""
+    env = os.environ if env is None else env
+    registry = CollectorRegistry()
+    http_requests, http_latency, outbox_pending = _metrics(registry)
+
+    @web.middleware
+    async def observe(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                      ) -> web.StreamResponse:
+        started = time.perf_counter()
+        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "other"
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("unexpected error on %s %s (ref %s)", request.method, route, reference)
+            return web.json_response({"error": f"Something went wrong on our side (reference {reference})."},
+                                     status=500)
+        finally:
+            http_requests.labels(route, str(status)).inc()
+            http_latency.labels(route).observe(time.perf_counter() - started)
+
+    app = web.Application(middlewares=[observe], client_max_size=2 * 1024 * 1024)
+    app[SERVICES] = services
+
+    async def healthz(_: web.Request) -> web.Response:
+        try:
+            async with services.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=3)
+        except Exception as exc:
+            log.warning("healthz: database unreachable: %s", type(exc).__name__)
+            return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+        return web.json_response({"status": "ok", "database": "ok", "channels": sorted(app["channels"])})
+
+    async def metrics(_: web.Request) -> web.Response:
+        try:
+            outbox_pending.set(await backlog(services.sessions))
+        except Exception:  # a database outage shows on /healthz; metrics still answer
+            log.warning("metrics: cannot read the outbox backlog")
+        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    mounted: list[str] = []
+    for channel in discover_channels():
+        if channel.name != "web" and not channel.configured(env):
+            log.info("channel %s: not configured, not mounted (see README: %s settings)", channel.name, channel.name)
+            continue
+        channel.mount(app, services, env)
+        mounted.append(channel.name)
+        log.info("channel %s: mounted", channel.name)
+    app["channels"] = mounted
+    if background:
+        app.on_startup.append(_start_background)
+        app.on_cleanup.append(_stop_background)
+    return app
+
+
+async def _start_background(app: web.Application) -> None:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    services = app[SERVICES]
+    app["outbox_task"] = asyncio.create_task(services.outbox.run(), name="outbox")
+    scheduler = AsyncIOScheduler(timezone="UTC")
+
+    async def guarded(name: str, job: BackgroundJob) -> None:
+        try:
+            await job()
+        except Exception:  # the next interval tries again; a database outage must not stop the jobs
+            log.exception("background job %s failed", name)
+
+    scheduler.add_job(guarded, "interval", seconds=5, args=["inbox", services.inbox.recover],
+                      max_instances=1, coalesce=True, id="inbox")
+    for name, seconds, job in services.periodic:
+        scheduler.add_job(guarded, "interval", seconds=seconds, args=[name, job], max_instances=1, coalesce=True,
+                          id=name)
+    scheduler.start()
+    app["apscheduler"] = scheduler
+
+
+async def _stop_background(app: web.Application) -> None:
+    services = app[SERVICES]
+    scheduler = app.get("apscheduler")
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
+    services.outbox.stop()
+    task = app.get("outbox_task")
+    if task is not None:
+        await asyncio.gather(task, return_exceptions=True)
+    await services.engine.dispose()
+
+
+async def prepare_database(services: Services) -> None:
+    """Migrate an empty database; refuse to serve an outdated one (run `zonedesk db upgrade`)."""
+    if await store.is_empty(services.engine):
+        log.info("empty database: creating the schema")
+        await store.upgrade_async(services.database_url)
+        return
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(store._alembic_config(services.database_url)).get_current_head()
+    current = await store.current_revision(services.engine)
+    if current != head:
+        raise StartupError(f"the database is at revision {current}, the code expects {head}: "
+                           "run `zonedesk db upgrade` first (take a backup before).")

@@ -1,0 +1,118 @@
+"""Database engine and sessions: SQLite (WAL, foreign keys on) by default, PostgreSQL for scale."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./zonedesk.db"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def database_url() -> str:
+    """The database URL from `ZONEDESK_DATABASE_URL`, or the embedded SQLite default."""
+    return os.environ.get("ZONEDESK_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def is_sqlite(url: str) -> bool:
+    """True when the URL names SQLite."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
+    """An async engine; on SQLite every connection gets WAL, foreign keys and a busy timeout."""
+    url = url or database_url()
+    if is_sqlite(url):
+        path = sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # aiosqlite starts transactions itself; take it out of the way so BEGIN IMMEDIATE works.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn: Any) -> None:
+            # IMMEDIATE takes the write lock at BEGIN: two writers queue instead of one failing
+            # later with "database is locked" when it upgrades a read lock.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 10)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **kwargs)
+
+
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit (we render them after the transaction)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Run Alembic migrations up to `revision` (blocking; call from a thread when a loop runs)."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(url or database_url()), revision)
+
+
+async def upgrade_async(url: str | None = None) -> None:
+    """Run migrations without blocking the event loop (Alembic's async env runs its own loop)."""
+    await asyncio.to_thread(upgrade, url)
+
+
+async def is_empty(engine: AsyncEngine) -> bool:
+    """True when the database has none of our tables yet (a fresh install)."""
+    async with engine.connect() as conn:
+        names = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+    return "alembic_version" not in names and "requests" not in names
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The Alembic revision the database is at, or None."""
+    async with engine.connect() as conn:
+        try:
+            row = (await conn.execute(text("SELECT version_num FROM alembic_version"))).first()
+        except Exception:  # the table is absent on a fresh database
+            return None
+    return None if row is None else str(row[0])
+
+
+@asynccontextmanager
+async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One transaction: commit on success, roll back on any error."""
+    async with factory() as session, session.begin():
+        yield session
