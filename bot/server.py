@@ -249,8 +249,8 @@ async def prepare_database(services: Services) -> None:
         return
     from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(store._alembic_config(services.database_url)).get_current_head()
-    current = await store.current_revision(services.engine)
-    if current != head:
-        raise StartupError(f"the database is at revision {current}, the code expects {head}: "
+    heads = set(ScriptDirectory.from_config(store._alembic_config(services.database_url)).get_heads())
+    current = await store.current_revisions(services.engine)
+    if current != heads:
+        raise StartupError(f"the database is at revision {sorted(current)}, the code expects {sorted(heads)}: "
                            "run `zonedesk db upgrade` first (take a backup before).")

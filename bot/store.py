@@ -82,7 +82,7 @@ def _alembic_config(url: str) -> Any:
     return cfg
 
 
-def upgrade(url: str | None = None, revision: str = "head") -> None:
+def upgrade(url: str | None = None, revision: str = "heads") -> None:
     """Run Alembic migrations up to `revision` (blocking; call from a thread when a loop runs)."""
     from alembic import command
 
@@ -101,14 +101,14 @@ async def is_empty(engine: AsyncEngine) -> bool:
     return "alembic_version" not in names and "requests" not in names
 
 
-async def current_revision(engine: AsyncEngine) -> str | None:
-    """The Alembic revision the database is at, or None."""
+async def current_revisions(engine: AsyncEngine) -> set[str]:
+    """The Alembic revisions (one per branch head) the database is at."""
     async with engine.connect() as conn:
         try:
-            row = (await conn.execute(text("SELECT version_num FROM alembic_version"))).first()
+            rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
         except Exception:  # the table is absent on a fresh database
-            return None
-    return None if row is None else str(row[0])
+            return set()
+    return {str(r[0]) for r in rows}
 
 
 @asynccontextmanager
