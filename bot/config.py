@@ -22,7 +22,7 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", to_lower=True)]
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     """What a person may do beyond filing requests (everybody may file)."""
 
     AGENT = "agent"
@@ -236,7 +236,7 @@ class AppConfig(_Strict):
                 {k: tuple(v) for k, v in membership.items()},
             )
             object.__setattr__(self, "_cached_index", cached)  # frozen model: cache by hand
-        return cached  # type: ignore[no-any-return]
+        return cached
 
 
 @dataclass(frozen=True)
@@ -336,7 +336,6 @@ def _pattern_hint(loc: tuple[int | str, ...]) -> str:
 def _cross_check(cfg: AppConfig) -> Iterator[tuple[tuple[int | str, ...], str]]:
     zone_ids = [z.id for z in cfg.zones]
     known_zones = set(zone_ids)
-    team_ids = {t.id for t in cfg.teams}
     people = {p.email for p in cfg.people}
     for i, zone_id in enumerate(zone_ids):
         if zone_ids.index(zone_id) != i:
@@ -364,23 +363,24 @@ def _cross_check(cfg: AppConfig) -> Iterator[tuple[tuple[int | str, ...], str]]:
                 yield ("zones", i, "sla", j, "priority"), f"unknown priority '{rule.priority}'"
             if rule.category is not None and rule.category not in seen:
                 yield ("zones", i, "sla", j, "category"), f"'{rule.category}' is not a category of this zone"
-            if rule.team is not None and (cfg.team(rule.team) is None or cfg.team(rule.team).zone != zone.id):  # type: ignore[union-attr]
+            rule_team = cfg.team(rule.team) if rule.team is not None else None
+            if rule.team is not None and (rule_team is None or rule_team.zone != zone.id):
                 yield ("zones", i, "sla", j, "team"), f"'{rule.team}' is not a team of this zone"
     team_list = [t.id for t in cfg.teams]
     for i, team in enumerate(cfg.teams):
         if team_list.index(team.id) != i:
             yield ("teams", i, "id"), f"team id '{team.id}' is used twice"
-        zone = cfg.zone(team.zone)
-        if zone is None:
+        team_zone = cfg.zone(team.zone)
+        if team_zone is None:
             yield ("teams", i, "zone"), f"unknown zone '{team.zone}' (expected one of: {', '.join(zone_ids)})"
             continue
         for j, member in enumerate(team.members):
             if member not in people:
                 yield ("teams", i, "members", j), f"'{member}' is not listed under people"
-        known = zone.category_ids()
-        for j, category in enumerate(team.categories):
-            if category not in known:
-                yield ("teams", i, "categories", j), f"'{category}' is not a category of zone '{zone.id}'"
+        known = team_zone.category_ids()
+        for j, category_id in enumerate(team.categories):
+            if category_id not in known:
+                yield ("teams", i, "categories", j), f"'{category_id}' is not a category of zone '{team_zone.id}'"
     emails = [p.email for p in cfg.people]
     for i, person in enumerate(cfg.people):
         if emails.index(person.email) != i:

@@ -280,7 +280,7 @@ class OutboxWorker:
         limited = [r for r in rows if r.platform in self.settings.rate_limits]
         if not limited:
             return list(rows)
-        longest = max(l.seconds for r in limited for l in self.settings.rate_limits[r.platform])
+        longest = max(limit.seconds for r in limited for limit in self.settings.rate_limits[r.platform])
         conversations = sorted({r.conversation for r in limited})
         recent = await session.execute(
             select(Outbox.conversation, Outbox.sent_at).where(
@@ -295,14 +295,14 @@ class OutboxWorker:
         for row in rows:
             limits = self.settings.rate_limits.get(row.platform, ())
             times = sent.get(row.conversation, [])
-            if all(sum(1 for t in times if t > now - timedelta(seconds=l.seconds)) < l.count for l in limits):
+            if all(sum(1 for t in times if t > now - timedelta(seconds=lim.seconds)) < lim.count for lim in limits):
                 keep.append(row)
         return keep
 
     def backoff(self, attempts: int) -> float:
         """Exponential back-off with full jitter, capped."""
         ceiling = min(self.settings.max_delay, self.settings.base_delay * (2 ** max(0, attempts - 1)))
-        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+        return random.uniform(ceiling / 2, ceiling)  # jitter, not security
 
     async def _record(self, item: Delivery, outcome: SendResult) -> None:
         now = self.clock.now()

@@ -330,7 +330,9 @@ class Desk:
             tx.session.add(request)
             await tx.session.flush()
             for field_id, label, kind, value in answers:
-                tx.session.add(FormAnswer(request_id=request.id, field_id=field_id, label=label, kind=kind, value=value))
+                tx.session.add(
+                    FormAnswer(request_id=request.id, field_id=field_id, label=label, kind=kind, value=value)
+                )
             thread = origin.thread or origin.message
             if link_origin_thread and origin.platform in CHAT_PLATFORMS and origin.channel and thread:
                 try:
