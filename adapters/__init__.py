@@ -1,0 +1,1 @@
+"""Channel adapters: each turns one platform's traffic into calls on `bot.desk`."""
