@@ -35,6 +35,39 @@ from bot.model import Event, Outbox, ThreadLink
 log = logging.getLogger(__name__)
 
 
+def outbox_row(
+    now: datetime,
+    *,
+    platform: str,
+    kind: str,
+    conversation: str,
+    target: dict[str, Any],
+    message: Message | None = None,
+    request_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The column values of one pending outbound message (for a bulk INSERT at the end of a transaction)."""
+    body = dict(payload or {})
+    if message is not None:
+        body["message"] = message.to_dict()
+    return {
+        "request_id": request_id,
+        "platform": platform,
+        "kind": kind,
+        "conversation": f"{platform}:{conversation}",
+        "target": target,
+        "payload": body,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+        "claimed_until": None,
+        "sent_at": None,
+        "last_error": None,
+        "result": None,
+    }
+
+
 def enqueue(
     session: AsyncSession,
     now: datetime,
@@ -48,21 +81,8 @@ def enqueue(
     payload: dict[str, Any] | None = None,
 ) -> Outbox:
     """Add an outbound message to the caller's transaction; it is sent only if that commits."""
-    body = dict(payload or {})
-    if message is not None:
-        body["message"] = message.to_dict()
-    row = Outbox(
-        request_id=request_id,
-        platform=platform,
-        kind=kind,
-        conversation=f"{platform}:{conversation}",
-        target=target,
-        payload=body,
-        status="pending",
-        attempts=0,
-        created_at=now,
-        next_attempt_at=now,
-    )
+    row = Outbox(**outbox_row(now, platform=platform, kind=kind, conversation=conversation, target=target,
+                              message=message, request_id=request_id, payload=payload))
     session.add(row)
     return row
 

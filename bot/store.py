@@ -13,6 +13,8 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from bot import sqlite_inline
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./zonedesk.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -42,7 +44,13 @@ def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
         path = sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+            # Statements run inline on the loop over one connection: see bot/sqlite_inline.py.
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", 60)
+            engine = create_async_engine(url, async_creator=sqlite_inline.creator(str(path)), **kwargs)
+        else:
+            engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
