@@ -52,7 +52,8 @@ REPLIES = ["Thanks, we are looking into it.", "Done: please check and tell us if
 
 def _title(rng: random.Random, category: str | None) -> str:
     template = rng.choice(SUBJECTS.get(category or "general", SUBJECTS["general"]))
-    return template.format(app=rng.choice(APPS), month=rng.choice(MONTHS), day=f"{rng.randint(1, 28)}.{rng.randint(1, 12)}")
+    day = f"{rng.randint(1, 28)}.{rng.randint(1, 12)}"
+    return template.format(app=rng.choice(APPS), month=rng.choice(MONTHS), day=day)
 
 
 def _working_moment(rng: random.Random, now: datetime, days_back: int) -> datetime:
@@ -65,7 +66,7 @@ def _working_moment(rng: random.Random, now: datetime, days_back: int) -> dateti
 
 def _leaves(config: AppConfig) -> list[tuple[str, str | None, str | None]]:
     """(zone, category, team) combinations to file into, weighted by how busy such zones are."""
-    combos = []
+    combos: list[tuple[str, str | None, str | None]] = []
     for zone in config.zones:
         ids = sorted(zone.category_ids()) or [None]  # type: ignore[list-item]
         for category in ids:
@@ -85,8 +86,9 @@ async def seed(config: AppConfig, url: str, count: int, rng_seed: int = 7, now: 
     rng = random.Random(rng_seed)
     now = now or datetime.now(UTC)
     combos = _leaves(config)
-    requesters = [(f"{f.lower()}.{l.lower()}{i}@nordlys.example", f"{f} {l}")
-                  for i, (f, l) in enumerate((rng.choice(FIRST), rng.choice(LAST)) for _ in range(400))]
+    names = [(rng.choice(FIRST), rng.choice(LAST)) for _ in range(400)]
+    requesters = [(f"{first.lower()}.{last.lower()}{i}@nordlys.example", f"{first} {last}")
+                  for i, (first, last) in enumerate(names)]
     statuses = ["closed"] * 55 + ["resolved"] * 10 + ["in_progress"] * 10 + ["new"] * 8 + ["accepted"] * 6 + [
         "waiting"] * 6 + ["cancelled"] * 5
     engine = store.create_engine(url)
