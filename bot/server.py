@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import store
+from bot.catalog import Catalog, load_catalog
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig, load_config
 from bot.desk import Desk
@@ -71,6 +72,7 @@ class Services:
     outbox: OutboxWorker
     secret_key: bytes
     database_url: str
+    catalog: Catalog = field(default_factory=Catalog)
     senders: dict[str, Sender] = field(default_factory=dict)
     platforms: set[str] = field(default_factory=set)
     periodic: list[tuple[str, float, BackgroundJob]] = field(default_factory=list)
@@ -123,6 +125,7 @@ def build_services(config_path: str | Path, database_url: str | None = None, *, 
         config=config, config_root=config_path.resolve().parent, engine=engine, sessions=sessions, clock=clock,
         desk=desk, directory=Directory(sessions, clock), inbox=Inbox(sessions, clock), outbox=worker,
         secret_key=secret_key(url, env), database_url=url,
+        catalog=load_catalog(config, config_path.resolve().parent),
     )
 
 

@@ -8,7 +8,7 @@ transaction. Adapters call these with an `Actor` and show `DeskError` messages t
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -321,6 +321,8 @@ class Desk:
         deadline: datetime | None = None,
         dedupe_key: str | None = None,
         link_origin_thread: bool = True,
+        team_id: str | None = None,
+        after: Callable[[Tx, Request], Awaitable[None]] | None = None,
     ) -> Filed:
         """File a request from any channel. Unknown people file as requesters; `on_behalf_of` is for dispatchers."""
         title = _clean_text(title, "title", required=True, limit=TITLE_MAX)
@@ -331,6 +333,9 @@ class Desk:
         zone = self._zone(zone_id)
         if category_id:
             self._check_category(zone, category_id)
+        named_team = self.config.team(team_id) if team_id is not None else None
+        if team_id is not None and (named_team is None or named_team.zone != zone.id):
+            raise DeskError(f"'{team_id}' is not a team of {zone.name}.")
         urgency = self._check_urgency(urgency or self.config.priority.default)
         requester_email, requester_name = actor.email, actor.name
         if on_behalf_of is not None:
@@ -341,7 +346,8 @@ class Desk:
                 raise DeskError(f"'{on_behalf_of[0]}' is not an e-mail address.")
         async with self.transaction(dedupe_key, source=origin.platform) as tx:
             request = Request(
-                zone_id=zone.id, team_id=self._team_for(zone, category_id), requester_email=requester_email,
+                zone_id=zone.id, team_id=team_id or self._team_for(zone, category_id),
+                requester_email=requester_email,
                 requester_name=requester_name, filed_by_email=actor.email, title=title, description=description,
                 status="new", urgency=urgency, priority=self.compute_priority(urgency, None, category_id, None),
                 category_id=category_id, deadline=deadline, form_id=form_id, origin_platform=origin.platform,
@@ -371,6 +377,8 @@ class Desk:
                 extra={"number": request.id, "confirmation": True},
             ), kind="confirmation")
             self._announce(tx, request)
+            if after is not None:
+                await after(tx, request)
             return Filed(request.id, title, zone.id, zone.name, request.team_id, request.status)
 
     # ---------------------------------------------------------------- conversation

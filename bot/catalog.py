@@ -1,0 +1,183 @@
+"""The definitions beside `app.yaml`: forms (`forms/*.yaml`) and saved replies (`saved_replies/*`).
+
+`load_catalog` validates everything at start-up and reports every problem with its file and field,
+including forms that name a zone, team or category `app.yaml` lacks. The functions below are what
+channels call: file a request from a form, fill in a saved reply, export a form's answers as CSV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from bot.access import Actor, Level
+from bot.config import AppConfig, ConfigError, Problem, load_yaml, problems_from_validation
+from bot.desk import Desk, Filed, Origin
+from bot.errors import DeskError
+from bot.forms import Form, answers_csv, validate_answers
+from bot.model import FormAnswer, Request
+from bot.replies import SavedReply, parse_saved_reply, render
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every form and saved reply, validated."""
+
+    forms: dict[str, Form] = field(default_factory=dict)
+    replies: dict[str, SavedReply] = field(default_factory=dict)
+
+    def form(self, form_id: str) -> Form:
+        """The form with that id, or a DeskError listing the forms there are."""
+        found = self.forms.get(form_id.strip().lower())
+        if found is None:
+            names = ", ".join(sorted(self.forms)) or "none"
+            raise DeskError(f"There is no form '{form_id}'. Forms: {names}.")
+        return found
+
+    def replies_for(self, zone_id: str) -> list[SavedReply]:
+        """Saved replies usable on a request of this zone."""
+        return sorted((r for r in self.replies.values() if r.allowed_in(zone_id)), key=lambda r: r.title)
+
+
+def _check_form(config: AppConfig, form: Form) -> list[tuple[tuple[int | str, ...], str]]:
+    problems: list[tuple[tuple[int | str, ...], str]] = []
+    zone = config.zone(form.zone)
+    if zone is None:
+        problems.append((("zone",), f"unknown zone '{form.zone}' (expected one of: "
+                                   f"{', '.join(z.id for z in config.zones)})"))
+        return problems
+    if form.team is not None:
+        team = config.team(form.team)
+        if team is None or team.zone != zone.id:
+            problems.append((("team",), f"'{form.team}' is not a team of zone '{zone.id}'"))
+    if form.category is not None and zone.category(form.category) is None:
+        problems.append((("category",), f"'{form.category}' is not a category of zone '{zone.id}'"))
+    if form.approval is not None:
+        for i, email in enumerate(form.approval.approvers):
+            if config.person(email) is None:
+                problems.append((("approval", "approvers", i), f"'{email}' is not listed under people in app.yaml"))
+    return problems
+
+
+def load_catalog(config: AppConfig, root: Path) -> Catalog:
+    """Load and validate `forms/` and `saved_replies/` under `root`; ConfigError lists every problem."""
+    problems: list[Problem] = []
+    forms: dict[str, Form] = {}
+    for path in sorted((root / "forms").glob("*.yaml")) + sorted((root / "forms").glob("*.yml")):
+        try:
+            data, lines = load_yaml(path)
+        except ConfigError as exc:
+            problems += exc.problems
+            continue
+        try:
+            form = Form.model_validate(data)
+        except ValidationError as exc:
+            problems += problems_from_validation(str(path), exc, lines)
+            continue
+        for loc, message in _check_form(config, form):
+            problems.append(Problem(str(path), ".".join(str(p) for p in loc), message, lines.line(loc)))
+        if form.id in forms:
+            problems.append(Problem(str(path), "id", f"form id '{form.id}' is used by another file too"))
+        forms[form.id] = form
+    replies: dict[str, SavedReply] = {}
+    for path in sorted((root / "saved_replies").glob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        try:
+            reply = parse_saved_reply(path)
+        except (ValueError, OSError) as exc:
+            problems.append(Problem(str(path), "", str(exc)))
+            continue
+        for zone_id in reply.zones:
+            if config.zone(zone_id) is None:
+                problems.append(Problem(str(path), "zones", f"unknown zone '{zone_id}'"))
+        replies[reply.name] = reply
+    if problems:
+        raise ConfigError(problems)
+    return Catalog(forms, replies)
+
+
+async def file_form(desk: Desk, catalog: Catalog, actor: Actor, origin: Origin, form_id: str,
+                    raw: Mapping[str, Any], *, dedupe_key: str | None = None) -> Filed | dict[str, str]:
+    """File a request from a form, or return a message per invalid field (nothing is filed then).
+
+    A form that needs approval opens it in the same transaction: the request waits on it from the start.
+    """
+    form = catalog.form(form_id)
+    answers, errors = validate_answers(form, raw, desk.clock.now().date())
+    if errors:
+        return errors
+    values = {a[0]: a[3] for a in answers}
+    approvers: list[str] = []
+    if form.approval is not None:
+        approvers = list(form.approval.approvers)
+        if form.approval.approver_field and values.get(form.approval.approver_field):
+            approvers.append(str(values[form.approval.approver_field]))
+        if actor.email in approvers:
+            return {form.approval.approver_field or form.fields[0].id: "You cannot approve your own request."}
+    description = "\n".join(f"{label}: {_text(value)}" for _, label, _, value in answers)
+
+    async def then(tx: Any, request: Request) -> None:
+        if form.approval is None:
+            return
+        from bot.approvals import open_approval
+
+        due = tx.now + timedelta(hours=form.approval.due_hours) if form.approval.due_hours else None
+        await open_approval(desk, tx, actor, request, approvers, mode=form.approval.mode,
+                            ordered=form.approval.ordered, due_at=due, question=form.approval.question)
+
+    return await desk.file_request(
+        actor, origin, form.title_for(values), description, zone_id=form.zone, category_id=form.category,
+        form_id=form.id, answers=answers, dedupe_key=dedupe_key, team_id=form.team, after=then,
+    )
+
+
+def _text(value: Any) -> str:
+    from bot.forms import display
+
+    return display(value)
+
+
+async def saved_reply_text(desk: Desk, catalog: Catalog, actor: Actor, number: int, name: str) -> str:
+    """A saved reply filled in for one request, for the agent to send or edit first."""
+    reply = catalog.replies.get(name.strip().lower())
+    detail = await desk.get_request(actor, number)
+    if detail.level < Level.AGENT:
+        raise DeskError(f"Only an agent of the request's zone can reply to #{number}.")
+    if reply is None or not reply.allowed_in(detail.zone_id):
+        names = ", ".join(r.name for r in catalog.replies_for(detail.zone_id)) or "none"
+        raise DeskError(f"There is no saved reply '{name}' for {detail.zone_name}. Saved replies: {names}.")
+    return render(
+        reply,
+        request={"number": detail.number, "title": detail.title, "status": detail.status, "zone": detail.zone_name,
+                 "category": detail.category_name or "", "priority": detail.priority, "link": desk.link(number)},
+        requester_name=detail.requester_name, requester_email=detail.requester_email,
+        agent_name=actor.name, agent_email=actor.email,
+    )
+
+
+async def export_form(desk: Desk, catalog: Catalog, actor: Actor | None, form_id: str,
+                      since: date | None = None) -> str:
+    """CSV of a form's answers that `actor` may read (None: the organisation, for the admin CLI)."""
+    form = catalog.form(form_id)
+    query = select(Request).where(Request.form_id == form.id)
+    if actor is not None:
+        query = query.where(desk.policy.request_clause(actor, Level.READER))
+    if since is not None:
+        query = query.where(Request.created_at >= datetime.combine(since, datetime.min.time(),
+                                                                   tzinfo=desk.clock.now().tzinfo))
+    async with desk.sessions() as session:
+        requests = list((await session.execute(query.order_by(Request.id))).scalars())
+        ids = [r.id for r in requests]
+        answers: dict[int, dict[str, Any]] = {i: {} for i in ids}
+        for start in range(0, len(ids), 500):
+            rows = await session.execute(select(FormAnswer).where(FormAnswer.request_id.in_(ids[start:start + 500])))
+            for answer in rows.scalars():
+                answers[answer.request_id][answer.field_id] = answer.value
+    return answers_csv(form, [(r.id, r.title, r.requester_email, r.created_at, answers[r.id]) for r in requests])

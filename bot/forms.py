@@ -1,0 +1,259 @@
+"""Forms: one YAML file each in `forms/`, validated at start-up, answers validated and typed per field.
+
+The same `Form` is rendered by every adapter (Slack modal, Teams dialog, web form); what a person
+typed comes back here as strings (or lists of strings) and leaves as typed values or as a message
+per field, so invalid input is shown next to the field on every channel, never as a crash.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+FieldType = Literal["short_text", "long_text", "number", "date", "single_select", "multi_select", "user",
+                    "checkbox", "email"]
+MAX_OPTIONS = 100  # Slack's static select holds 100; more belongs in a category tree, not a form
+MAX_FIELDS = 30
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,59}$")]
+
+
+class Option(BaseModel):
+    """One choice of a select field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    value: Annotated[str, StringConstraints(min_length=1, max_length=75)]
+    label: Annotated[str, StringConstraints(min_length=1, max_length=75)]
+
+
+class FormField(BaseModel):
+    """One question of a form."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: Slug
+    type: FieldType
+    label: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    help: str = ""
+    required: bool = False
+    default: Any = None
+    min: float | date | None = None
+    max: float | date | None = None
+    pattern: str | None = None
+    options: tuple[Option, ...] = ()
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _options(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"value": str(v), "label": str(v)} if not isinstance(v, dict) else v for v in value]
+        return value
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FormField:
+        selects = self.type in {"single_select", "multi_select"}
+        if selects and not self.options:
+            raise ValueError("a select field needs options")
+        if not selects and self.options:
+            raise ValueError("only select fields take options")
+        if len(self.options) > MAX_OPTIONS:
+            raise ValueError(f"{len(self.options):,} options is too many (at most {MAX_OPTIONS})")
+        if len({o.value for o in self.options}) != len(self.options):
+            raise ValueError("option values must be unique")
+        if self.min is not None and self.max is not None and self.max < self.min:  # type: ignore[operator]
+            raise ValueError("max is below min")
+        return self
+
+    @property
+    def max_length(self) -> int:
+        """The longest text accepted (platform limits: Slack inputs take 3,000 characters)."""
+        if self.type in {"short_text", "long_text"} and isinstance(self.max, float | int):
+            return int(self.max)
+        return 3000 if self.type == "long_text" else 150
+
+
+class Approval(BaseModel):
+    """The approval a form needs before the request moves on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    mode: Literal["any", "all"] = "any"
+    ordered: bool = False
+    approvers: tuple[Annotated[str, StringConstraints(to_lower=True)], ...] = ()
+    approver_field: Slug | None = None
+    due_hours: float | None = Field(default=None, gt=0)
+    question: str = ""
+
+    @model_validator(mode="after")
+    def _someone(self) -> Approval:
+        if not self.approvers and self.approver_field is None:
+            raise ValueError("name approvers or an approver_field (a user field of the form)")
+        return self
+
+
+class Form(BaseModel):
+    """A form definition (one file in `forms/`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: Slug
+    title: Annotated[str, StringConstraints(min_length=1, max_length=24)]  # Slack modal titles: 24 chars
+    description: str = ""
+    zone: Slug
+    team: Slug | None = None
+    category: Slug | None = None
+    request_title: str | None = None
+    approval: Approval | None = None
+    fields: tuple[FormField, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _fields(self) -> Form:
+        if len(self.fields) > MAX_FIELDS:
+            raise ValueError(f"{len(self.fields)} fields is too many (at most {MAX_FIELDS})")
+        ids = [f.id for f in self.fields]
+        if len(set(ids)) != len(ids):
+            raise ValueError("field ids must be unique")
+        if self.approval and self.approval.approver_field:
+            target = next((f for f in self.fields if f.id == self.approval.approver_field), None)
+            if target is None or target.type != "user":
+                raise ValueError(f"approval.approver_field '{self.approval.approver_field}' must name a user field")
+        return self
+
+    def field(self, field_id: str) -> FormField | None:
+        """The field with that id."""
+        return next((f for f in self.fields if f.id == field_id), None)
+
+    def title_for(self, answers: Mapping[str, Any]) -> str:
+        """The request title: `request_title` with {field} filled in, or the form's title."""
+        if not self.request_title:
+            return self.title
+        return re.sub(r"\{([a-z0-9_-]+)\}", lambda m: display(answers.get(m.group(1))), self.request_title)[:200]
+
+
+Answer = tuple[str, str, str, Any]  # (field id, label, type, typed value)
+
+
+def display(value: Any) -> str:
+    """A typed answer as text (for chat messages, CSV and titles)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _one(field: FormField, raw: Any, today: date) -> tuple[Any, str | None]:
+    """Type one answer; returns (value, None) or (None, message for the person)."""
+    if field.type == "checkbox":
+        if isinstance(raw, list):
+            raw = raw[0] if raw else None
+        value = str(raw).lower() in {"true", "on", "yes", "1", "checked"} if raw not in (None, "") else False
+        if field.required and not value:
+            return None, "Please tick this box."
+        return value, None
+    if field.type == "multi_select":
+        values = [str(v) for v in (raw if isinstance(raw, list) else [raw] if raw not in (None, "") else [])]
+        if field.required and not values:
+            return None, "Choose at least one."
+        allowed = {o.value for o in field.options}
+        if any(v not in allowed for v in values):
+            return None, "Choose from the list."
+        if field.max is not None and len(values) > float(field.max):  # type: ignore[arg-type]
+            return None, f"Choose at most {int(field.max)}."  # type: ignore[arg-type]
+        return values, None
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    text = "" if raw is None else str(raw).strip()
+    if not text:
+        return (None, "This is required.") if field.required else (None, None)
+    if field.type in {"short_text", "long_text"}:
+        if len(text) > field.max_length:
+            return None, f"At most {field.max_length:,} characters."
+        if isinstance(field.min, float | int) and len(text) < field.min:
+            return None, f"At least {int(field.min)} characters."
+        if field.pattern and not re.fullmatch(field.pattern, text):
+            return None, field.help or "This does not have the expected format."
+        return text, None
+    if field.type in {"email", "user"}:
+        if not EMAIL.match(text) or len(text) > 254:
+            return None, "Enter an e-mail address, like name@example.com."
+        return text.lower(), None
+    if field.type == "number":
+        try:
+            number = float(text.replace(",", "."))
+        except ValueError:
+            return None, "Enter a number."
+        if number != number or number in {float("inf"), float("-inf")}:
+            return None, "Enter a number."
+        if isinstance(field.min, float | int) and number < field.min:
+            return None, f"At least {display(float(field.min))}."
+        if isinstance(field.max, float | int) and number > field.max:
+            return None, f"At most {display(float(field.max))}."
+        return number, None
+    if field.type == "date":
+        try:
+            day = date.fromisoformat(text[:10])
+        except ValueError:
+            return None, "Enter a date as YYYY-MM-DD."
+        if isinstance(field.min, date) and day < field.min:
+            return None, f"On or after {field.min.isoformat()}."
+        if isinstance(field.max, date) and day > field.max:
+            return None, f"On or before {field.max.isoformat()}."
+        return day.isoformat(), None
+    if field.type == "single_select":
+        if text not in {o.value for o in field.options}:
+            return None, "Choose from the list."
+        return text, None
+    return None, "This field type is not supported."  # unreachable: FieldType is closed
+
+
+def validate_answers(form: Form, raw: Mapping[str, Any], today: date | None = None) -> tuple[list[Answer],
+                                                                                              dict[str, str]]:
+    """Typed answers for every field, or a message per invalid field (the request is not filed then)."""
+    today = today or datetime.now().date()
+    answers: list[Answer] = []
+    errors: dict[str, str] = {}
+    for field in form.fields:
+        value, problem = _one(field, raw.get(field.id), today)
+        if problem is not None:
+            errors[field.id] = problem
+        elif value is not None:
+            answers.append((field.id, field.label, field.type, value))
+    return answers, errors
+
+
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """Keep a spreadsheet from running a cell as a formula (OWASP CSV injection advice)."""
+    return "'" + cell if cell.startswith(_DANGEROUS) else cell
+
+
+def answers_csv(form: Form, rows: Sequence[tuple[int, str, str, datetime, Mapping[str, Any]]]) -> str:
+    """CSV of a form's answers: one row per request, one column per field, every cell neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["request", "title", "requester", "filed_at", *[f.label for f in form.fields]])
+    for number, title, requester, filed_at, values in rows:
+        cells = [str(number), title, requester, filed_at.isoformat()]
+        cells += [display(values.get(f.id)) for f in form.fields]
+        writer.writerow([neutralise(c) for c in cells])
+    return out.getvalue()
