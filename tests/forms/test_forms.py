@@ -13,8 +13,8 @@ from bot.forms import Form, validate_answers
 from bot.model import Approval, FormAnswer, Request
 from bot.server import Services
 
-GOOD_NEW_HIRE = {"name": "Kari Nordmann", "personal-email": "Kari@Example.com", "manager": "marte.viken@nordlys.example",
-                 "start-date": "2026-12-01", "laptop": "Developer 16-inch", "systems": ["Jira", "GitHub"],
+GOOD_NEW_HIRE = {"name": "Kari Nordmann", "personal-email": "Kari@Example.com",
+                 "manager": "marte.viken@nordlys.example", "start-date": "2026-12-01", "laptop": "Developer 16-inch", "systems": ["Jira", "GitHub"],
                  "nda-signed": "on"}
 
 
