@@ -14,8 +14,8 @@ from bot.model import Approval, FormAnswer, Request
 from bot.server import Services
 
 GOOD_NEW_HIRE = {"name": "Kari Nordmann", "personal-email": "Kari@Example.com",
-                 "manager": "marte.viken@nordlys.example", "start-date": "2026-12-01", "laptop": "Developer 16-inch", "systems": ["Jira", "GitHub"],
-                 "nda-signed": "on"}
+                 "manager": "marte.viken@nordlys.example", "start-date": "2026-12-01",
+                 "laptop": "Developer 16-inch", "systems": ["Jira", "GitHub"], "nda-signed": "on"}
 
 
 def test_every_type_is_typed(services: Services) -> None:
