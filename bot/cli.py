@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions() -> list[Callable[[Any], None]]:
     """Sub-commands that live beside their feature (seed, export-form...), registered if present."""
     found = []
-    for module in ("bot.seed", "bot.exports"):
+    for module in ("bot.seed", "bot.exports", "bot.backup"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError:
