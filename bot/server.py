@@ -133,7 +133,10 @@ def discover_channels() -> list[Channel]:
     """Every installed channel, the web first (it always runs)."""
     found = []
     for ep in entry_points(group="zonedesk.channels"):
-        found.append(ep.load())
+        try:
+            found.append(ep.load())
+        except ImportError as exc:  # a channel declared but not (yet) shipped must not stop the others
+            log.error("channel %s: cannot be loaded (%s); not mounted", ep.name, exc)
     return sorted(found, key=lambda c: (c.name != "web", c.name))
 
 
