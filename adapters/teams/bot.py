@@ -1,0 +1,400 @@
+"""What Zonedesk does with each Teams activity: thin handlers over the desk, one desk call per activity.
+
+- A message in the personal chat, or mentioning the bot in a channel, files a request; a message in a
+  thread that belongs to a request adds to it (the origin thread: a comment; the triage thread: an
+  internal note). In a chat, which has no threads, replying to the message that filed a request counts.
+- `desk <verb> ...` typed to the bot runs the agent command language (`bot.commands`); the answer goes
+  to the agent alone: in the personal chat, or from a channel into the agent's personal chat (Teams has
+  no private messages inside a channel; see docs/decisions/0005).
+- Card buttons arrive as `adaptiveCard/action` invokes and go to `bot.desk.actions.perform`; the invoke
+  response replaces the card, so everyone sees who acted.
+- Dialogs (`task/fetch`, `task/submit`) and the message extension "Create request" go to `Dialogs`.
+
+Every activity is de-duplicated by `teams:activity:<conversation>:<id>`, committed with the change it
+causes, so a re-sent activity creates nothing new. The confirmation of a new request is written to the
+outbox by the desk and sent by `TeamsSender` after commit.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from typing import Any
+
+from botbuilder.core import CardFactory, InvokeResponse, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    ChannelAccount,
+    ConversationParameters,
+)
+from botbuilder.schema.teams import (
+    MessagingExtensionAction,
+    MessagingExtensionActionResponse,
+    TaskModuleContinueResponse,
+    TaskModuleMessageResponse,
+    TaskModuleRequest,
+    TaskModuleResponse,
+    TaskModuleTaskInfo,
+)
+
+from adapters.teams import cards
+from adapters.teams.cards import ACTION, DIALOG, VALUE, Signer
+from adapters.teams.conversations import (
+    CHANNEL,
+    PERSONAL,
+    PLATFORM,
+    References,
+    activity_key,
+    base_conversation,
+    kind_of,
+    tenant_of,
+    thread_of,
+    user_key,
+)
+from adapters.teams.dialogs import DialogAnswer, DialogRequest, Dialogs, ShowCard
+from adapters.teams.people import TeamsPeople, person_key
+from bot.commands import run_command
+from bot.desk import Desk, Origin, title_from_text
+from bot.desk.actions import perform
+from bot.errors import DeskError, Duplicate
+
+log = logging.getLogger(__name__)
+
+COMMAND = re.compile(r"^\s*/?desk(?:\s+|$)", re.IGNORECASE)
+_AT = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"</?(?:p|div|span|br|b|i|em|strong|u|s)(?:\s[^<>]*)?/?>", re.IGNORECASE)
+HELP = ("Tell me what you need and I file it as a request; we answer here. "
+        "Agents: type `desk help` for the commands.")
+
+
+def clean_text(activity: Activity, bot_id: str, *, mention_tokens: bool = False) -> str:
+    """The message's text without the bot's mention; other mentions as `@Name` (or `<at:ID>` for commands)."""
+    text = activity.text or ""
+    others: dict[str, str] = {}
+    bot_texts: set[str] = set()
+    for entity in activity.entities or []:
+        if (entity.type or "").lower() != "mention":
+            continue
+        props = entity.additional_properties or {}
+        mentioned = props.get("mentioned") or {}
+        shown = str(props.get("text") or f"<at>{mentioned.get('name', '')}</at>")
+        if mentioned.get("id") == bot_id:
+            bot_texts.add(shown)
+        elif mentioned.get("id"):
+            others[shown] = f"<at:{mentioned['id']}>" if mention_tokens else f"@{mentioned.get('name', '')}"
+    for shown in bot_texts:
+        text = text.replace(shown, " ")
+    for shown, token in others.items():
+        text = text.replace(shown, token)
+    if not bot_texts and kind_of(activity) != PERSONAL:
+        text = _AT.sub(" ", text, count=1)  # no entities: the first mention of a channel message is ours
+    text = _AT.sub(lambda m: f"@{m.group(1)}", text)
+    if "<" in text and _TAG.search(text):
+        text = _TAG.sub("\n", text)
+    return html.unescape(text).strip()
+
+
+class ZonedeskBot(TeamsActivityHandler):
+    """The Teams activity handler of one server."""
+
+    def __init__(self, desk: Desk, people: TeamsPeople, references: References, dialogs: Dialogs, signer: Signer,
+                 *, app_id: str) -> None:
+        self.desk = desk
+        self.people = people
+        self.references = references
+        self.dialogs = dialogs
+        self.signer = signer
+        self.app_id = app_id
+        self.bot_id = f"28:{app_id}"
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        """Every activity: in a personal chat, keep its reference first (direct messages go there later)."""
+        activity = turn_context.activity
+        if activity.conversation is not None and activity.from_property is not None \
+                and activity.type in (ActivityTypes.message, ActivityTypes.invoke) and kind_of(activity) == PERSONAL:
+            await self.references.remember_turn(turn_context)
+        await super().on_turn(turn_context)
+
+    # ---------------------------------------------------------------- messages
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        """A message: a fallback click, a command, a comment or note in a linked thread, or a new request."""
+        activity = turn_context.activity
+        if isinstance(activity.value, dict) and activity.value.get(ACTION):
+            await self._fallback_click(turn_context, activity.value)
+            return
+        if isinstance(activity.value, dict) and activity.value.get(DIALOG):
+            return  # a dialog's submit that a client posted as a message: nothing to do outside the dialog
+        text = clean_text(activity, self.bot_id)
+        key = activity_key(activity)
+        if COMMAND.match(text):
+            await self._command(turn_context, key)
+            return
+        kind = kind_of(activity)
+        if kind == CHANNEL:
+            conversation, root = thread_of(activity)
+            linked = (await self.desk.thread_request(PLATFORM, conversation, root)
+                      if root != str(activity.id) else None)
+        else:
+            conversation, root = activity.conversation.id, None
+            linked = (await self.desk.thread_request(PLATFORM, conversation, activity.reply_to_id)
+                      if activity.reply_to_id else None)
+        if linked is not None:
+            await self._add_to_request(turn_context, key, text, *linked)
+            return
+        if not text:
+            await self.tell(turn_context, HELP)
+            return
+        zone = self._zone_for(activity, kind)
+        if zone is None:
+            await self.tell(turn_context, "This channel is not set up for requests. Write to me in a personal "
+                                          "chat, or ask an administrator to map the channel to a department.")
+            return
+        origin = Origin(PLATFORM, tenant_of(activity), conversation, root, str(activity.id),
+                        person_key(activity.from_property))
+        actor = await self.people.actor(turn_context)
+        await self.references.remember_turn(turn_context, conversation)
+        try:
+            await self.desk.file_request(actor, origin, title_from_text(text), text, zone_id=zone, dedupe_key=key)
+        except Duplicate:
+            log.info("teams: %s seen before; ignored", key)
+        except DeskError as exc:
+            await self.tell(turn_context, exc.message)
+
+    def _zone_for(self, activity: Activity, kind: str) -> str | None:
+        if kind == CHANNEL:
+            channel = base_conversation(activity.conversation.id)
+            data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+            named = str((data.get("channel") or {}).get("id") or channel)
+            mapping = self.desk.config.intake.teams_channels
+            if channel in mapping or named in mapping:
+                return mapping.get(channel) or mapping[named]
+            return self.desk.intake_zone(PLATFORM, channel)
+        return self.desk.intake_zone(PLATFORM, None)
+
+    async def _add_to_request(self, turn_context: TurnContext, key: str, text: str, number: int,
+                              purpose: str) -> None:
+        if not text:
+            return
+        actor = await self.people.actor(turn_context)
+        try:
+            if purpose == "triage":
+                await self.desk.note(actor, number, text, dedupe_key=key)
+            else:
+                await self.desk.comment(actor, number, text, dedupe_key=key, from_thread=True)
+        except Duplicate:
+            log.info("teams: %s seen before; ignored", key)
+        except DeskError as exc:
+            await self.tell(turn_context, exc.message)
+
+    async def _command(self, turn_context: TurnContext, key: str) -> None:
+        text = COMMAND.sub("", clean_text(turn_context.activity, self.bot_id, mention_tokens=True), count=1)
+        actor = await self.people.actor(turn_context)
+        try:
+            result = await run_command(self.desk, actor, text, resolve=self.people.resolver(turn_context),
+                                       dedupe_key=key)
+        except Duplicate:
+            log.info("teams: command %s seen before; ignored", key)
+            return
+        await self.tell(turn_context, result.text)
+
+    async def _fallback_click(self, turn_context: TurnContext, data: dict[str, Any]) -> None:
+        """A button clicked in a client without Universal Actions: act, tell the clicker, update the card."""
+        actor = await self.people.actor(turn_context)
+        try:
+            outcome = await perform(self.desk, actor, str(data.get(ACTION)), str(data.get(VALUE) or ""),
+                                    dedupe_key=activity_key(turn_context.activity))
+        except Duplicate:
+            return
+        except DeskError as exc:
+            await self.tell(turn_context, exc.message)
+            return
+        card = cards.updated_card(data, outcome, self.signer)
+        reply_to = turn_context.activity.reply_to_id
+        if card is not None and reply_to:
+            update = Activity(type=ActivityTypes.message, id=reply_to, conversation=turn_context.activity.conversation,
+                              attachments=[CardFactory.adaptive_card(card)])
+            try:
+                await turn_context.update_activity(update)
+            except Exception:  # the action is done; a card that could not be redrawn is cosmetic
+                log.warning("teams: could not update the card after a fallback click", exc_info=True)
+        await self.tell(turn_context, outcome.notice)
+
+    # ---------------------------------------------------------------- answering one person
+    async def tell(self, turn_context: TurnContext, text: str) -> None:
+        """A private answer: in the personal chat; from a channel or group chat, in the person's personal chat.
+
+        Only when that chat cannot be reached does a line go into the conversation, without the answer.
+        """
+        activity = card_message(text)
+        if kind_of(turn_context.activity) == PERSONAL:
+            await turn_context.send_activity(activity)
+            return
+        try:
+            await self.send_personal(turn_context, activity)
+        except Exception:
+            log.warning("teams: could not reach %s in a personal chat", turn_context.activity.from_property.id,
+                        exc_info=True)
+            await turn_context.send_activity(card_message(
+                "I could not answer you privately: open a personal chat with Zonedesk, then try again."))
+
+    async def send_personal(self, turn_context: TurnContext, activity: Activity) -> None:
+        """Send to the sender's personal chat with the bot (started now if the bot has never been in it)."""
+        account = turn_context.activity.from_property
+        adapter = turn_context.adapter
+        reference = await self.references.load(user_key(person_key(account)))
+
+        async def deliver(proactive: TurnContext) -> None:
+            proactive.activity.id = None  # a new message, not a reply to the continuation event
+            await proactive.send_activity(activity)
+
+        if reference is not None:
+            await adapter.continue_conversation(reference, deliver, self.app_id)
+            return
+        tenant = tenant_of(turn_context.activity)
+        parameters = ConversationParameters(is_group=False, bot=ChannelAccount(id=self.bot_id),
+                                            members=[ChannelAccount(id=account.id)], tenant_id=tenant,
+                                            channel_data={"tenant": {"id": tenant}})
+
+        async def started(proactive: TurnContext) -> None:
+            proactive.activity.from_property = ChannelAccount(id=account.id, aad_object_id=account.aad_object_id)
+            proactive.activity.conversation.conversation_type = PERSONAL
+            await self.references.remember_turn(proactive)
+            await deliver(proactive)
+
+        await adapter.create_conversation(self.app_id, started, parameters, "msteams",
+                                          turn_context.activity.service_url)
+
+    # ---------------------------------------------------------------- card buttons
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        """Card clicks here (their response body is plain JSON); every other invoke as the SDK routes it."""
+        if turn_context.activity.name == "adaptiveCard/action":
+            return InvokeResponse(status=200, body=await self.card_action(turn_context))
+        return await super().on_invoke_activity(turn_context)
+
+    async def card_action(self, turn_context: TurnContext) -> dict[str, Any]:
+        """A Universal Action click: run the neutral action; the response replaces the card (or says why not).
+
+        The body is built as JSON here: the SDK's AdaptiveCardInvokeResponse model cannot carry the text
+        value of a "message" response.
+        """
+        value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
+        action = value.get("action") if isinstance(value.get("action"), dict) else {}
+        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        if action.get("type") != "Action.Execute" or not data.get(ACTION):
+            return cards.message_response("This button is no longer supported.")
+        actor = await self.people.actor(turn_context)
+        try:
+            outcome = await perform(self.desk, actor, str(data[ACTION]), str(data.get(VALUE) or ""),
+                                    dedupe_key=activity_key(turn_context.activity))
+        except Duplicate:
+            return cards.message_response("This was already handled.")
+        except DeskError as exc:
+            return cards.message_response(exc.message)
+        card = cards.updated_card(data, outcome, self.signer)
+        if card is None:
+            return cards.message_response(outcome.notice)
+        return cards.card_response(card)
+
+    # ---------------------------------------------------------------- dialogs
+    async def on_teams_task_module_fetch(self, turn_context: TurnContext,
+                                         task_module_request: TaskModuleRequest) -> TaskModuleResponse:
+        """A task/fetch button: open the dialog it names."""
+        data = dialog_data(task_module_request.data)
+        request = await self._dialog_request(turn_context, data)
+        return task_response(await self.dialogs.fetch(str(data.get(DIALOG) or ""), request))
+
+    async def on_teams_task_module_submit(self, turn_context: TurnContext,
+                                          task_module_request: TaskModuleRequest) -> TaskModuleResponse:
+        """A dialog's card was submitted."""
+        data = dialog_data(task_module_request.data)
+        request = await self._dialog_request(turn_context, data)
+        return task_response(await self.dialogs.submit(str(data.get(DIALOG) or ""), request))
+
+    async def on_teams_messaging_extension_fetch_task(self, turn_context: TurnContext,
+                                                      action: MessagingExtensionAction
+                                                      ) -> MessagingExtensionActionResponse:
+        """"Create request" on a message: the create dialog, prefilled with the message."""
+        request = await self._dialog_request(turn_context, {}, action)
+        return MessagingExtensionActionResponse(task=task_response(await self.dialogs.fetch("create", request)).task)
+
+    async def on_teams_messaging_extension_submit_action(self, turn_context: TurnContext,
+                                                         action: MessagingExtensionAction
+                                                         ) -> MessagingExtensionActionResponse:
+        """The create dialog of the message extension was submitted: file it in the message's thread."""
+        data = dialog_data(action.data)
+        request = await self._dialog_request(turn_context, data, action)
+        if request.origin is not None:
+            await self.references.remember_turn(turn_context, request.origin.channel)
+        return MessagingExtensionActionResponse(task=task_response(await self.dialogs.submit("create", request)).task)
+
+    async def _dialog_request(self, turn_context: TurnContext, data: dict[str, Any],
+                              action: MessagingExtensionAction | None = None) -> DialogRequest:
+        activity = turn_context.activity
+        actor = await self.people.actor(turn_context)
+        kind = kind_of(activity)
+        payload = action.message_payload if action is not None else None
+        message_text = None
+        if payload is not None and payload.id:
+            message_id = str(payload.id)
+            message_text = message_payload_text(payload)
+            if kind == CHANNEL:
+                root = str(payload.reply_to_id or message_id)
+                conversation = f"{base_conversation(activity.conversation.id)};messageid={root}"
+                origin = Origin(PLATFORM, tenant_of(activity), conversation, root, message_id,
+                                person_key(activity.from_property))
+            else:
+                origin = Origin(PLATFORM, tenant_of(activity), activity.conversation.id, None, message_id,
+                                person_key(activity.from_property))
+        elif kind == CHANNEL:
+            conversation, root = thread_of(activity)
+            origin = Origin(PLATFORM, tenant_of(activity), conversation, root, str(activity.id),
+                            person_key(activity.from_property))
+        else:
+            origin = Origin(PLATFORM, tenant_of(activity), activity.conversation.id, None, str(activity.id),
+                            person_key(activity.from_property))
+        return DialogRequest(self.desk, actor, data, activity_key(activity), origin, message_text,
+                             {"zone": self._zone_for(activity, kind)})
+
+    # ---------------------------------------------------------------- installation
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        """The bot was added somewhere: remember the conversation, so the desk can post there later."""
+        await self.references.remember_turn(turn_context)
+
+    async def on_installation_update(self, turn_context: TurnContext) -> None:
+        """The app was installed or removed: remember the conversation (an install is where posts can go)."""
+        await self.references.remember_turn(turn_context)
+
+
+def card_message(text: str) -> Activity:
+    """A private notice as a message with a card (plain text in Teams would be read as markdown)."""
+    return cards.card_activity(cards.notice_card(text), text)
+
+
+def dialog_data(data: Any) -> dict[str, Any]:
+    """A task/fetch or submit's data, without Teams' own `msteams` key."""
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if k != "msteams"}
+
+
+def task_response(answer: DialogAnswer) -> TaskModuleResponse:
+    """A dialog answer as Teams wants it."""
+    if isinstance(answer, ShowCard):
+        info = TaskModuleTaskInfo(title=answer.title, card=cards.attachment(answer.card), height=answer.height,
+                                  width=answer.width)
+        return TaskModuleResponse(task=TaskModuleContinueResponse(value=info))
+    return TaskModuleResponse(task=TaskModuleMessageResponse(value=answer.text))
+
+
+def message_payload_text(payload: Any) -> str:
+    """The plain text of a message a message extension was opened on (Teams gives its HTML body)."""
+    body = getattr(payload, "body", None)
+    content = str(getattr(body, "content", "") or "")
+    if (getattr(body, "content_type", "") or "").lower() == "html" or "<" in content:
+        content = _AT.sub(lambda m: f"@{m.group(1)}", content)
+        content = re.sub(r"<br\s*/?>|</p>|</div>", "\n", content, flags=re.IGNORECASE)
+        content = re.sub(r"<[^<>]+>", "", content)
+    return html.unescape(content).strip()

@@ -1,0 +1,236 @@
+"""Adaptive Card rendering of the core's neutral messages, with every piece of user text made inert.
+
+Cards are version 1.5. A button is an `Action.Execute` (its click arrives as an `adaptiveCard/action`
+invoke and the invoke response replaces the card in place) with an `Action.Submit` fallback for clients
+without Universal Actions. Buttons whose action opens a dialog (Reply, Assign) are `Action.Submit` with
+`msteams.type = task/fetch`, since only those can open a Teams dialog.
+
+TextBlocks render a markdown subset (`**bold**`, `_italic_`, lists, `[label](url)`), so user text goes
+through `escape`: nobody can dress a link up as another or format a card to look like something else.
+The card a button belongs to travels in the button's data, signed with the server's secret key, so the
+invoke response can show the same card with a status line ("Claimed by ...") without trusting the client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from botbuilder.core import CardFactory
+from botbuilder.schema import Activity, ActivityTypes, Attachment
+
+from bot.desk.actions import Outcome
+from bot.messages import Button, Message
+
+CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+VERSION = "1.5"
+ACTION, VALUE, CARD, SIGNATURE = "zd", "v", "m", "s"  # keys of a button's data
+DIALOG = "zd_dialog"  # the dialog a task/fetch button or a dialog's submit names
+DIALOG_ACTIONS = frozenset({"reply", "assign"})  # neutral actions whose outcome is a dialog to open
+TEXT_MAX = 6000  # a card is at most 28 KB; long bodies are cut and point to the web page
+LINES_MAX = 80
+TITLE_MAX = 300
+LABEL_MAX = 60
+
+_INLINE = re.compile(r"([\\`*_\[\]<>~|])")
+_LINE_START = re.compile(r"^(\s*)([-+>]|\d+\.)(?=\s|$)", re.MULTILINE)
+
+
+def escape(text: str) -> str:
+    """User text made inert for TextBlock markdown: emphasis, links, code, quotes and list markers escaped."""
+    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), _INLINE.sub(r"\\\1", text))
+
+
+def shorten(text: str, limit: int) -> str:
+    """Text cut to `limit` characters with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def text_block(text: str, **style: Any) -> dict[str, Any]:
+    """One TextBlock of already-escaped text, wrapping."""
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def text_blocks(text: str, **style: Any) -> list[dict[str, Any]]:
+    """User text as TextBlocks, one per line (a single line break is not one in every Teams client)."""
+    if not text.strip():
+        return []
+    cut = len(text) > TEXT_MAX
+    lines = shorten(text, TEXT_MAX).splitlines()
+    if len(lines) > LINES_MAX:
+        lines, cut = lines[:LINES_MAX], True
+    blocks = [text_block(escape(line) if line.strip() else " ", spacing="None", **style) for line in lines]
+    if cut:
+        blocks.append(text_block("(shortened: open the request in Zonedesk to read it all)", isSubtle=True,
+                                 size="Small"))
+    return blocks
+
+
+def safe_url(url: str | None) -> str | None:
+    """A link the card may open: http(s) only."""
+    if not url:
+        return None
+    return url if urlsplit(url).scheme in {"http", "https"} else None
+
+
+class Signer:
+    """Signs the card a button carries, so a click can rebuild it without trusting what the client sent back."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = hashlib.sha256(b"zonedesk-teams-card:" + key).digest()
+
+    def sign(self, action: str, value: str, card: dict[str, Any]) -> str:
+        """The signature of a button's data."""
+        raw = json.dumps([action, value, card], sort_keys=True, separators=(",", ":")).encode()
+        return hmac.new(self._key, raw, hashlib.sha256).hexdigest()
+
+    def original(self, data: dict[str, Any]) -> Message | None:
+        """The message a clicked button belonged to, if its signature holds."""
+        card = data.get(CARD)
+        signature = data.get(SIGNATURE)
+        if not isinstance(card, dict) or not isinstance(signature, str):
+            return None
+        try:
+            message = Message.from_dict(card)
+        except (TypeError, ValueError, AttributeError):
+            return None
+        expected = self.sign(str(data.get(ACTION) or ""), str(data.get(VALUE) or ""), compact(message))
+        return message if hmac.compare_digest(expected, signature) else None
+
+
+def compact(message: Message) -> dict[str, Any]:
+    """A message's dict without empty values: smaller in every button, and the same after any JSON round trip."""
+    data = message.to_dict()
+    data["buttons"] = [{k: v for k, v in b.items() if v is not None} for b in data["buttons"]]
+    return {k: v for k, v in data.items() if v not in (None, [], {}, "")}
+
+
+def button_action(button: Button, message: Message, signer: Signer) -> dict[str, Any]:
+    """A neutral button as an Adaptive Card action."""
+    title = shorten(button.label, LABEL_MAX)
+    if button.action in DIALOG_ACTIONS:
+        return {"type": "Action.Submit", "title": title,
+                "data": {"msteams": {"type": "task/fetch"}, DIALOG: button.action, "number": button.value}}
+    card = compact(message)
+    data = {ACTION: button.action, VALUE: button.value, CARD: card,
+            SIGNATURE: signer.sign(button.action, button.value, card)}
+    action: dict[str, Any] = {"type": "Action.Execute", "title": title, "verb": f"zd:{button.action}", "data": data,
+                              "fallback": {"type": "Action.Submit", "title": title, "data": data}}
+    if button.style == "primary":
+        action["style"] = "positive"
+    elif button.style == "danger":
+        action["style"] = "destructive"
+    return action
+
+
+def render_card(message: Message, signer: Signer, *, status: str | None = None,
+                extra_actions: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+    """The Adaptive Card of a neutral message (with an optional status line: who acted on it)."""
+    body: list[dict[str, Any]] = []
+    if message.title:
+        body.append(text_block(escape(shorten(message.title, TITLE_MAX)), size="Medium", weight="Bolder"))
+    if message.author:
+        body.append(text_block(f"{escape(shorten(message.author, 200))} wrote:", isSubtle=True, spacing="Small"))
+    body += text_blocks(message.text)
+    if message.fields:
+        body.append({"type": "FactSet", "facts": [{"title": escape(shorten(k, 100)), "value": escape(shorten(v, 500))}
+                                                  for k, v in message.fields[:20]]})
+    if status:
+        body.append(text_block(escape(shorten(status, 500)), id="zd_status", weight="Bolder", color="Accent"))
+    if message.footer:
+        body.append(text_block(escape(shorten(message.footer, 500)), isSubtle=True, size="Small"))
+    actions = [button_action(b, message, signer) for b in message.buttons[:6]]
+    actions += list(extra_actions)
+    link = safe_url(message.link)
+    if link:
+        actions.append({"type": "Action.OpenUrl", "title": shorten(message.link_label or "Open in Zonedesk",
+                                                                   LABEL_MAX), "url": link})
+    card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION,
+                            "body": body or [text_block("Zonedesk")], "msteams": {"width": "Full"}}
+    if actions:
+        card["actions"] = actions
+    return card
+
+
+def updated_card(data: dict[str, Any], outcome: Outcome, signer: Signer) -> dict[str, Any] | None:
+    """What a clicked card shows now: the outcome's own card when it is a full one (an approval decided),
+    else the original card with the outcome as its status line; None when the card stays as it was."""
+    if outcome.card is None:
+        return None
+    original = signer.original(data)
+    if outcome.card.fields or outcome.card.buttons or original is None:
+        return render_card(outcome.card, signer)
+    return render_card(original, signer, status=outcome.card.text)
+
+
+def notice_card(text: str, title: str | None = None) -> dict[str, Any]:
+    """A card for a private notice made of plain text (command answers, refusals)."""
+    body = [text_block(escape(shorten(title, TITLE_MAX)), weight="Bolder")] if title else []
+    body += text_blocks(text) or [text_block(" ")]
+    return {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body,
+            "msteams": {"width": "Full"}}
+
+
+def card_activity(card: dict[str, Any], summary: str) -> Activity:
+    """A message activity carrying one Adaptive Card; `summary` is what notifications show."""
+    return Activity(type=ActivityTypes.message, attachments=[CardFactory.adaptive_card(card)],
+                    summary=shorten(summary, 200))
+
+
+def attachment(card: dict[str, Any]) -> Attachment:
+    """An Adaptive Card attachment (for dialogs)."""
+    return Attachment(content_type=CONTENT_TYPE, content=card)
+
+
+def card_response(card: dict[str, Any]) -> dict[str, Any]:
+    """The body of an `adaptiveCard/action` invoke response that replaces the card."""
+    return {"statusCode": 200, "type": CONTENT_TYPE, "value": card}
+
+
+def message_response(text: str) -> dict[str, Any]:
+    """The body of an `adaptiveCard/action` invoke response that leaves the card and tells the clicker."""
+    return {"statusCode": 200, "type": MESSAGE_TYPE, "value": shorten(text, 1000)}
+
+
+# ---------------------------------------------------------------- dialog inputs
+def input_text(id_: str, label: str, value: str = "", *, multiline: bool = False, required: bool = False,
+               max_length: int | None = None, placeholder: str | None = None,
+               error: str | None = None) -> list[dict[str, Any]]:
+    """A text input (its value is data, never rendered as markdown) with an optional error under it."""
+    element: dict[str, Any] = {"type": "Input.Text", "id": id_, "label": label, "value": value,
+                               "isMultiline": multiline, "isRequired": required}
+    if max_length:
+        element["maxLength"] = max_length
+    if placeholder:
+        element["placeholder"] = placeholder
+    if required:
+        element["errorMessage"] = f"{label} is required."
+    return [element, *error_block(error)]
+
+
+def choice_set(id_: str, label: str, choices: list[tuple[str, str]], value: str | None = None, *,
+               required: bool = False, error: str | None = None) -> list[dict[str, Any]]:
+    """A drop-down of (value, title) choices."""
+    element: dict[str, Any] = {"type": "Input.ChoiceSet", "id": id_, "label": label, "style": "compact",
+                               "isRequired": required,
+                               "choices": [{"title": shorten(t, 75), "value": v} for v, t in choices]}
+    if value is not None:
+        element["value"] = value
+    return [element, *error_block(error)]
+
+
+def error_block(error: str | None) -> list[dict[str, Any]]:
+    """The message shown under a field whose input was refused."""
+    return [text_block(escape(error), color="Attention", size="Small", spacing="None")] if error else []
+
+
+def dialog_card(body: list[dict[str, Any]], submit_title: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A dialog's card: inputs and one submit button carrying the dialog's name and context."""
+    return {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body,
+            "actions": [{"type": "Action.Submit", "title": submit_title, "data": data}]}
