@@ -29,6 +29,7 @@ from types import SimpleNamespace
 import requests
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
+from botframework.connector import BotFrameworkConnectorConfiguration
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import (
     AuthenticateRequestResult,
@@ -124,8 +125,10 @@ def install_metadata(url: str) -> OffLoopOpenIdMetadata:
 
 def no_retries() -> Retry:
     """A urllib3 policy that never retries nor sleeps: the outbox decides when to try again."""
-    return Retry(total=0, connect=0, read=0, redirect=0, status=0, other=0, status_forcelist=(),
-                 respect_retry_after_header=False, raise_on_status=False)
+    policy = Retry(total=0, connect=0, read=0, redirect=0, status=0, other=0, status_forcelist=(),
+                   respect_retry_after_header=False, raise_on_status=False)
+    policy.BACKOFF_MAX = 0  # type: ignore[attr-defined]  # msrest logs it (urllib3 2 renamed it)
+    return policy
 
 
 class PooledConnectorFactory(ConnectorFactory):
@@ -146,11 +149,13 @@ class PooledConnectorFactory(ConnectorFactory):
         key = (service_url, scope)
         client = self._clients.get(key)
         if client is None:
-            client = ConnectorClient(credentials, base_url=service_url)
-            client.config.retry_policy.policy = no_retries()
-            client.config.connection.timeout = CONNECT_TIMEOUT
-            client.config.add_user_agent(USER_AGENT)
-            self._clients[key] = client
+            # Configured before the client exists: msrest builds its HTTP session (and its retry policy)
+            # as the client is constructed.
+            config = BotFrameworkConnectorConfiguration(credentials, service_url)
+            config.retry_policy.policy = no_retries()
+            config.connection.timeout = CONNECT_TIMEOUT
+            config.add_user_agent(USER_AGENT)
+            client = self._clients[key] = ConnectorClient(credentials, custom_configuration=config)
         return client
 
 

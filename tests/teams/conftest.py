@@ -103,7 +103,8 @@ class TeamsWorld:
 
     def token(self, **kwargs: Any) -> str:
         """A channel token for this bot and the fake connector's service URL (bad cases via kwargs)."""
-        return mint_channel_token(APP_ID, self.connector.service_url, issuer=self.openid.issuer, **kwargs)
+        kwargs.setdefault("issuer", self.openid.issuer)
+        return mint_channel_token(APP_ID, self.connector.service_url, **kwargs)
 
     async def post(self, activity: dict[str, Any], *, authorization: str | None = None,
                    token: str | None = None) -> Answer:
