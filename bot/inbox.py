@@ -52,6 +52,12 @@ class Inbox:
             return False
         return True
 
+    async def payload(self, key: str) -> dict[str, Any] | None:
+        """The payload recorded under a key (a later click finishing what an earlier event started)."""
+        async with self.sessions() as session:
+            row = await session.get(Inbound, key)
+            return None if row is None or row.payload is None else dict(row.payload)
+
     async def process(self, key: str, source: str, payload: dict[str, Any]) -> None:
         """Run the handler for a freshly accepted event, then make sure the key reads as processed."""
         handler = self.handlers.get(source)
