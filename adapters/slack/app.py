@@ -1,0 +1,220 @@
+"""The Slack channel at `POST /slack/events`: bolt verifies and routes, we record, acknowledge, then work.
+
+Every listener does the same three things, in this order (docs/decisions/0004):
+
+1. checks what needs no database (a modal's fields against `app.yaml`) and answers errors in the ack;
+2. records the payload in the durable inbox under its unique key: one INSERT, also the de-duplication
+   (`slack:event:<event_id>`, `slack:action:<action_ts>:<user>:<action_id>`, `slack:view:<id>:<hash>`,
+   `slack:command:<trigger_id>`, `slack:shortcut:<trigger_id>`); a key seen before is acknowledged
+   and dropped, which is what a Slack retry (X-Slack-Retry-Num) or a re-sent click gets;
+3. acknowledges, and hands the payload to `SlackInbound` in a task after the response is on its way.
+
+bolt runs with `process_before_response=True` so the ack is the listener's own return, not a poll.
+Interactions (commands, shortcuts, buttons, modals) start at once because a trigger_id lives 3 s;
+events queue behind a small gate so a burst of messages cannot starve the acks of database
+connections. If the INSERT fails (database down) the listener raises, bolt answers 500 and Slack
+retries later: nothing is acknowledged that is not recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import views
+from adapters.slack.acks import AckFirst
+from adapters.slack.inbound import LIVE, SOURCE, FormModals, SlackInbound, worth_recording
+from adapters.slack.people import SlackPeople
+from adapters.slack.sender import SlackSender
+from bot.server import Services, StartupError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://slack.com/api/"
+EVENT_WORKERS = 1  # events processed at once per process; the rest wait in memory (and in the inbox)
+
+Ack = Callable[..., Awaitable[None]]
+
+
+def settings_from(env: Mapping[str, str]) -> tuple[str, str, str]:
+    """(token, signing secret, Web API base URL), refusing to start on missing or empty secrets."""
+    token = (env.get("SLACK_BOT_TOKEN") or "").strip()
+    secret = (env.get("SLACK_SIGNING_SECRET") or "").strip()
+    if not secret:
+        what = "empty" if "SLACK_SIGNING_SECRET" in env else "not set"
+        raise StartupError(f"SLACK_SIGNING_SECRET is {what}: copy the Signing Secret from your Slack app's "
+                           "Basic Information page (without it nobody's requests could be verified).")
+    if not token:
+        raise StartupError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) from your Slack "
+                           "app's OAuth & Permissions page.")
+    api_url = (env.get("SLACK_API_URL") or DEFAULT_API_URL).strip()
+    return token, secret, api_url if api_url.endswith("/") else api_url + "/"
+
+
+def inbound_key(body: dict[str, Any]) -> str:
+    """The unique key a payload is recorded under (see the module docstring)."""
+    kind = body.get("type")
+    if kind == "event_callback":
+        return f"slack:event:{body['event_id']}"
+    if kind == "block_actions":
+        action = (body.get("actions") or [{}])[0]
+        return f"slack:action:{action.get('action_ts')}:{body['user']['id']}:{action.get('action_id')}"
+    if kind == "view_submission":
+        view = body.get("view") or {}
+        return f"slack:view:{view.get('id')}:{view.get('hash')}"
+    if body.get("command"):
+        return f"slack:command:{body.get('trigger_id') or _digest(body)}"
+    if kind in {"message_action", "shortcut"}:
+        return f"slack:shortcut:{body.get('trigger_id') or _digest(body)}"
+    return f"slack:other:{_digest(body)}"
+
+
+def _digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(repr(sorted(body.items())).encode()).hexdigest()[:32]
+
+
+class SlackRuntime:
+    """One server's Slack channel: the bolt app, the inbound handler, and the work started after acks."""
+
+    def __init__(self, services: Services, bolt: AsyncApp, inbound: SlackInbound, sender: SlackSender,
+                 forms: FormModals | None = None) -> None:
+        self.services = services
+        self.bolt = bolt
+        self.inbound = inbound
+        self.sender = sender
+        self.forms = forms
+        self.clients: list[AsyncWebClient] = []
+        self._http: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._events_gate = asyncio.Semaphore(EVENT_WORKERS)
+        self.ack_first = AckFirst()
+        inbound.pause = self.ack_first.wait
+        sender.pause = self.ack_first.wait
+        self._register()
+
+    # ---------------------------------------------------------------- HTTP
+    async def route(self, request: web.Request) -> web.StreamResponse:
+        """`POST /slack/events`: events, commands, shortcuts and interactivity, all verified by bolt."""
+        with self.ack_first.answering():
+            bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
+            return await to_aiohttp_response(bolt_response)
+
+    async def start(self, _app: web.Application | None = None) -> None:
+        """On start-up: one pooled HTTP session for every Web API call (no new connection per call)."""
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        for client in self.clients:
+            client.session = self._http
+
+    # ---------------------------------------------------------------- record, ack, work
+    async def ingest(self, body: dict[str, Any], ack: Ack, *, interactive: bool) -> None:
+        """Record the payload (the de-dup), acknowledge, then process it after the response."""
+        if not worth_recording(body):
+            await ack()
+            return
+        key = inbound_key(body)
+        fresh = await self.services.inbox.accept(key, SOURCE, body)
+        await ack()
+        if not fresh:
+            log.info("slack: %s seen before; acknowledged and ignored", key)
+            return
+        self.spawn(self._process(key, body, gated=not interactive))
+
+    async def _process(self, key: str, body: dict[str, Any], *, gated: bool) -> None:
+        payload = {**body, LIVE: True}
+        if gated:
+            async with self._events_gate:
+                # Acks first: a burst of messages slows the filing, never the acknowledgements.
+                await self.ack_first.wait()
+                await self.services.inbox.process(key, SOURCE, payload)
+        else:
+            await self.services.inbox.process(key, SOURCE, payload)
+
+    def spawn(self, work: Awaitable[None]) -> None:
+        """Run work after the response, keeping a reference so it is not collected mid-flight."""
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        """Wait until everything started after an ack has finished (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self, _app: web.Application | None = None) -> None:
+        """On shutdown: give running work a few seconds; the inbox finishes the rest after a restart."""
+        if self._tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.settle(), timeout=5)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._http is not None:
+            await self._http.close()
+
+    # ---------------------------------------------------------------- listeners
+    def _register(self) -> None:
+        bolt = self.bolt
+
+        async def on_event(body: dict[str, Any], ack: Ack, context: dict[str, Any]) -> None:
+            if self.inbound.bot_user is None and context.get("bot_user_id"):
+                self.inbound.bot_user = context["bot_user_id"]
+            await self.ingest(body, ack, interactive=False)
+
+        async def on_interaction(body: dict[str, Any], ack: Ack) -> None:
+            await self.ingest(body, ack, interactive=True)
+
+        async def on_view(body: dict[str, Any], ack: Ack) -> None:
+            view = body.get("view") or {}
+            callback = str(view.get("callback_id") or "")
+            errors: dict[str, str] = {}
+            if callback == views.CREATE:
+                errors = views.read_create_form(self.services.config, view)[1]
+            elif callback.startswith(views.FORM_PREFIX) and self.forms is not None:
+                errors = self.forms.errors(callback[len(views.FORM_PREFIX):], view)
+            if errors:
+                await ack(response_action="errors", errors=errors)
+                return
+            await self.ingest(body, ack, interactive=True)
+
+        async def only_ack(ack: Ack) -> None:
+            await ack()
+
+        for event in ("message", "app_mention", "app_home_opened"):
+            bolt.event(event)(on_event)
+        bolt.command("/desk")(on_interaction)
+        bolt.command("/request")(on_interaction)
+        bolt.shortcut("create_request")(on_interaction)
+        bolt.action(re.compile(r"^zds?:"))(on_interaction)
+        bolt.view(re.compile(r"^zd:"))(on_view)
+        # Anything else Slack sends (an event we subscribed to for later, a retired button) is
+        # acknowledged so Slack does not retry it; nothing is recorded.
+        bolt.event(re.compile(r".*"))(only_ack)
+        bolt.action(re.compile(r".*"))(only_ack)
+
+
+def build_runtime(services: Services, env: Mapping[str, str], forms: FormModals | None = None) -> SlackRuntime:
+    """Wire the Slack channel over the core's services (raises StartupError on bad settings)."""
+    token, secret, api_url = settings_from(env)
+    client = AsyncWebClient(token=token, base_url=api_url, timeout=10)
+    # The outbox retries with back-off itself: its client must not retry or sleep inside a send.
+    send_client = AsyncWebClient(token=token, base_url=api_url, timeout=10, retry_handlers=[])
+    people = SlackPeople(services.desk, services.directory, client)
+    inbound = SlackInbound(services.desk, services.inbox, client, people, forms)
+    sender = SlackSender(send_client, SlackPeople(services.desk, services.directory, send_client))
+    bolt = AsyncApp(client=client, signing_secret=secret, process_before_response=True, name="zonedesk",
+                    logger=logging.getLogger("slack_bolt.zonedesk"))
+    runtime = SlackRuntime(services, bolt, inbound, sender, forms)
+    runtime.clients = [client, send_client]
+    services.inbox.register(SOURCE, inbound.handle)
+    services.enable(SOURCE, sender)
+    return runtime

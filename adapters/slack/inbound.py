@@ -1,0 +1,562 @@
+"""What happens after the acknowledgement: one recorded Slack payload turned into desk calls.
+
+`SlackInbound.handle(key, payload)` is the inbox handler for source "slack". It runs right after the
+ack (the payload carries `LIVE`) or later from `Inbox.recover` after a crash (no `LIVE`): it must work
+from the recorded payload alone. Desk calls that change something pass `dedupe_key=key`, so the
+change and "processed" commit together and a second run is a `Duplicate`, silently ignored. Things
+that need a fresh trigger_id (opening a modal) only happen live; recovery tells the person to retry.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack import views
+from adapters.slack.blocks import ACTION_PREFIX, action_name, escape, notice_blocks, section, with_status_line
+from adapters.slack.people import SlackPeople
+from bot.access import Actor, Level
+from bot.commands import run_command
+from bot.desk import Desk, Origin, title_from_text
+from bot.desk.actions import perform
+from bot.errors import DeskError, Duplicate
+from bot.inbox import Inbox
+
+log = logging.getLogger(__name__)
+
+SOURCE = "slack"
+HOME_RECHECK = timedelta(minutes=1)
+HOME_KEY = "slack:home:"  # a stored reference marks people who have opened the App Home
+LIVE = "_zonedesk_live"  # added to the payload handed over right after the ack; never recorded
+IGNORED_SUBTYPES = frozenset({
+    "bot_message", "message_changed", "message_deleted", "message_replied", "channel_join", "channel_leave",
+    "channel_topic", "channel_purpose", "channel_name", "group_join", "group_leave", "pinned_item",
+    "unpinned_item", "ekm_access_denied", "me_message", "tombstone", "assistant_app_thread",
+})
+
+
+class FormModals(Protocol):
+    """The hook for forms (owned by the forms feature): `/request <form>` and `zd:form:<id>` submissions."""
+
+    def modal(self, form_id: str, metadata: dict[str, Any]) -> dict[str, Any] | None:
+        """The modal for a form (callback_id `zd:form:<id>`), or None when there is no such form."""
+        ...
+
+    def errors(self, form_id: str, view: dict[str, Any]) -> dict[str, str]:
+        """Field errors of a submission (block_id -> message), checked before the ack without the database."""
+        ...
+
+    async def submit(self, actor: Actor, origin: Origin, form_id: str, view: dict[str, Any], dedupe_key: str
+                     ) -> str:
+        """File the submitted form and return the notice for the person."""
+        ...
+
+
+def worth_recording(body: dict[str, Any]) -> bool:
+    """False for events we never act on (bots, edits, joins): they are acknowledged and dropped unrecorded."""
+    if body.get("type") != "event_callback":
+        return True
+    event = body.get("event") or {}
+    if event.get("type") == "app_home_opened":
+        return event.get("tab", "home") == "home"
+    if event.get("bot_id") or event.get("subtype") in IGNORED_SUBTYPES or event.get("subtype") == "bot_message":
+        return False
+    return bool(event.get("user"))
+
+
+_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+
+
+def text_from_slack(text: str, bot_user: str | None = None) -> str:
+    """Slack's message markup as plain text: mentions and links spelled out, entities decoded."""
+    if bot_user:
+        text = re.sub(rf"<@{re.escape(bot_user)}(?:\|[^>]*)?>", "", text)
+
+    def spell(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith("@"):
+            return f"@{label or target[1:]}"
+        if target.startswith("#"):
+            return f"#{label or target[1:]}"
+        if target.startswith("!"):
+            return f"@{(label or target[1:]).split('^')[0]}"
+        if target.startswith("mailto:"):
+            return label or target[7:]
+        return f"{label} ({target})" if label and label != target else target
+
+    return html.unescape(_LINK.sub(spell, text)).strip()
+
+
+class SlackInbound:
+    """Turns recorded Slack payloads into desk calls and answers the person in Slack."""
+
+    def __init__(self, desk: Desk, inbox: Inbox, client: AsyncWebClient, people: SlackPeople,
+                 forms: FormModals | None = None) -> None:
+        self.desk = desk
+        self.inbox = inbox
+        self.client = client
+        self.people = people
+        self.forms = forms
+        self.bot_user: str | None = None
+        self.pause: Callable[[], Awaitable[None]] = _nothing  # the runtime lets acknowledgements go first
+        self._home_seen: set[str] = set()  # users known to have opened the App Home (never shrinks)
+        self._home_unseen: dict[str, datetime] = {}  # users who had not, when last checked
+        self._home_running: set[str] = set()
+        self._home_again: set[str] = set()
+
+    # ---------------------------------------------------------------- entry
+    async def handle(self, key: str, payload: dict[str, Any]) -> None:
+        """The inbox handler: route one payload by its kind."""
+        live = bool(payload.pop(LIVE, False))
+        kind = payload.get("type")
+        try:
+            if kind == "event_callback":
+                if self.bot_user is None:  # normally set from bolt's context; after a restart, ask once
+                    self.bot_user = (await self.client.auth_test()).get("user_id")
+                await self._event(key, payload, payload.get("event") or {})
+            elif kind == "block_actions":
+                await self._block_actions(key, payload, live)
+            elif kind == "view_submission":
+                await self._view_submission(key, payload)
+            elif kind == "message_action":
+                await self._message_shortcut(payload, live)
+            elif payload.get("command"):
+                await self._command(key, payload, live)
+            else:
+                log.info("slack: nothing to do for a %s payload", kind)
+        except Duplicate:
+            return  # already handled (a platform retry that slipped past the inbox, or a recovery re-run)
+
+    # ---------------------------------------------------------------- events
+    async def _event(self, key: str, body: dict[str, Any], event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "app_home_opened":
+            await self._home_opened(event["user"])
+            await self.publish_home(event["user"])
+        elif kind == "message":
+            await self._message(key, body, event)
+        elif kind == "app_mention":
+            await self._mention(key, body, event)
+
+    async def _message(self, key: str, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if not worth_recording(body) or event.get("user") == self.bot_user:
+            return
+        channel, ts, thread = event["channel"], event["ts"], event.get("thread_ts")
+        if thread and thread != ts:
+            await self._thread_message(key, event, channel, thread)
+            return
+        if event.get("channel_type") == "im":
+            zone = self.desk.intake_zone(SOURCE, channel)
+        elif channel in self.desk.config.intake.slack_channels:
+            zone = self.desk.config.intake.slack_channels[channel]
+        else:
+            return  # a top-level message in a channel that is not for intake
+        origin = Origin(SOURCE, body.get("team_id"), channel, None, ts, event["user"])
+        await self._file(key, origin, event, zone)
+
+    async def _mention(self, key: str, body: dict[str, Any], event: dict[str, Any]) -> None:
+        channel, ts, thread = event["channel"], event["ts"], event.get("thread_ts")
+        if channel in self.desk.config.intake.slack_channels or event.get("channel_type") == "im":
+            return  # the message event of the same post files it
+        if thread and await self.desk.thread_request(SOURCE, channel, thread) is not None:
+            return  # the message event of the same post adds it to its request
+        origin = Origin(SOURCE, body.get("team_id"), channel, thread if thread != ts else None, ts, event["user"])
+        await self._file(key, origin, event, self.desk.intake_zone(SOURCE, channel))
+
+    async def _file(self, key: str, origin: Origin, event: dict[str, Any], zone: str | None) -> None:
+        text = text_from_slack(event.get("text") or "", self.bot_user)
+        user = event["user"]
+        thread = origin.thread or origin.message
+        if zone is None and origin.channel:
+            zones = self.desk.filing_zones()
+            await self.client.chat_postMessage(channel=origin.channel, thread_ts=thread,
+                                               text="Which department should handle this?",
+                                               blocks=views.zone_choice_blocks(zones, key))
+            return
+        actor = await self.people.actor(user)
+        await self.pause()
+        try:
+            await self.desk.file_request(actor, origin, title_from_text(text), text, zone_id=zone, dedupe_key=key)
+        except Duplicate:
+            raise
+        except DeskError as exc:
+            await self.ephemeral(origin.channel, user, exc.message, thread)
+            return
+        await self.refresh_homes(actor)
+
+    async def _thread_message(self, key: str, event: dict[str, Any], channel: str, thread: str) -> None:
+        linked = await self.desk.thread_request(SOURCE, channel, thread)
+        if linked is None:
+            return
+        number, purpose = linked
+        text = text_from_slack(event.get("text") or "", self.bot_user)
+        actor = await self.people.actor(event["user"])
+        await self.pause()
+        try:
+            if purpose == "triage":
+                await self.desk.note(actor, number, text, dedupe_key=key)
+            else:
+                await self.desk.comment(actor, number, text, dedupe_key=key, from_thread=True)
+        except Duplicate:
+            raise
+        except DeskError as exc:
+            await self.ephemeral(channel, event["user"], exc.message, thread)
+            return
+        await self.refresh_homes(actor, number)
+
+    # ---------------------------------------------------------------- buttons
+    async def _block_actions(self, key: str, payload: dict[str, Any], live: bool) -> None:
+        action = (payload.get("actions") or [{}])[0]
+        action_id = str(action.get("action_id") or "")
+        value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
+        user = payload["user"]["id"]
+        if action_id.startswith(views.ZONE_CHOICE_PREFIX):
+            await self._zone_chosen(key, payload, action_id[len(views.ZONE_CHOICE_PREFIX):], value)
+            return
+        if action_id == views.NEW_REQUEST_ACTION:
+            if live:
+                await self._open_create(payload, {"source": "home", "user": user, "team": _team(payload)})
+            return
+        if not action_id.startswith(ACTION_PREFIX):
+            return
+        actor = await self.people.actor(user)
+        try:
+            outcome = await perform(self.desk, actor, action_name(action_id), value, dedupe_key=key)
+        except Duplicate:
+            raise
+        except DeskError as exc:
+            await self._tell_clicker(payload, exc.message)
+            return
+        channel = (payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id")
+        if outcome.open_reply is not None or outcome.open_assign is not None:
+            if not live:
+                await self._tell_clicker(payload, "That click arrived while Zonedesk was restarting; click again.")
+                return
+            try:
+                if outcome.open_reply is not None:
+                    await self._open_reply(payload, actor, outcome.open_reply, channel)
+                else:
+                    await self._open_assign(payload, actor, outcome.open_assign or 0, channel)
+            except DeskError as exc:
+                await self._tell_clicker(payload, exc.message)
+            return
+        message = payload.get("message")
+        if outcome.card is not None and message and channel:
+            try:
+                await self.client.chat_update(channel=channel, ts=message["ts"],
+                                              text=message.get("text") or escape(outcome.card.text),
+                                              blocks=with_status_line(message.get("blocks") or [], outcome.card.text))
+            except SlackApiError as exc:
+                log.warning("slack: could not update the card: %s", exc.response.get("error"))
+        await self._tell_clicker(payload, outcome.notice)
+        number = _int(value)
+        await self.refresh_homes(actor, number)
+
+    async def _zone_chosen(self, key: str, payload: dict[str, Any], zone_id: str, event_key: str) -> None:
+        user = payload["user"]["id"]
+        original = await self.inbox.payload(event_key) if event_key.startswith("slack:event:") else None
+        event = (original or {}).get("event") or {}
+        if event.get("user") != user:
+            await self._tell_clicker(payload, "Only the person who wrote the message can choose its zone.")
+            return
+        origin = Origin(SOURCE, (original or {}).get("team_id"), event["channel"], None, event["ts"], user)
+        actor = await self.people.actor(user)
+        text = text_from_slack(event.get("text") or "", self.bot_user)
+        try:
+            filed = await self.desk.file_request(actor, origin, title_from_text(text), text, zone_id=zone_id,
+                                                 dedupe_key=key)
+        except Duplicate:
+            raise
+        except DeskError as exc:
+            await self._tell_clicker(payload, exc.message)
+            return
+        message = payload.get("message") or {}
+        if message.get("ts"):
+            done = f"Filed with {filed.zone_name} as #{filed.number}."
+            try:
+                await self.client.chat_update(channel=event["channel"], ts=message["ts"], text=done,
+                                              blocks=[section(escape(done))])
+            except SlackApiError as exc:
+                log.warning("slack: could not update the zone question: %s", exc.response.get("error"))
+        await self.refresh_homes(actor)
+
+    # ---------------------------------------------------------------- modals
+    async def _open_create(self, payload: dict[str, Any], metadata: dict[str, Any], *, title: str = "",
+                           description: str = "", zone_id: str | None = None) -> None:
+        view = views.create_modal(self.desk.config, self.desk.filing_zones(), title=title, description=description,
+                                  zone_id=zone_id, metadata=metadata)
+        await self._open(payload, view)
+
+    async def _open_reply(self, payload: dict[str, Any], actor: Actor, number: int, channel: str | None) -> None:
+        detail = await self.desk.get_request(actor, number)
+        if detail.level < Level.AGENT:
+            await self._tell_clicker(payload, f"Only an agent of the request's zone can reply to #{number}.")
+            return
+        await self._open(payload, views.reply_modal(number, detail.title, {"number": number, "channel": channel}))
+
+    async def _open_assign(self, payload: dict[str, Any], actor: Actor, number: int, channel: str | None) -> None:
+        detail = await self.desk.get_request(actor, number)
+        if detail.level < Level.AGENT:
+            await self._tell_clicker(payload, f"Only an agent of the request's zone can assign #{number}.")
+            return
+        agents = self.agents_for(detail.zone_id, detail.team_id)
+        await self._open(payload, views.assign_modal(number, agents, {"number": number, "channel": channel}))
+
+    def agents_for(self, zone_id: str, team_id: str | None) -> list[tuple[str, str]]:
+        """(e-mail, name) of the agents who may work a request of this zone/team (a private team's members only)."""
+        config = self.desk.config
+        team = config.team(team_id) if team_id else None
+        teams = [team] if team is not None and team.private else [
+            t for t in config.teams_in(zone_id) if not t.private]
+        seen: dict[str, str] = {}
+        for candidate in teams:
+            for email in candidate.members:
+                person = config.person(email)
+                if person is not None and self.desk.actor(email).is_staff:
+                    seen.setdefault(email, person.name)
+        return sorted(seen.items(), key=lambda item: item[1])
+
+    async def _open(self, payload: dict[str, Any], view: dict[str, Any]) -> None:
+        try:
+            await self.client.views_open(trigger_id=payload["trigger_id"], view=view)
+        except SlackApiError as exc:
+            log.warning("slack: views.open failed: %s", exc.response.get("error"))
+            await self._tell_clicker(payload, "I could not open the dialog in time; please try again.")
+
+    async def _view_submission(self, key: str, payload: dict[str, Any]) -> None:
+        view = payload.get("view") or {}
+        callback = str(view.get("callback_id") or "")
+        user = payload["user"]["id"]
+        metadata = views.metadata_of(view)
+        actor = await self.people.actor(user)
+        try:
+            if callback == views.CREATE:
+                await self._submit_create(key, payload, actor, view, metadata)
+            elif callback == views.REPLY:
+                number = int(metadata["number"])
+                await self.desk.reply(actor, number, views.value_of(view, "text") or "", dedupe_key=key)
+                await self._tell(metadata.get("channel"), user, f"Your reply on #{number} is on its way.")
+                await self.refresh_homes(actor, number)
+            elif callback == views.ASSIGN:
+                number = int(metadata["number"])
+                name = await self.desk.assign(actor, number, views.value_of(view, "assignee") or "", dedupe_key=key)
+                await self._tell(metadata.get("channel"), user, f"#{number} is assigned to {name}.")
+                await self.refresh_homes(actor, number)
+            elif callback.startswith(views.FORM_PREFIX) and self.forms is not None:
+                origin = await self._dm_origin(user, _team(payload), metadata.get("title") or "Your request")
+                notice = await self.forms.submit(actor, origin, callback[len(views.FORM_PREFIX):], view, key)
+                await self._tell(None, user, notice)
+                await self.refresh_homes(actor)
+        except Duplicate:
+            raise
+        except DeskError as exc:
+            await self._tell(metadata.get("channel"), user, exc.message)
+
+    async def _submit_create(self, key: str, payload: dict[str, Any], actor: Actor, view: dict[str, Any],
+                             metadata: dict[str, Any]) -> None:
+        form, errors = views.read_create_form(self.desk.config, view)
+        if form is None:  # checked before the ack; a recovered stale payload ends here
+            await self._tell(None, actor.extra.get("slack_user"), " ".join(errors.values()))
+            return
+        user = payload["user"]["id"]
+        if metadata.get("source") == "shortcut":
+            origin = Origin(SOURCE, metadata.get("team"), metadata["channel"], metadata.get("thread"),
+                            metadata["message"], user)
+        else:
+            origin = await self._dm_origin(user, metadata.get("team") or _team(payload), form.title)
+        filed = await self.desk.file_request(actor, origin, form.title, form.description, zone_id=form.zone_id,
+                                             category_id=form.category_id, urgency=form.urgency, dedupe_key=key)
+        log.info("slack: filed #%s from a modal", filed.number)
+        await self.refresh_homes(actor)
+
+    async def _dm_origin(self, user: str, team: str | None, title: str) -> Origin:
+        """A request filed from a modal lives in the person's DM, in the thread of a first message."""
+        opened = await self.client.conversations_open(users=user)
+        channel = (opened.get("channel") or {}).get("id") or user
+        posted = await self.client.chat_postMessage(channel=channel, text=f"Your request: {escape(title)}",
+                                                    blocks=[section(f"*Your request:* {escape(title)}")])
+        return Origin(SOURCE, team, posted.get("channel") or channel, None, posted["ts"], user)
+
+    # ---------------------------------------------------------------- shortcuts and commands
+    async def _message_shortcut(self, payload: dict[str, Any], live: bool) -> None:
+        if payload.get("callback_id") != "create_request":
+            return
+        if not live:
+            await self._tell_clicker(payload, "That arrived while Zonedesk was restarting; use the shortcut again.")
+            return
+        message = payload.get("message") or {}
+        channel = (payload.get("channel") or {}).get("id")
+        text = text_from_slack(message.get("text") or "", self.bot_user)
+        metadata = {"source": "shortcut", "channel": channel, "message": message.get("ts"),
+                    "thread": message.get("thread_ts") if message.get("thread_ts") != message.get("ts") else None,
+                    "team": _team(payload)}
+        await self._open_create(payload, metadata, title=title_from_text(text), description=text,
+                                zone_id=self.desk.config.intake.slack_channels.get(channel or ""))
+
+    async def _command(self, key: str, payload: dict[str, Any], live: bool) -> None:
+        command = str(payload.get("command") or "")
+        user = str(payload.get("user_id"))
+        text = str(payload.get("text") or "")
+        if command == "/request":
+            if not live:
+                await self._respond(payload, "That arrived while Zonedesk was restarting; type /request again.")
+                return
+            metadata = {"source": "command", "user": user, "team": payload.get("team_id"),
+                        "channel": payload.get("channel_id")}
+            form_id = text.strip().split()[0] if text.strip() else None
+            if form_id and self.forms is not None:
+                modal = self.forms.modal(form_id, metadata)
+                if modal is not None:
+                    await self._open(payload, modal)
+                    return
+                await self._respond(payload, f"There is no form '{form_id}'; here is the general request form.")
+            await self._open_create(payload, metadata,
+                                    zone_id=self.desk.config.intake.slack_channels.get(payload.get("channel_id", "")))
+            return
+        actor = await self.people.actor(user)
+        result = await run_command(self.desk, actor, text, resolve=self.people.email_of_mention, dedupe_key=key)
+        await self._respond(payload, result.text)
+        if result.ok:
+            words = text.split()
+            await self.refresh_homes(actor, _int(words[1]) if len(words) > 1 else None)
+
+    # ---------------------------------------------------------------- App Home
+    async def publish_home(self, user: str) -> None:
+        """Publish a person's App Home; a refresh asked for while one runs is folded into one more run."""
+        if user in self._home_running:
+            self._home_again.add(user)
+            return
+        self._home_running.add(user)
+        try:
+            while True:
+                self._home_again.discard(user)
+                await self._publish_home(user)
+                if user not in self._home_again:
+                    break
+        finally:
+            self._home_running.discard(user)
+
+    async def _publish_home(self, user: str) -> None:
+        """The App Home: their requests, and for agents their assignments and queue."""
+        actor = await self.people.actor(user)
+        await self.pause()
+        mine = await self.desk.list_requests(actor, scope="mine", status="open", limit=views.HOME_LIST + 1)
+        assigned = queue = None
+        if actor.is_staff:
+            assigned = await self.desk.list_requests(actor, scope="assigned", status="open",
+                                                     limit=views.HOME_LIST + 1)
+            queue = await self.desk.list_requests(actor, scope="queue", limit=views.HOME_LIST + 1)
+        view = views.home_view(actor.name, mine, assigned, queue, self.desk.config,
+                               self.desk.config.organisation.base_url)
+        await self.pause()
+        await self.client.views_publish(user_id=user, view=view)
+
+    async def refresh_homes(self, actor: Actor, number: int | None = None) -> None:
+        """After a change made through Slack: the actor's Home, and the requester's and assignee's.
+
+        Best effort: a Home is a view of current state, so a missed refresh heals on the next open.
+        """
+        users = {actor.extra.get("slack_user")}
+        await self.pause()
+        try:
+            try:
+                detail = await self.desk.get_request(actor, number) if number is not None else None
+            except DeskError:
+                detail = None  # e.g. transferred away: the actor no longer sees it
+            if detail is not None:
+                for email in {detail.requester_email, detail.assignee_email} - {None, actor.email}:
+                    users.update(await self.people.user_ids(str(email)))
+            for user in sorted(u for u in users if u):
+                if await self._has_home(user):
+                    await self.publish_home(user)
+        except Exception:  # the change is committed; a failed refresh must not make it look failed
+            log.warning("slack: App Home refresh failed", exc_info=True)
+
+    async def _home_opened(self, user: str) -> None:
+        """Remember (in the database, for every replica) that this person uses the App Home."""
+        if user not in self._home_seen:
+            await self.people.directory.save_reference(f"{HOME_KEY}{user}", SOURCE, {"opened": True})
+            self._home_seen.add(user)
+            self._home_unseen.pop(user, None)
+
+    async def _has_home(self, user: str) -> bool:
+        """Whether refreshing this person's Home is worth it: never-opened Homes get their view on open."""
+        if user in self._home_seen:
+            return True
+        now = self.desk.clock.now()
+        checked = self._home_unseen.get(user)
+        if checked is not None and now - checked < HOME_RECHECK:
+            return False  # another replica may have seen the open since; look again after a while
+        if await self.people.directory.reference(f"{HOME_KEY}{user}") is not None:
+            self._home_seen.add(user)
+            self._home_unseen.pop(user, None)
+            return True
+        self._home_unseen[user] = now
+        return False
+
+    # ---------------------------------------------------------------- answering privately
+    async def _respond(self, payload: dict[str, Any], text: str) -> None:
+        """A private answer through the payload's response_url (commands, message buttons)."""
+        url = payload.get("response_url")
+        if not url:
+            await self._tell((payload.get("channel") or {}).get("id") or payload.get("channel_id"),
+                             (payload.get("user") or {}).get("id") or payload.get("user_id"), text)
+            return
+        response = await AsyncWebhookClient(str(url), session=self.client.session).send(
+            text=escape(text[:3000]), blocks=notice_blocks(text), response_type="ephemeral", replace_original=False)
+        if response.status_code >= 300:
+            log.warning("slack: response_url answered %s", response.status_code)
+
+    async def _tell_clicker(self, payload: dict[str, Any], text: str) -> None:
+        if payload.get("response_url"):
+            await self._respond(payload, text)
+            return
+        user = (payload.get("user") or {}).get("id")
+        if (payload.get("view") or {}).get("type") == "home":
+            if user:
+                await self.publish_home(user)  # a click in the App Home: the refreshed Home is the answer
+            return
+        await self._tell((payload.get("channel") or {}).get("id"), user, text)
+
+    async def _tell(self, channel: str | None, user: str | None, text: str, thread: str | None = None) -> None:
+        """A private notice: ephemeral in the channel where it happened, else a DM."""
+        if not user:
+            return
+        if channel:
+            await self.ephemeral(channel, user, text, thread)
+        else:
+            await self.client.chat_postMessage(channel=user, text=escape(text[:3000]), blocks=notice_blocks(text))
+
+    async def ephemeral(self, channel: str | None, user: str, text: str, thread: str | None = None) -> None:
+        """An ephemeral message only `user` sees; falls back to a DM when the bot cannot post there."""
+        try:
+            await self.client.chat_postEphemeral(channel=channel or user, user=user, thread_ts=thread,
+                                                  text=escape(text[:3000]), blocks=notice_blocks(text))
+        except SlackApiError as exc:
+            log.info("slack: ephemeral failed (%s); sending a DM", exc.response.get("error"))
+            await self.client.chat_postMessage(channel=user, text=escape(text[:3000]), blocks=notice_blocks(text))
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _team(payload: dict[str, Any]) -> str | None:
+    team = payload.get("team")
+    return str(team.get("id")) if isinstance(team, dict) and team.get("id") else payload.get("team_id")
+
+
+def _int(value: str) -> int | None:
+    try:
+        return int(value.lstrip("#"))
+    except ValueError:
+        return None  # not a request number: nothing more to refresh
+

@@ -1,0 +1,109 @@
+"""The Slack side of the durable outbox: render a delivery as Block Kit and post it.
+
+Errors are sorted for the worker: 429 is a retry no sooner than Retry-After; 5xx, timeouts, refused
+connections and Slack's own transient errors are retries with back-off; an answer such as
+`channel_not_found` is permanent. Authentication errors are retried (until `give_up_after`), so a
+revoked token that an operator replaces does not lose the messages queued meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import render_message
+from adapters.slack.people import SlackPeople
+from bot.outbox import Delivery, Failed, Retry, SendResult, Sent
+
+log = logging.getLogger(__name__)
+
+SENDS_AT_ONCE = 4  # Web API calls in flight per process; the outbox worker hands over more than that
+TRANSIENT = frozenset({
+    "ratelimited", "rate_limited", "service_unavailable", "fatal_error", "internal_error", "request_timeout",
+    "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "team_added_to_org",
+})
+
+
+class SlackSender:
+    """Posts outbox rows to Slack: thread replies, confirmations, triage announcements, tasks and DMs."""
+
+    def __init__(self, client: AsyncWebClient, people: SlackPeople) -> None:
+        self.client = client
+        self.people = people
+        self.pause: Callable[[], Awaitable[None]] = _nothing  # the runtime lets acknowledgements go first
+        self._gate = asyncio.Semaphore(SENDS_AT_ONCE)
+
+    async def send(self, item: Delivery) -> SendResult:
+        """Deliver one row; never raises for platform errors."""
+        try:
+            return await self._send(item)
+        except SlackApiError as exc:
+            return classify(exc)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            return Retry(f"Slack unreachable: {type(exc).__name__}")
+
+    async def _send(self, item: Delivery) -> SendResult:
+        message = item.message
+        if message is None:
+            return Failed(f"nothing to send for a {item.kind} row")
+        target = item.target
+        channel = target.get("channel")
+        thread = target.get("thread")
+        if item.kind == "dm" or not channel:
+            channel = await self._direct_channel(target)
+            thread = None
+            if channel is None:
+                return Failed("this person has no Slack account we know of")
+        text, blocks = render_message(message)
+        async with self._gate:
+            await self.pause()  # acknowledgements first (adapters/slack/acks.py)
+            response = await self.client.chat_postMessage(
+                channel=channel, thread_ts=thread, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False,
+            )
+        posted_channel = response.get("channel") or channel
+        ts = response.get("ts")
+        return Sent({"channel": posted_channel, "ts": ts, "thread": thread or ts})
+
+    async def _direct_channel(self, target: dict[str, Any]) -> str | None:
+        user = target.get("user")
+        if not user and target.get("email"):
+            known = await self.people.user_ids(str(target["email"]))
+            user = known[0] if known else None
+        if not user:
+            return None
+        opened = await self.client.conversations_open(users=user)
+        return str((opened.get("channel") or {}).get("id") or user)
+
+
+def classify(exc: SlackApiError) -> SendResult:
+    """Retry or give up, from a Slack Web API error."""
+    response = exc.response
+    status = getattr(response, "status_code", None) or getattr(response, "status", None) or 0
+    headers = getattr(response, "headers", None) or {}
+    if status == 429:
+        after = _seconds(headers.get("Retry-After") or headers.get("retry-after"))
+        return Retry("rate limited by Slack (429)", after=after if after is not None else 30.0)
+    if status >= 500:
+        return Retry(f"Slack answered {status}")
+    data = getattr(response, "data", None)
+    error = str(data.get("error")) if isinstance(data, dict) and data.get("error") else f"HTTP {status}"
+    if error in TRANSIENT:
+        return Retry(f"Slack: {error}", after=_seconds(headers.get("Retry-After") or headers.get("retry-after")))
+    return Failed(f"Slack: {error}")
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
