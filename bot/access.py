@@ -64,7 +64,7 @@ def actor_for(config: AppConfig, email: str, name: str | None, channel: str) -> 
     email = email.strip().lower()
     person = config.person(email)
     if person is None:
-        return Actor(email=email, name=name or email, channel=channel)
+        return Actor(email=email, name=name or name_from_email(email), channel=channel)
     teams = config.teams_of(email)
     return Actor(
         email=email,
@@ -76,6 +76,13 @@ def actor_for(config: AppConfig, email: str, name: str | None, channel: str) -> 
         manages=frozenset(person.manages) if Role.ZONE_MANAGER in person.roles else frozenset(),
         known=True,
     )
+
+
+def name_from_email(email: str) -> str:
+    """A display name when no platform told us one: 'zack.mckinnon@x' -> 'Zack Mckinnon'."""
+    local = email.split("@", 1)[0]
+    words = [w for w in local.replace("_", ".").replace("-", ".").split(".") if w and not w.isdigit()]
+    return " ".join(w.capitalize() for w in words) or email
 
 
 SYSTEM_EMAIL = "zonedesk@system"

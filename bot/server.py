@@ -87,6 +87,7 @@ class Services:
 
 
 SERVICES: web.AppKey[Services] = web.AppKey("services")
+CHANNELS: web.AppKey[list[str]] = web.AppKey("channels")
 
 
 def secret_key(database_url: str, env: Mapping[str, str]) -> bytes:
@@ -187,7 +188,7 @@ async def create_app(services: Services, env: Mapping[str, str] | None = None, *
         except Exception as exc:
             log.warning("healthz: database unreachable: %s", type(exc).__name__)
             return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
-        return web.json_response({"status": "ok", "database": "ok", "channels": sorted(app["channels"])})
+        return web.json_response({"status": "ok", "database": "ok", "channels": sorted(app[CHANNELS])})
 
     async def metrics(_: web.Request) -> web.Response:
         try:
@@ -206,7 +207,7 @@ async def create_app(services: Services, env: Mapping[str, str] | None = None, *
         channel.mount(app, services, env)
         mounted.append(channel.name)
         log.info("channel %s: mounted", channel.name)
-    app["channels"] = mounted
+    app[CHANNELS] = mounted
     if background:
         app.on_startup.append(_start_background)
         app.on_cleanup.append(_stop_background)
