@@ -87,7 +87,7 @@ class Services:
 
 
 SERVICES: web.AppKey[Services] = web.AppKey("services")
-CHANNELS: web.AppKey[list[str]] = web.AppKey("channels")
+CHANNELS: web.AppKey[tuple[str, ...]] = web.AppKey("channels")
 
 
 def secret_key(database_url: str, env: Mapping[str, str]) -> bytes:
@@ -207,7 +207,7 @@ async def create_app(services: Services, env: Mapping[str, str] | None = None, *
         channel.mount(app, services, env)
         mounted.append(channel.name)
         log.info("channel %s: mounted", channel.name)
-    app[CHANNELS] = mounted
+    app[CHANNELS] = tuple(mounted)
     if background:
         app.on_startup.append(_start_background)
         app.on_cleanup.append(_stop_background)
