@@ -45,8 +45,9 @@ async def _serve(args: argparse.Namespace) -> int:
     # the cyclic collector, whose full passes over it stalled the loop ~80 ms (bench/slack_ack.py p99).
     gc.collect()
     gc.freeze()
+    channels: tuple[str, ...] = app[CHANNELS]
     print(f"Zonedesk is serving on http://{args.host}:{args.port}/ (portal at /, agent desk at /desk; "
-          f"channels: {', '.join(app[CHANNELS])})", flush=True)
+          f"channels: {', '.join(channels)})", flush=True)
     print("Sign in with a one-time link: zonedesk login-link you@example.com", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

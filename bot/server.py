@@ -188,7 +188,8 @@ async def create_app(services: Services, env: Mapping[str, str] | None = None, *
         except Exception as exc:
             log.warning("healthz: database unreachable: %s", type(exc).__name__)
             return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
-        return web.json_response({"status": "ok", "database": "ok", "channels": sorted(app[CHANNELS])})
+        mounted_now: tuple[str, ...] = app[CHANNELS]
+        return web.json_response({"status": "ok", "database": "ok", "channels": sorted(mounted_now)})
 
     async def metrics(_: web.Request) -> web.Response:
         try:
