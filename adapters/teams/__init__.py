@@ -40,6 +40,7 @@ class TeamsChannel:
         runtime = build_runtime(services, env, self.dialogs)
         app.router.add_post(ROUTE, runtime.route)
         app.on_startup.append(runtime.start)
+        app.on_cleanup.append(runtime.close)
         services.extras["teams"] = runtime
 
 

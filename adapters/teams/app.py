@@ -99,6 +99,10 @@ class TeamsRuntime:
         except Exception as exc:  # a request will try again (off the loop too); not a reason to refuse to start
             log.warning("teams: could not fetch the Bot Framework signing keys yet: %s", describe(exc))
 
+    async def close(self, _app: web.Application | None = None) -> None:
+        """On shutdown: close the connector's pooled connections."""
+        await self.authentication.transport.close()
+
     async def refresh_keys(self) -> None:
         """The background job: fetch the signing keys again, before the SDK's one-day limit makes a request wait."""
         await self.authentication.metadata.refresh()

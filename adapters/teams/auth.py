@@ -9,9 +9,10 @@ with `BOTFRAMEWORK_OPENID_METADATA_URL` / `BOTFRAMEWORK_TOKEN_ISSUER`. The corre
    (no timeout) inside `authenticate_request`, on the loop, on the first request and once a day after.
    `OffLoopOpenIdMetadata` takes the SDK's place in its process-wide cache: fetches run in a worker
    thread, one at a time, warmed at start-up and refreshed every few hours by a background job.
-2. **No retries inside a send.** msrest's connector client retries 5xx three times with back-off and
-   sleeps through 429 Retry-After in its worker thread; the outbox already retries with back-off, so
-   our connector clients answer the first response as it is.
+2. **Connector calls on the loop, no retries inside a send.** The SDK sends with `requests` in worker
+   threads (GIL contention with the loop) and msrest retries 5xx three times and sleeps through 429
+   Retry-After in there; `ConnectorTransport` sends with aiohttp and answers the first response as it
+   is, since the outbox already retries with back-off.
 3. **Pooled connector clients.** The SDK builds a new connector client (and HTTP session) per turn;
    `PooledConnectorFactory` keeps one per service URL, whose credentials read the shared token cache.
 """
@@ -25,11 +26,13 @@ import logging
 import threading
 import time
 from types import SimpleNamespace
+from typing import Any
 
+import aiohttp
 import requests
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
-from botframework.connector import BotFrameworkConnectorConfiguration
+from botframework.connector import AsyncBfPipeline, BotFrameworkConnectorConfiguration
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import (
     AuthenticateRequestResult,
@@ -42,7 +45,10 @@ from botframework.connector.auth import (
 from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor, _OpenIdConfig, _OpenIdMetadata
 from botframework.connector.skills import BotFrameworkClient
 from jwt.algorithms import RSAAlgorithm
-from urllib3 import Retry
+from msrest.pipeline import AsyncHTTPSender
+from msrest.pipeline import Request as PipelineRequest
+from msrest.pipeline import Response as PipelineResponse
+from msrest.universal_http.aiohttp import AioHttpClientResponse
 
 from adapters.teams.settings import CHANNEL_SCOPE, TeamsSettings
 
@@ -51,7 +57,7 @@ log = logging.getLogger(__name__)
 KEYS_MAX_AGE = 24 * 3600.0  # the SDK's own rule: keys older than a day are fetched again
 UNKNOWN_KEY_PAUSE = 300.0  # an unknown kid triggers a fetch at most this often (key rotation, not a DoS lever)
 FETCH_TIMEOUT = 10.0
-CONNECT_TIMEOUT = 10  # seconds for a connector request (msrest's default is 100)
+SEND_TIMEOUT = 10.0  # seconds for a connector request (msrest's default is 100)
 USER_AGENT = "Zonedesk (botbuilder-python)"
 
 
@@ -66,6 +72,8 @@ class OffLoopOpenIdMetadata(_OpenIdMetadata):
         self._guard = threading.Lock()
         self._running: concurrent.futures.Future[None] | None = None
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="zd-openid")
+        self._parsed: dict[str, _OpenIdConfig] = {}  # kid -> public key, parsed once per fetch (not per token)
+        self._parsed_from: object = None
 
     def _fetch_blocking(self) -> None:
         """Fetch metadata then keys (in the worker thread)."""
@@ -107,9 +115,17 @@ class OffLoopOpenIdMetadata(_OpenIdMetadata):
         return found
 
     def _find(self, key_id: str) -> _OpenIdConfig | None:
-        for key in self.keys or []:
+        keys = self.keys
+        parsed = self._parsed.get(key_id) if self._parsed_from is keys else None
+        if parsed is not None:
+            return parsed
+        for key in keys or []:
             if isinstance(key, dict) and key_id and key.get("kid") == key_id:
-                return _OpenIdConfig(RSAAlgorithm.from_jwk(json.dumps(key)), key.get("endorsements", []))
+                parsed = _OpenIdConfig(RSAAlgorithm.from_jwk(json.dumps(key)), key.get("endorsements", []))
+                if self._parsed_from is not keys:  # parsed keys belong to one fetched key list
+                    self._parsed, self._parsed_from = {}, keys
+                self._parsed[key_id] = parsed
+                return parsed
         return None
 
 
@@ -123,23 +139,57 @@ def install_metadata(url: str) -> OffLoopOpenIdMetadata:
     return metadata
 
 
-def no_retries() -> Retry:
-    """A urllib3 policy that never retries nor sleeps: the outbox decides when to try again."""
-    policy = Retry(total=0, connect=0, read=0, redirect=0, status=0, other=0, status_forcelist=(),
-                   respect_retry_after_header=False, raise_on_status=False)
-    policy.BACKOFF_MAX = 0  # type: ignore[attr-defined]  # msrest logs it (urllib3 2 renamed it)
-    return policy
+class ConnectorTransport(AsyncHTTPSender):
+    """msrest's HTTP sender for connector clients, over one pooled aiohttp session on the event loop.
+
+    The SDK's default sends with `requests` in worker threads: every send then costs a thread hand-off
+    and GIL contention with the loop (the answer latency of everything else suffers), and msrest's
+    urllib3 policy retries 5xx three times and sleeps through Retry-After inside the send. Here a send
+    is one aiohttp request, answered as it comes: the outbox decides about retries.
+    """
+
+    def __init__(self, timeout: float = SEND_TIMEOUT) -> None:
+        self.timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        """The pooled session, made on first use inside the running loop."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout),
+                                                  connector=aiohttp.TCPConnector(limit=64))
+        return self._session
+
+    async def __aenter__(self) -> ConnectorTransport:
+        return self
+
+    async def __aexit__(self, *exc_details: Any) -> None:
+        return None
+
+    async def send(self, request: PipelineRequest, **config: Any) -> PipelineResponse:
+        """Send one connector request and read its body (msrest deserialises it synchronously)."""
+        http = request.http_request
+        answer = await self.session().request(http.method, http.url, headers=dict(http.headers), data=http.data)
+        response = AioHttpClientResponse(http, answer)
+        await response.load_body()
+        answer.release()
+        return PipelineResponse(request, response)
+
+    async def close(self) -> None:
+        """Close the pooled connections (server shutdown)."""
+        if self._session is not None:
+            await self._session.close()
 
 
 class PooledConnectorFactory(ConnectorFactory):
     """One connector client per service URL and audience, shared by every turn and every send."""
 
     def __init__(self, app_id: str, scope: str, login_url: str,
-                 credentials: ServiceClientCredentialsFactory) -> None:
+                 credentials: ServiceClientCredentialsFactory, transport: ConnectorTransport) -> None:
         self.app_id = app_id
         self.scope = scope
         self.login_url = login_url
         self.credentials = credentials
+        self.transport = transport
         self._clients: dict[tuple[str, str], ConnectorClient] = {}
 
     async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
@@ -149,11 +199,8 @@ class PooledConnectorFactory(ConnectorFactory):
         key = (service_url, scope)
         client = self._clients.get(key)
         if client is None:
-            # Configured before the client exists: msrest builds its HTTP session (and its retry policy)
-            # as the client is constructed.
-            config = BotFrameworkConnectorConfiguration(credentials, service_url)
-            config.retry_policy.policy = no_retries()
-            config.connection.timeout = CONNECT_TIMEOUT
+            config = BotFrameworkConnectorConfiguration(credentials, service_url, pipeline_type=AsyncBfPipeline,
+                                                        sender=self.transport)
             config.add_user_agent(USER_AGENT)
             client = self._clients[key] = ConnectorClient(credentials, custom_configuration=config)
         return client
@@ -181,7 +228,9 @@ class BotAuthentication(BotFrameworkAuthentication):
         )
         self.metadata = install_metadata(settings.openid_metadata_url)
         self.inner = ConfigurationBotFrameworkAuthentication(configuration, credentials_factory=credentials)
-        self.connectors = PooledConnectorFactory(settings.app_id, CHANNEL_SCOPE, settings.login_url, credentials)
+        self.transport = ConnectorTransport()
+        self.connectors = PooledConnectorFactory(settings.app_id, CHANNEL_SCOPE, settings.login_url, credentials,
+                                                 self.transport)
         self._user_tokens: UserTokenClient | None = None
 
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:

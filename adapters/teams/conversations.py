@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -115,54 +116,62 @@ SERVICE_KEY = "teams:service"
 class References:
     """Conversation references in the core's directory, written only when they change (a per-process memo)."""
 
-    def __init__(self, directory: Directory) -> None:
+    def __init__(self, directory: Directory, max_age: float = 300.0) -> None:
         self.directory = directory
+        self.max_age = max_age
         self._written: dict[str, str] = {}
+        self._read: dict[str, tuple[float, dict[str, Any] | None]] = {}  # key -> (monotonic time, reference)
 
-    async def save(self, key: str, reference: ConversationReference) -> None:
+    async def save(self, key: str, reference: ConversationReference | dict[str, Any]) -> None:
         """Store a reference unless this process stored the same one already."""
-        data = reference_to_dict(reference)
+        data = reference_to_dict(reference) if isinstance(reference, ConversationReference) else dict(reference)
         data.pop("activityId", None)  # a later message is not a reply to this one
         fingerprint = json.dumps(data, sort_keys=True)
         if self._written.get(key) == fingerprint:
             return
         await self.directory.save_reference(key, PLATFORM, data)
         self._written[key] = fingerprint
+        self._read[key] = (time.monotonic(), data)
 
     async def load(self, key: str) -> ConversationReference | None:
-        """A stored reference, if any."""
-        data = await self.directory.reference(key)
+        """A stored reference, if any (read through a short per-process cache: every send needs one)."""
+        cached = self._read.get(key)
+        if cached is not None and time.monotonic() - cached[0] < self.max_age and cached[1] is not None:
+            data: dict[str, Any] | None = cached[1]
+        else:
+            data = await self.directory.reference(key)
+            self._read[key] = (time.monotonic(), data)
         return reference_from_dict(data) if data else None
 
     async def remember_turn(self, turn: TurnContext, conversation_id: str | None = None) -> None:
         """Keep what later messages need: this conversation (or the thread id given), the person's personal
-        chat, the channel, and the service URL of the tenant."""
+        chat, the channel, and the service URL of the tenant. Built as plain dicts: this runs on every
+        personal-chat turn, and the SDK's own serialisation cost milliseconds."""
         activity = turn.activity
-        reference = TurnContext.get_conversation_reference(activity)
         kind = kind_of(activity)
-        if conversation_id is not None and conversation_id != activity.conversation.id:
-            reference = reference_from_dict(reference_to_dict(reference))
-            reference.conversation.id = conversation_id
-        if reference.conversation.conversation_type is None:
-            reference.conversation.conversation_type = kind
-        if reference.conversation.tenant_id is None:
-            reference.conversation.tenant_id = tenant_of(activity)
-        await self.save(conv_key(reference.conversation.id), reference)
+        conversation = conversation_id or activity.conversation.id
+        tenant = tenant_of(activity)
+        common = {"bot": _account(activity.recipient), "channelId": activity.channel_id,
+                  "serviceUrl": activity.service_url}
+        here = {**common, "user": _account(activity.from_property), "locale": activity.locale,
+                "conversation": _conversation(conversation, kind, tenant)}
+        await self.save(conv_key(conversation), here)
         account = activity.from_property
         if kind == PERSONAL and account is not None:
-            await self.save(user_key(account.aad_object_id or account.id), reference)
+            await self.save(user_key(account.aad_object_id or account.id), here)
         if kind == CHANNEL:
-            await self.save(channel_key(reference.conversation.id), bare(reference, base_conversation(
-                reference.conversation.id)))
-        await self.save(SERVICE_KEY, bare(reference, None))
+            channel = base_conversation(conversation)
+            await self.save(channel_key(channel), {**common, "conversation": _conversation(channel, CHANNEL, tenant)})
+        await self.save(SERVICE_KEY, {**common, "conversation": _conversation("", None, tenant)})
 
 
-def bare(reference: ConversationReference, conversation_id: str | None) -> ConversationReference:
-    """Only the service URL, the bot, the tenant (and a channel id): enough to start a new conversation."""
-    return reference_from_dict({
-        "bot": reference_to_dict(reference).get("bot"),
-        "channelId": reference.channel_id,
-        "serviceUrl": reference.service_url,
-        "conversation": {"id": conversation_id or "", "tenantID": reference.conversation.tenant_id,
-                         "conversationType": CHANNEL if conversation_id else None},
-    })
+def _account(account: Any) -> dict[str, Any] | None:
+    if account is None:
+        return None
+    data = {"id": account.id, "name": account.name, "aadObjectId": account.aad_object_id}
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _conversation(conversation_id: str, kind: str | None, tenant: str | None) -> dict[str, Any]:
+    data = {"id": conversation_id, "conversationType": kind, "tenantID": tenant}
+    return {k: v for k, v in data.items() if v is not None}

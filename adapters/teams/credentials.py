@@ -21,9 +21,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from botframework.connector.auth import AppCredentials, MicrosoftAppCredentials, ServiceClientCredentialsFactory
+from msrest.pipeline import SansIOHTTPPolicy
 
 from adapters.teams.settings import CHANNEL_SCOPE, checked_url
 
@@ -32,12 +34,20 @@ log = logging.getLogger(__name__)
 REFRESH_MARGIN = 300.0  # seconds before expiry a cached token is replaced
 
 
-class CachedTokenCredentials(AppCredentials):
-    """msrest credentials carrying a token fetched beforehand; signing a request never does I/O."""
+class CachedTokenCredentials(AppCredentials, SansIOHTTPPolicy):  # type: ignore[misc]
+    """msrest credentials carrying a token fetched beforehand; signing a request never does I/O.
+
+    Also a msrest pipeline policy, so a connector client on our aiohttp transport puts the bearer
+    header on each request itself (the requests-based path calls `signed_session` instead).
+    """
 
     def __init__(self, app_id: str, oauth_scope: str, read: Callable[[], str | None]) -> None:
-        super().__init__(app_id=app_id, oauth_scope=oauth_scope)
+        AppCredentials.__init__(self, app_id=app_id, oauth_scope=oauth_scope)
         self._read = read
+
+    def on_request(self, request: Any, **kwargs: Any) -> None:
+        """Sign one connector request."""
+        request.http_request.headers["Authorization"] = f"Bearer {self.get_access_token()}"
 
     def get_access_token(self, force_refresh: bool = False) -> str:
         """The cached token (the factory fetched it a moment ago)."""

@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 MENTION_TOKEN = re.compile(r"^<at:([^<>\s]+)>$")
 
 
+def http_status(exc: ErrorResponseException) -> int:
+    """The HTTP status of a connector error (an aiohttp or a requests response underneath)."""
+    response = exc.response
+    return int(getattr(response, "status_code", None) or getattr(response, "status", None) or 0)
+
+
 def person_key(account: ChannelAccount) -> str:
     """The directory key of a Teams account: its AAD object id (the Teams user id when there is none)."""
     return str(account.aad_object_id or account.id)
@@ -45,7 +51,7 @@ class TeamsPeople:
         try:
             member = await TeamsInfo.get_member(turn, account.id)
         except ErrorResponseException as exc:
-            status = getattr(exc.response, "status_code", 0)
+            status = http_status(exc)
             if status not in (403, 404):
                 raise  # a passing connector failure: the turn fails and Teams sends the activity again
             log.warning("teams: %s is not in the roster (%s); treating as a requester", key, status)

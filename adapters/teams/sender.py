@@ -38,6 +38,7 @@ from adapters.teams.conversations import (
     kind_of_id,
     user_key,
 )
+from adapters.teams.people import http_status
 from bot.identity import Directory
 from bot.messages import Message
 from bot.outbox import Delivery, Failed, Retry, SendResult, Sent
@@ -75,7 +76,7 @@ class TeamsSender:
     def classify(self, exc: ErrorResponseException) -> SendResult:
         """Retry or give up, from the connector's answer."""
         response = exc.response
-        status = int(getattr(response, "status_code", 0) or 0)
+        status = http_status(exc)
         headers = getattr(response, "headers", None) or {}
         code = ""
         error = getattr(exc, "error", None)

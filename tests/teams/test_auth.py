@@ -133,7 +133,7 @@ async def test_the_channel_is_not_mounted_without_its_settings(sqlite_url: str) 
     services = build_services(ROOT / "app.yaml", sqlite_url, env=env)
     try:
         app = await create_app(services, env=env, background=False)
-        assert "teams" not in app["channels"]
+        assert "teams" not in services.extras
         assert all(r.resource is None or r.resource.canonical != "/api/messages" for r in app.router.routes())
     finally:
         await services.engine.dispose()
