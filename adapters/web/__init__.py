@@ -1,0 +1,50 @@
+"""The web channel: the requester portal at `/`, the agent desk at `/desk`, request and task pages.
+
+Always mounted (it needs no secrets), so a new installation can file and answer requests in a
+browser with nothing configured. People sign in with one-time links (`zonedesk login-link EMAIL`);
+sessions live in signed cookies; every POST form carries a CSRF token. Pages are server-rendered
+Jinja2 with autoescaping and no JavaScript. See docs/decisions/0003-web-sessions.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from adapters.web.desk import AgentDesk
+from adapters.web.pages import STATIC, add_security_headers
+from adapters.web.portal import Portal
+from adapters.web.request_page import RequestPage
+from adapters.web.site import Site
+from bot.server import Services
+
+
+class WebChannel:
+    """The `zonedesk.channels` entry point for the browser."""
+
+    name = "web"
+
+    def configured(self, env: Mapping[str, str]) -> bool:
+        """The web channel needs no settings: always on."""
+        return True
+
+    def mount(self, app: web.Application, services: Services, env: Mapping[str, str]) -> None:
+        """Add the portal, desk, request and task pages, and the stylesheet."""
+        site = Site(services)
+        for part in (Portal(site), RequestPage(site), AgentDesk(site)):
+            part.add_routes(app.router)
+        app.router.add_static("/static/", STATIC, append_version=False)
+        app.on_response_prepare.append(_static_headers)
+        services.extras["web"] = site
+
+
+async def _static_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The stylesheet gets the same headers as the pages (the pages set theirs themselves)."""
+    if request.path.startswith("/static/"):
+        add_security_headers(response)
+
+
+channel = WebChannel()
+
+__all__ = ["WebChannel", "channel"]

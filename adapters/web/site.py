@@ -1,0 +1,134 @@
+"""What every web page shares: the visit (session, signed-in actor, posted form), CSRF, errors, rendering.
+
+Each route handler is wrapped once by `Site.route`: it reads the session, refuses a POST whose CSRF
+token is missing or wrong (403, nothing changes), shows the sign-in page to anonymous visitors of
+private pages, turns `NotFound` into the 404 page and any unexpected error into a 500 page with a
+reference, writes the session cookie back when it changed, and adds the security headers.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from adapters.web.pages import Pages, add_security_headers
+from adapters.web.sessions import Session, SessionCodec
+from bot.access import Actor
+from bot.errors import NotFound
+from bot.server import Services
+
+log = logging.getLogger(__name__)
+
+ONCE_MAX = 64
+
+
+@dataclass
+class Visit:
+    """One browser request: its session, who is signed in (if anyone), and the posted form."""
+
+    request: web.Request
+    session: Session
+    actor: Actor | None
+    form: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def user(self) -> Actor:
+        """The signed-in actor (routes marked `signed_in` only run with one)."""
+        assert self.actor is not None
+        return self.actor
+
+    def field(self, name: str) -> str:
+        """A posted field, '' when absent."""
+        return self.form.get(name, "")
+
+    def dedupe_key(self) -> str | None:
+        """The form's one-time key, so a double submit is done once (`Desk.transaction(dedupe_key=...)`)."""
+        once = self.field("once")
+        if not once or len(once) > ONCE_MAX:
+            return None
+        return f"web:{self.user.email}:{once}"
+
+
+Handler = Callable[[Visit], Awaitable[web.StreamResponse]]
+
+
+class Site:
+    """The services, the session cookie and the page renderer, shared by every route."""
+
+    def __init__(self, services: Services) -> None:
+        config = services.config
+        self.services = services
+        self.desk = services.desk
+        self.config = config
+        calendar = config.calendars.get("default") or next(iter(config.calendars.values()), None)
+        self.pages = Pages(config.organisation.name, calendar.timezone if calendar else "UTC")
+        self.pages.env.globals["once"] = lambda: secrets.token_urlsafe(12)
+        self.codec = SessionCodec(services.secret_key, services.clock,
+                                  secure=config.organisation.base_url.startswith("https://"))
+
+    # ------------------------------------------------------------------ rendering
+    def page(self, visit: Visit, template: str, status: int = 200, *, errors: tuple[str, ...] = (),
+             **context: object) -> web.Response:
+        """A page with the header (who is signed in, sign-out form) and the waiting flash messages."""
+        flashes = visit.session.take_flashes() + [("error", e) for e in errors]
+        return self.pages.render(template, status, user=visit.actor, csrf=visit.session.csrf, flashes=flashes,
+                                 **context)
+
+    def problem(self, visit: Visit, status: int, title: str, message: str) -> web.Response:
+        """An error page (404, 403, 500) that says what happened in the reader's terms."""
+        return self.page(visit, "problem.html", status, title=title, message=message)
+
+    def sign_in_page(self, visit: Visit, status: int = 401, *, errors: tuple[str, ...] = ()) -> web.Response:
+        """How to get a sign-in link."""
+        return self.page(visit, "signin.html", status, errors=errors)
+
+    @staticmethod
+    def redirect(location: str) -> web.Response:
+        """See other: after a successful POST, the browser loads the page again with GET."""
+        return web.Response(status=303, headers={"Location": location})
+
+    # ------------------------------------------------------------------ the wrapper
+    def route(self, handler: Handler, *, signed_in: bool = True,
+              anonymous_status: int = 401) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """An aiohttp handler around a page handler (see the module's docstring)."""
+
+        async def serve(request: web.Request) -> web.StreamResponse:
+            session = self.codec.read(request)
+            actor = self.desk.actor(session.email, channel="web") if session.email else None
+            visit = Visit(request, session, actor)
+            response: web.StreamResponse
+            try:
+                if request.method == "POST":
+                    posted = await request.post()
+                    visit.form = {k: v for k, v in posted.items() if isinstance(v, str)}
+                if request.method == "POST" and not session.csrf_matches(visit.form.get("csrf")):
+                    response = self.problem(visit, 403, "This form has expired",
+                                            "The form did not carry this browser's security token, so nothing "
+                                            "was changed. Go back, reload the page and try again.")
+                elif signed_in and actor is None:
+                    response = self.sign_in_page(visit, anonymous_status)
+                else:
+                    response = await handler(visit)
+            except NotFound as exc:
+                response = self.problem(visit, 404, "Not found", exc.message)
+            except web.HTTPException:
+                raise
+            except Exception:
+                reference = uuid.uuid4().hex[:8]
+                log.exception("web: unexpected error on %s %s (ref %s)", request.method,
+                              request.match_info.route.resource.canonical if request.match_info.route.resource
+                              else request.path, reference)
+                response = self.problem(visit, 500, "Something went wrong",
+                                        f"Something went wrong on our side. Nothing you need to do now; if it "
+                                        f"happens again, tell your administrator the reference {reference}.")
+            if visit.session.changed:
+                self.codec.write(response, visit.session)
+            add_security_headers(response)
+            return response
+
+        return serve
