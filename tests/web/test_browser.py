@@ -1,0 +1,70 @@
+"""A real browser (Debian's Chromium through Playwright) files, answers and is refused, as people would."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from bot.server import Services
+from tests.web.conftest import HR_AGENT, IT_AGENT, REQUESTER, link_for
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+SCREENSHOT = Path("/tmp/zonedesk-web.png")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
+                       reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"),
+]
+
+
+async def test_file_answer_and_refuse_in_a_real_browser(server: str, web_services: Services) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    async def sign_in(context, email: str):  # type: ignore[no-untyped-def]
+        page = await context.new_page()
+        page.set_default_timeout(15_000)
+        await page.goto(server + urlsplit(await link_for(web_services, email)).path)
+        await page.get_by_role("button", name="Sign in").click()
+        return page
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            requester = await sign_in(await browser.new_context(), REQUESTER)
+            await expect(requester.get_by_text("Signed in as Zack.")).to_be_visible()
+            await requester.get_by_role("link", name="IT Accounts, laptops, software and access.").click()
+            await requester.get_by_label("Category").select_option(label="\u2003Laptop")
+            await requester.get_by_label("Title").fill("Laptop fan is loud")
+            await requester.get_by_label("Description").fill("It sounds like a <jet> since Monday.")
+            await requester.get_by_role("button", name="File request").click()
+            await expect(requester.get_by_text("is filed with IT")).to_be_visible()
+            number = int(requester.url.rsplit("/", 1)[1])
+            await expect(requester.get_by_text("It sounds like a <jet> since Monday.")).to_be_visible()
+
+            agent = await sign_in(await browser.new_context(viewport={"width": 1200, "height": 900}), IT_AGENT)
+            await agent.get_by_role("link", name="Laptop fan is loud").first.click()
+            await agent.get_by_label("Reply to Zack").fill("Bring it to the IT desk at 14:00, we swap the fan.")
+            await agent.get_by_role("button", name="Send reply").click()
+            await expect(agent.get_by_text("Your reply is sent to the requester.")).to_be_visible()
+            await agent.get_by_label("Internal note").fill("Spare fans are in cabinet B.")
+            await agent.get_by_role("button", name="Add note").click()
+            await expect(agent.get_by_text("Internal note added.")).to_be_visible()
+            await agent.screenshot(path=str(SCREENSHOT), full_page=True)
+
+            await requester.reload()
+            await expect(requester.get_by_text("Bring it to the IT desk at 14:00, we swap the fan.")).to_be_visible()
+            await expect(requester.get_by_text("Spare fans are in cabinet B.")).to_have_count(0)
+
+            outsider = await sign_in(await browser.new_context(), HR_AGENT)
+            response = await outsider.goto(f"{server}/requests/{number}")
+            assert response is not None and response.status == 404
+            await expect(outsider.get_by_text(f"Request #{number} was not found.")).to_be_visible()
+            await expect(outsider.get_by_text("Laptop fan is loud")).to_have_count(0)
+        finally:
+            await browser.close()

@@ -1,0 +1,118 @@
+"""Signing in with one-time links, sessions in signed cookies, signing out, and the headers every page carries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from bot.clock import FakeClock
+from bot.server import Services
+from tests.web.conftest import IT_AGENT, REQUESTER, Browser, link_for
+
+
+async def test_a_signed_out_visitor_is_told_how_to_get_a_link(browsers: Callable[[], Browser]) -> None:
+    visitor = browsers()
+    home = await visitor.get("/")
+    assert home.status == 200
+    assert "zonedesk login-link you@example.com" in home.text
+    assert "no e-mail channel" in home.text
+    private = await visitor.get("/requests")
+    assert private.status == 401 and "zonedesk login-link" in private.text
+
+
+async def test_a_link_signs_in_once(browsers: Callable[[], Browser], web_services: Services) -> None:
+    link = await link_for(web_services, REQUESTER)
+    first = browsers()
+    landing = await first.open_link(link)
+    assert landing.status == 200 and landing.url.endswith("/")
+    assert "Signed in as Zack." in landing.text and "What do you need help with?" in landing.text
+
+    second = browsers()
+    again = await second.open_link(link)
+    assert again.status == 400
+    assert "This sign-in link was already used. Ask for a new one." in again.text
+    assert (await second.get("/requests")).status == 401
+
+
+async def test_opening_a_link_does_not_spend_it(browsers: Callable[[], Browser], web_services: Services) -> None:
+    """Chat previews and mail scanners fetch links: only the button's POST signs in."""
+    link = await link_for(web_services, REQUESTER)
+    preview = await browsers().get(urlsplit(link).path)
+    assert preview.status == 200 and "Sign in" in preview.text
+    landing = await browsers().open_link(link)
+    assert "What do you need help with?" in landing.text
+
+
+async def test_an_expired_link_is_refused(browsers: Callable[[], Browser], web_services: Services,
+                                          clock: FakeClock) -> None:
+    link = await link_for(web_services, REQUESTER)
+    clock.advance(timedelta(minutes=16))
+    page = await browsers().open_link(link)
+    assert page.status == 400 and "This sign-in link has expired. Ask for a new one." in page.text
+
+
+async def test_a_forged_link_is_refused(browsers: Callable[[], Browser], web_services: Services) -> None:
+    link = await link_for(web_services, REQUESTER)
+    page = await browsers().open_link(link[:-3] + "xyz")
+    assert page.status == 400 and "This sign-in link is not valid." in page.text
+
+
+async def test_staff_land_on_the_desk(browsers: Callable[[], Browser]) -> None:
+    agent = browsers()
+    landing = await agent.sign_in(IT_AGENT)
+    assert landing.url.endswith("/desk") and "Signed in as Alexis Baker" in landing.text and "Queue" in landing.text
+
+
+async def test_the_session_cookie_is_signed_http_only_and_same_site(browsers: Callable[[], Browser],
+                                                                   web_services: Services) -> None:
+    browser = browsers()
+    path = urlsplit(await link_for(web_services, REQUESTER)).path
+    await browser.get(path)
+    async with browser.http.post(browser.base + path, data={"csrf": browser.token or ""},
+                                 allow_redirects=False) as response:
+        assert response.status == 303 and response.headers["Location"] == "/"
+        cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Max-Age=43200" in cookie
+
+    tampered = browsers()
+    value = cookie.split(";")[0].split("=", 1)[1]
+    tampered.http.cookie_jar.update_cookies({"zonedesk_session": value[:-4] + "AAAA"})
+    assert (await tampered.get("/requests")).status == 401
+
+
+async def test_a_session_ends_after_twelve_hours(browsers: Callable[[], Browser], clock: FakeClock) -> None:
+    browser = browsers()
+    await browser.sign_in(REQUESTER)
+    clock.advance(timedelta(hours=11, minutes=59))
+    assert (await browser.get("/requests")).status == 200
+    clock.advance(timedelta(minutes=2))
+    page = await browser.get("/requests")
+    assert page.status == 401 and "zonedesk login-link" in page.text
+
+
+async def test_sign_out_needs_the_form_token(browsers: Callable[[], Browser]) -> None:
+    browser = browsers()
+    await browser.sign_in(REQUESTER)
+    refused = await browser.post("/logout", csrf=False)
+    assert refused.status == 403 and "nothing was changed" in refused.text
+    assert (await browser.get("/requests")).status == 200
+    await browser.get("/requests")
+    out = await browser.post("/logout")
+    assert out.status == 200 and "You are signed out." in out.text
+    assert (await browser.get("/requests")).status == 401
+
+
+async def test_pages_carry_the_security_headers(browsers: Callable[[], Browser]) -> None:
+    browser = browsers()
+    for page in (await browser.get("/"), await browser.sign_in(REQUESTER), await browser.get("/requests/99")):
+        csp = page.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+        assert "script-src" not in csp  # no script at all: default-src 'none' covers it
+        assert page.headers["X-Frame-Options"] == "DENY"
+        assert page.headers["Referrer-Policy"] == "no-referrer"
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert "<script" not in page.html
+    async with browser.http.get(browser.base + "/static/zonedesk.css") as css:
+        assert css.status == 200 and css.content_type == "text/css"
+        assert css.headers["X-Content-Type-Options"] == "nosniff"
