@@ -48,12 +48,14 @@ ALEXIS = "UALEXIS"  # IT agent
 IVAR = "UIVAR"  # IT agent and zone manager
 HANNA = "UHANNA"  # HR agent
 FRIDA = "UFRIDA"  # dispatcher (front desk)
+SIRI = "USIRI"  # facilities agent
 PEOPLE = {
     ZACK: ("zack@nordlys.example", "Zack McKinnon"),
     ALEXIS: ("alexis.baker@nordlys.example", "Alexis Baker"),
     IVAR: ("ivar.lund@nordlys.example", "Ivar Lund"),
     HANNA: ("hanna.berg@nordlys.example", "Hanna Berg"),
     FRIDA: ("frida.dahl@nordlys.example", "Frida Dahl"),
+    SIRI: ("siri.nilsen@nordlys.example", "Siri Nilsen"),
 }
 DM = "D0ZACK"
 IT_HELP = "C0ITHELP"  # intake channel mapped to IT in app.yaml

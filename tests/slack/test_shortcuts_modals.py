@@ -9,7 +9,7 @@ from typing import Any
 from adapters.slack import channel
 from bot.access import Actor
 from bot.desk import Origin
-from tests.slack.conftest import ALEXIS, DM, HANNA, IT_HELP, IT_TRIAGE, IVAR, ZACK, SlackWorld, block_text
+from tests.slack.conftest import ALEXIS, DM, HANNA, IT_HELP, IT_TRIAGE, IVAR, SIRI, ZACK, SlackWorld, block_text
 
 CHANNEL = "C0GENERAL"
 
@@ -142,6 +142,23 @@ async def test_someone_outside_the_zone_cannot_open_the_reply_modal(slack: Slack
     _, hook = await slack.click(HANNA, "zd:reply", "1", message=card)
     assert slack.answer_to(hook) == "Request #1 was not found."
     assert slack.fake.calls_to("views.open") == []
+
+
+async def test_a_task_card_is_marked_done_by_the_receiving_team_and_the_assignee_hears_of_it(slack: SlackWorld
+                                                                                           ) -> None:
+    card = await triage_card(slack)
+    await slack.click(ALEXIS, "zd:claim", "1", message=card)
+    assert await slack.desk(ALEXIS, "task 1 facilities Move the desk away from the window") == \
+        "Task T1 created on #1."
+    await slack.deliver()
+    [task] = slack.posts("C0FACTRIAGE")
+    assert "New task T1 from IT: Move the desk away from the window" in block_text(task["blocks"])
+    assert "Laptop fan is loud" not in block_text(task["blocks"])  # the receivers see the task, not the request
+
+    _, hook = await slack.click(SIRI, "zd:task_done", "1", channel="C0FACTRIAGE", message=task)
+    assert slack.answer_to(hook) == "Task T1 is done."
+    await slack.deliver()
+    assert "Task T1 on #1 is done" in block_text(slack.posts(f"D{ALEXIS}")[-1]["blocks"])
 
 
 class OneForm:
