@@ -45,9 +45,9 @@ from botframework.connector.auth import (
 from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor, _OpenIdConfig, _OpenIdMetadata
 from botframework.connector.skills import BotFrameworkClient
 from jwt.algorithms import RSAAlgorithm
-from msrest.pipeline import AsyncHTTPSender
 from msrest.pipeline import Request as PipelineRequest
 from msrest.pipeline import Response as PipelineResponse
+from msrest.pipeline.async_abc import AsyncHTTPSender
 from msrest.universal_http.aiohttp import AioHttpClientResponse
 
 from adapters.teams.settings import CHANNEL_SCOPE, TeamsSettings
@@ -139,7 +139,7 @@ def install_metadata(url: str) -> OffLoopOpenIdMetadata:
     return metadata
 
 
-class ConnectorTransport(AsyncHTTPSender):
+class ConnectorTransport(AsyncHTTPSender):  # type: ignore[type-arg]
     """msrest's HTTP sender for connector clients, over one pooled aiohttp session on the event loop.
 
     The SDK's default sends with `requests` in worker threads: every send then costs a thread hand-off
@@ -165,7 +165,7 @@ class ConnectorTransport(AsyncHTTPSender):
     async def __aexit__(self, *exc_details: Any) -> None:
         return None
 
-    async def send(self, request: PipelineRequest, **config: Any) -> PipelineResponse:
+    async def send(self, request: PipelineRequest, **config: Any) -> PipelineResponse:  # type: ignore[type-arg]
         """Send one connector request and read its body (msrest deserialises it synchronously)."""
         http = request.http_request
         answer = await self.session().request(http.method, http.url, headers=dict(http.headers), data=http.data)

@@ -280,9 +280,9 @@ class ZonedeskBot(TeamsActivityHandler):
         The body is built as JSON here: the SDK's AdaptiveCardInvokeResponse model cannot carry the text
         value of a "message" response.
         """
-        value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
-        action = value.get("action") if isinstance(value.get("action"), dict) else {}
-        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        value = as_dict(turn_context.activity.value)
+        action = as_dict(value.get("action"))
+        data = as_dict(action.get("data"))
         if action.get("type") != "Action.Execute" or not data.get(ACTION):
             return cards.message_response("This button is no longer supported.")
         actor = await self.people.actor(turn_context)
@@ -371,6 +371,11 @@ class ZonedeskBot(TeamsActivityHandler):
 def card_message(text: str) -> Activity:
     """A private notice as a message with a card (plain text in Teams would be read as markdown)."""
     return cards.card_activity(cards.notice_card(text), text)
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """A JSON object from the client, or an empty one."""
+    return value if isinstance(value, dict) else {}
 
 
 def dialog_data(data: Any) -> dict[str, Any]:

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 REFRESH_MARGIN = 300.0  # seconds before expiry a cached token is replaced
 
 
-class CachedTokenCredentials(AppCredentials, SansIOHTTPPolicy):  # type: ignore[misc]
+class CachedTokenCredentials(AppCredentials, SansIOHTTPPolicy):  # type: ignore[type-arg]
     """msrest credentials carrying a token fetched beforehand; signing a request never does I/O.
 
     Also a msrest pipeline policy, so a connector client on our aiohttp transport puts the bearer

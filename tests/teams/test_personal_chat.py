@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.teams.conftest import ALEXIS, FRIDA, KARI, TeamsWorld, actions, card_markdown, card_of, card_text
+from tests.teams.conftest import ALEXIS, FRIDA, KARI, Person, TeamsWorld, actions, card_markdown, card_of, card_text
 
 
 async def test_a_message_in_the_personal_chat_files_a_request_and_the_bot_confirms_in_the_chat(
@@ -91,3 +91,25 @@ async def test_commands_answer_with_usage_on_bad_arguments_and_check_access(team
     assert "Only an agent of the request's zone can reply to it." in card_text(card_of(refused))
     detail = await teams.services.desk.get_request(teams.actor(FRIDA), 1)
     assert detail.comments == ()
+
+
+async def test_someone_without_an_e_mail_is_matched_by_their_user_principal_name(teams: TeamsWorld) -> None:
+    guest = Person("29:1sven", "aad-sven-0007", "Sven Aas", "sven.aas@nordlys.example")
+    teams.connector.add_member(guest.aad, guest.user_id, guest.name, "", upn=guest.email)
+
+    await teams.say(guest, "Where do I find the holiday calendar?")
+
+    detail = await teams.services.desk.get_request(teams.actor(guest), 1)
+    assert detail.requester_email == "sven.aas@nordlys.example"
+    assert await teams.services.directory.lookup("teams", guest.aad) == (guest.email, guest.name)
+
+
+async def test_an_agent_is_recognised_and_may_act_through_the_bot(teams: TeamsWorld) -> None:
+    await teams.say(KARI, "Phone screen cracked")  # front desk
+
+    await teams.say(FRIDA, "desk transfer 1 it/hardware Broken hardware")
+
+    [answer] = teams.sent_to(FRIDA.chat)
+    assert card_text(card_of(answer)) == "#1 is transferred to IT."
+    detail = await teams.services.desk.get_request(teams.actor(ALEXIS), 1)
+    assert (detail.zone_id, detail.category_id) == ("it", "hardware")
