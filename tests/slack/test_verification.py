@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from bot.clock import FakeClock
-from bot.server import StartupError, build_services, create_app
+from bot.server import CHANNELS, StartupError, build_services, create_app
 from tests.conftest import ROOT
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.slack_signing import command_body, event_body, sign_request
@@ -98,7 +98,7 @@ async def test_without_slack_settings_the_channel_is_not_mounted(sqlite_url: str
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:
-        assert "slack" not in app["channels"]
+        assert "slack" not in app[CHANNELS]
         async with aiohttp.ClientSession() as http, http.post(
                 f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events", data=dm()) as response:
             assert response.status in (404, 405)
