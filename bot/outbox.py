@@ -9,8 +9,10 @@ Ordering: a row is claimable only when no older row of the same `conversation` i
 so replies reach a thread in the order they were accepted, across replicas too. Per-conversation
 rate limits (Teams: 7 in 1 s, 60 in 30 s) are checked where rows are claimed, from `sent_at`.
 
-Delivery is at least once: a process killed after the platform accepted a message but before the
-row was marked sent will send it again after the lease expires (a window of milliseconds).
+A process killed after the platform accepted a message but before the row was marked sent leaves
+an expired lease behind; the next claim marks that delivery `maybe_sent`, and a sender that can look
+(Slack: the message metadata carries the outbox id) checks before posting again. Senders that cannot
+look deliver at least once.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ class Delivery:
     payload: dict[str, Any]
     request_id: int | None
     attempts: int
+    maybe_sent: bool = False  # an earlier claim expired with no outcome: its process may have sent it
 
     @property
     def message(self) -> Message | None:
@@ -271,6 +274,9 @@ class OutboxWorker:
             rows = list((await session.execute(query)).scalars())
             rows = await self._within_rate_limits(session, rows, now)
             claimed: list[Outbox] = []
+            # A lease that expired without an outcome (every outcome clears it) means the claimant died
+            # somewhere around the send: the platform may have the message already.
+            uncertain = {row.id for row in rows if row.claimed_until is not None}
             lease = now + self.settings.lease
             for row in rows:
                 if postgres:
@@ -292,7 +298,8 @@ class OutboxWorker:
                     row.attempts += 1
                     claimed.append(row)
         return [
-            Delivery(r.id, r.platform, r.kind, r.conversation, r.target, r.payload, r.request_id, r.attempts)
+            Delivery(r.id, r.platform, r.kind, r.conversation, r.target, r.payload, r.request_id, r.attempts,
+                     maybe_sent=r.id in uncertain)
             for r in claimed
         ]
 

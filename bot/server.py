@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
@@ -120,14 +121,34 @@ def build_services(config_path: str | Path, database_url: str | None = None, *, 
     clock = clock or SystemClock()
     engine = store.create_engine(url)
     sessions = store.sessionmaker(engine)
+    lease = _lease(env)
+    if outbox_settings is None:
+        # A send must end well inside the lease, or a second worker could claim a row still being sent.
+        outbox_settings = OutboxSettings(lease=lease, send_timeout=min(15.0, lease.total_seconds() / 2))
     worker = OutboxWorker(sessions, clock, {}, outbox_settings, worker_id=f"{os.getpid()}-{uuid.uuid4().hex[:6]}")
     desk = Desk(config, sessions, clock, on_commit=worker.notify)
     return Services(
         config=config, config_root=config_path.resolve().parent, engine=engine, sessions=sessions, clock=clock,
-        desk=desk, directory=Directory(sessions, clock), inbox=Inbox(sessions, clock), outbox=worker,
+        desk=desk, directory=Directory(sessions, clock), inbox=Inbox(sessions, clock, lease=lease), outbox=worker,
         secret_key=secret_key(url, env), database_url=url,
         catalog=load_catalog(config, config_path.resolve().parent),
     )
+
+
+def _lease(env: Mapping[str, str]) -> timedelta:
+    """How long a claimed outbox row or inbound event stays with the process that claimed it.
+
+    After a crash, its rows wait this long before another process takes them over.
+    `ZONEDESK_LEASE_SECONDS` (default 60, at least 2).
+    """
+    raw = env.get("ZONEDESK_LEASE_SECONDS") or "60"
+    try:
+        seconds = float(raw)
+    except ValueError as exc:
+        raise StartupError(f"ZONEDESK_LEASE_SECONDS must be a number of seconds, not '{raw}'") from exc
+    if seconds < 2:
+        raise StartupError("ZONEDESK_LEASE_SECONDS must be at least 2")
+    return timedelta(seconds=seconds)
 
 
 def discover_channels() -> list[Channel]:

@@ -23,6 +23,7 @@ from bot.outbox import Delivery, Failed, Retry, SendResult, Sent
 
 log = logging.getLogger(__name__)
 
+METADATA_EVENT = "zonedesk_outbox"  # message metadata naming the outbox row, to find a post after a crash
 SENDS_AT_ONCE = 4  # Web API calls in flight per process; the outbox worker hands over more than that
 TRANSIENT = frozenset({
     "ratelimited", "rate_limited", "service_unavailable", "fatal_error", "internal_error", "request_timeout",
@@ -63,12 +64,37 @@ class SlackSender:
         text, blocks = render_message(message)
         async with self._gate:
             await self.pause()  # acknowledgements first (adapters/slack/acks.py)
+            if item.maybe_sent:
+                earlier = await self._posted_before(channel, thread, item.id)
+                if earlier is not None:
+                    log.info("slack: outbox row %s was posted before a crash; not posting it again", item.id)
+                    return Sent({"channel": channel, "ts": earlier, "thread": thread or earlier})
             response = await self.client.chat_postMessage(
                 channel=channel, thread_ts=thread, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False,
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"outbox_id": item.id}},
             )
         posted_channel = response.get("channel") or channel
         ts = response.get("ts")
         return Sent({"channel": posted_channel, "ts": ts, "thread": thread or ts})
+
+    async def _posted_before(self, channel: str, thread: str | None, outbox_id: int) -> str | None:
+        """The ts of a message this row already posted (found by its metadata), if Slack has it."""
+        try:
+            if thread:
+                found = await self.client.conversations_replies(channel=channel, ts=thread, limit=200,
+                                                                include_all_metadata=True)
+            else:
+                found = await self.client.conversations_history(channel=channel, limit=100, include_all_metadata=True)
+        except SlackApiError as exc:
+            log.warning("slack: cannot check whether row %s was posted (%s); posting", outbox_id,
+                        exc.response.get("error") if exc.response is not None else exc)
+            return None
+        for posted in found.get("messages") or []:
+            meta = posted.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == METADATA_EVENT and payload.get("outbox_id") == outbox_id:
+                return str(posted.get("ts"))
+        return None
 
     async def _direct_channel(self, target: dict[str, Any]) -> str | None:
         user = target.get("user")

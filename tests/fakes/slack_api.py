@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
@@ -33,6 +34,7 @@ class Call:
     headers: dict[str, str]
     failed: bool = False
     status: int = 200
+    at: float = field(default_factory=time.monotonic)  # when it arrived, to check Retry-After was honoured
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class FakeSlackAPI:
             "users.info": self._users_info,
             "conversations.open": self._conversations_open,
             "chat.postMessage": self._post_message,
+            "conversations.replies": self._replies,
+            "conversations.history": self._history,
             "chat.postEphemeral": self._post_ephemeral,
             "chat.update": self._update,
             "chat.delete": self._delete,
@@ -287,6 +291,26 @@ class FakeSlackAPI:
         message.update({k: args[k] for k in ("blocks", "attachments", "thread_ts", "metadata") if k in args})
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _visible(self, message: Answer, args: dict[str, Any]) -> Answer:
+        """Slack returns a message's metadata only when asked with include_all_metadata."""
+        if str(args.get("include_all_metadata", "")).lower() in {"true", "1"}:
+            return message
+        return {k: v for k, v in message.items() if k != "metadata"}
+
+    def _replies(self, args: dict[str, Any]) -> Answer:
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        if (channel, ts) not in self.messages and not any(k[0] == channel for k in self.messages):
+            return {"ok": False, "error": "thread_not_found"}
+        found = [m for (c, t), m in sorted(self.messages.items())
+                 if c == channel and (t == ts or m.get("thread_ts") == ts)]
+        return {"ok": True, "messages": [self._visible(m, args) for m in found], "has_more": False}
+
+    def _history(self, args: dict[str, Any]) -> Answer:
+        channel = str(args.get("channel", ""))
+        found = [m for (c, _), m in sorted(self.messages.items(), reverse=True)
+                 if c == channel and not m.get("thread_ts")][: int(args.get("limit", 100))]
+        return {"ok": True, "messages": [self._visible(m, args) for m in found], "has_more": False}
 
     def _post_ephemeral(self, args: dict[str, Any]) -> Answer:
         if not args.get("channel") or not args.get("user"):
