@@ -10,7 +10,15 @@ from pathlib import Path
 import aiohttp
 
 from tests.fakes.slack_api import FakeSlackAPI
-from tests.reliability.harness import BOT_TOKEN, SIGNING_SECRET, Served, SlackClient, desk_command, dm_event, sqlite_rows
+from tests.reliability.harness import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    Served,
+    SlackClient,
+    desk_command,
+    dm_event,
+    sqlite_rows,
+)
 
 REQUESTERS = [(f"UREQ{i}", f"person{i}@nordlys.example", f"Person {i}") for i in range(6)]
 AGENT = ("UAGENT", "frida.dahl@nordlys.example", "Frida Dahl")  # DMs land in Front desk
@@ -36,12 +44,12 @@ async def test_kill_during_intake_and_replies_loses_and_doubles_nothing(tmp_path
         await server.start()
         try:
             # Intake burst, killed at a random point.
-            events = [dm_event(REQUESTERS[i % 6][0], f"Problem number {i}: printer on fire", f"EvCrash{i}")
-                      + (f"EvCrash{i}",) for i in range(24)]
+            events = [(*dm_event(REQUESTERS[i % 6][0], f"Problem number {i}: printer on fire", f"EvCrash{i}"),
+                       f"EvCrash{i}") for i in range(24)]
             kill_at = rng.randint(6, 18)
             acked: set[str] = set()
             unanswered = []
-            for i, (body, ts, event_id) in enumerate(events):
+            for i, (body, _ts, event_id) in enumerate(events):
                 if i == kill_at:
                     server.kill()
                     await server.start()
