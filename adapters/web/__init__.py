@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from adapters.web.desk import AgentDesk
+from adapters.web.forms_pages import FormPages
 from adapters.web.pages import STATIC, add_security_headers
 from adapters.web.portal import Portal
 from adapters.web.request_page import RequestPage
@@ -32,7 +33,8 @@ class WebChannel:
     def mount(self, app: web.Application, services: Services, env: Mapping[str, str]) -> None:
         """Add the portal, desk, request and task pages, and the stylesheet."""
         site = Site(services)
-        for part in (Portal(site), RequestPage(site), AgentDesk(site)):
+        # FormPages before RequestPage: its /requests/{n}/approval must win over the generic action route.
+        for part in (Portal(site), FormPages(site), RequestPage(site), AgentDesk(site)):
             part.add_routes(app.router)
         app.router.add_static("/static/", STATIC, append_version=False)
         app.on_response_prepare.append(_static_headers)

@@ -82,7 +82,8 @@ class Portal:
     async def home(self, visit: Visit) -> web.StreamResponse:
         """Choose the zone to ask, and see one's open requests."""
         mine = await self.site.desk.list_requests(visit.user, scope="mine", status="open", limit=10)
-        return self.site.page(visit, "home.html", zones=self.site.desk.filing_zones(), mine=mine)
+        forms = sorted(self.site.services.catalog.forms.values(), key=lambda f: f.title)
+        return self.site.page(visit, "home.html", zones=self.site.desk.filing_zones(), mine=mine, forms=forms)
 
     async def new_request(self, visit: Visit) -> web.StreamResponse:
         """The form to file a request in one zone, with that zone's own categories."""

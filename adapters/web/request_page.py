@@ -17,6 +17,8 @@ from aiohttp import web
 from adapters.web.pages import status_label
 from adapters.web.site import Site, Visit
 from bot.access import Level
+from bot.approvals import approvals_of
+from bot.catalog import saved_reply_text
 from bot.desk import EventView, RequestDetail
 from bot.desk.status import MOVES, OPEN, STATUSES, WAITING_REASONS
 from bot.errors import DeskError, Duplicate, NotFound
@@ -76,8 +78,21 @@ class RequestPage:
 
     # ------------------------------------------------------------------ reading
     async def show(self, visit: Visit) -> web.StreamResponse:
-        """The request as this person may see it (404 when they may not know it exists)."""
-        return await self._render(visit, int(visit.request.match_info["number"]))
+        """The request as this person may see it (404 when they may not know it exists).
+
+        `?saved=NAME` fills the reply box with a saved reply for this request, to edit before sending.
+        """
+        number = int(visit.request.match_info["number"])
+        name = visit.request.query.get("saved")
+        if name:
+            try:
+                text = await saved_reply_text(self.desk, self.site.services.catalog, visit.user, number, name)
+            except NotFound:
+                raise
+            except DeskError as exc:
+                return await self._render(visit, number, 400, errors=(exc.message,))
+            return await self._render(visit, number, typed={"reply": text})
+        return await self._render(visit, number)
 
     async def _render(self, visit: Visit, number: int, status: int = 200, errors: tuple[str, ...] = (),
                       typed: dict[str, str] | None = None) -> web.Response:
@@ -97,9 +112,11 @@ class RequestPage:
             "zone_names": {z.id: z.name for z in self.config.zones},
             "team_name": self._team_name(detail.team_id),
         }
+        context["approvals"] = await approvals_of(self.desk, visit.user, number)
         if detail.can_act:
             context.update(moves=self.moves(detail.status), assignees=self.assignees(detail, visit.user.email),
-                           transfers=self.transfers(detail.zone_id), task_targets=self.task_targets(detail.zone_id))
+                           transfers=self.transfers(detail.zone_id), task_targets=self.task_targets(detail.zone_id),
+                           saved_replies=self.site.services.catalog.replies_for(detail.zone_id))
         return self.site.page(visit, "request.html", status, errors=errors, **context)
 
     def _team_name(self, team_id: str | None) -> str | None:
