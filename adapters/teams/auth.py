@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hashlib
 import json
 import logging
 import threading
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 KEYS_MAX_AGE = 24 * 3600.0  # the SDK's own rule: keys older than a day are fetched again
 UNKNOWN_KEY_PAUSE = 300.0  # an unknown kid triggers a fetch at most this often (key rotation, not a DoS lever)
 FETCH_TIMEOUT = 10.0
+VERDICTS_MAX = 4096  # accepted tokens remembered (the channel uses a handful at a time)
 SEND_TIMEOUT = 10.0  # seconds for a connector request (msrest's default is 100)
 USER_AGENT = "Zonedesk (botbuilder-python)"
 
@@ -232,10 +234,39 @@ class BotAuthentication(BotFrameworkAuthentication):
         self.connectors = PooledConnectorFactory(settings.app_id, CHANNEL_SCOPE, settings.login_url, credentials,
                                                  self.transport)
         self._user_tokens: UserTokenClient | None = None
+        # sha256 of (header, service URL, channel) -> (exp, keys generation, claims, caller id, audience)
+        self._verdicts: dict[str, tuple[float, int, dict[str, Any], str | None, str | None]] = {}
 
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
-        """Validate the channel's token for this activity (raises on any fault: the caller answers 401)."""
+        """Validate the channel's token for this activity (raises on any fault: the caller answers 401).
+
+        The channel reuses one token for about an hour; a token the SDK accepted for this service URL
+        and channel is remembered until its `exp`, so the SDK's five base64 decodes and the RSA check
+        are not repeated on every activity. A new fetch of the signing keys forgets every verdict.
+        """
+        key = verdict_key(auth_header, activity)
+        found = self._verdicts.get(key)
+        if found is not None:
+            expires, generation, claims, caller_id, audience = found
+            if time.time() < expires and generation == self.metadata.fetches:
+                return self._result(ClaimsIdentity(dict(claims), True), caller_id, audience)
+            self._verdicts.pop(key, None)
         result = await self.inner.authenticate_request(activity, auth_header)
+        claims = dict(result.claims_identity.claims)
+        exp = claims.get("exp")
+        if isinstance(exp, int | float):
+            if len(self._verdicts) >= VERDICTS_MAX:
+                self._verdicts.pop(next(iter(self._verdicts)))
+            self._verdicts[key] = (float(exp), self.metadata.fetches, claims, result.caller_id, result.audience)
+        result.connector_factory = self.connectors
+        return result
+
+    def _result(self, identity: ClaimsIdentity, caller_id: str | None, audience: str | None
+                ) -> AuthenticateRequestResult:
+        result = AuthenticateRequestResult()
+        result.claims_identity = identity
+        result.caller_id = caller_id
+        result.audience = audience
         result.connector_factory = self.connectors
         return result
 
@@ -265,6 +296,13 @@ class BotAuthentication(BotFrameworkAuthentication):
     async def authenticate_channel_request(self, auth_header: str) -> ClaimsIdentity:
         """Delegated to the SDK."""
         return await self.inner.authenticate_channel_request(auth_header)
+
+
+def verdict_key(auth_header: str, activity: Activity) -> str:
+    """What a token's verdict depends on besides the keys and the clock: the token, the service URL the
+    activity names (the `serviceurl` claim must match it) and the channel (the key's endorsements)."""
+    raw = "\n".join((auth_header, activity.service_url or "", activity.channel_id or ""))
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def describe(exc: BaseException) -> str:

@@ -120,7 +120,8 @@ class References:
         self.directory = directory
         self.max_age = max_age
         self._written: dict[str, str] = {}
-        self._read: dict[str, tuple[float, dict[str, Any] | None]] = {}  # key -> (monotonic time, reference)
+        # key -> (monotonic time, reference); references are never changed once made, only replaced
+        self._read: dict[str, tuple[float, ConversationReference | None]] = {}
 
     async def save(self, key: str, reference: ConversationReference | dict[str, Any]) -> None:
         """Store a reference unless this process stored the same one already."""
@@ -131,17 +132,20 @@ class References:
             return
         await self.directory.save_reference(key, PLATFORM, data)
         self._written[key] = fingerprint
-        self._read[key] = (time.monotonic(), data)
+        self._read.pop(key, None)
 
     async def load(self, key: str) -> ConversationReference | None:
-        """A stored reference, if any (read through a short per-process cache: every send needs one)."""
+        """A stored reference, if any (read through a short per-process cache: every send needs one).
+
+        The SDK only reads a reference when it continues a conversation, so one object serves every send.
+        """
         cached = self._read.get(key)
-        if cached is not None and time.monotonic() - cached[0] < self.max_age and cached[1] is not None:
-            data: dict[str, Any] | None = cached[1]
-        else:
-            data = await self.directory.reference(key)
-            self._read[key] = (time.monotonic(), data)
-        return reference_from_dict(data) if data else None
+        if cached is not None and cached[1] is not None and time.monotonic() - cached[0] < self.max_age:
+            return cached[1]
+        data = await self.directory.reference(key)
+        reference = reference_from_dict(data) if data else None
+        self._read[key] = (time.monotonic(), reference)
+        return reference
 
     async def remember_turn(self, turn: TurnContext, conversation_id: str | None = None) -> None:
         """Keep what later messages need: this conversation (or the thread id given), the person's personal

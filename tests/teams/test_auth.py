@@ -137,3 +137,15 @@ async def test_the_channel_is_not_mounted_without_its_settings(sqlite_url: str) 
         assert all(r.resource is None or r.resource.canonical != "/api/messages" for r in app.router.routes())
     finally:
         await services.engine.dispose()
+
+
+async def test_an_accepted_token_is_not_accepted_for_another_service_url(teams: TeamsWorld) -> None:
+    token = teams.token()
+    good, _ = await teams.say(KARI, "Projector remote is missing", token=token)
+    activity = teams.activity(KARI, "personal", KARI.chat, type="message", text="Send replies elsewhere",
+                              serviceUrl="https://smba.example.com/amer/")
+
+    moved = await teams.post(activity, token=token)
+
+    assert (good.status, moved.status) == (200, 401)
+    assert await teams.requests() == 1
