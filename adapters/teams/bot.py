@@ -155,7 +155,8 @@ class ZonedeskBot(TeamsActivityHandler):
         origin = Origin(PLATFORM, tenant_of(activity), conversation, root, str(activity.id),
                         person_key(activity.from_property))
         actor = await self.people.actor(turn_context)
-        await self.references.remember_turn(turn_context, conversation)
+        if kind != PERSONAL:  # a personal chat was remembered as the turn began
+            await self.references.remember_turn(turn_context, conversation)
         try:
             await self.desk.file_request(actor, origin, title_from_text(text), text, zone_id=zone, dedupe_key=key)
         except Duplicate:

@@ -14,7 +14,6 @@ Conventions (the core stores them in `Origin` and thread links, the sender reads
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from typing import Any
 
@@ -119,7 +118,7 @@ class References:
     def __init__(self, directory: Directory, max_age: float = 300.0) -> None:
         self.directory = directory
         self.max_age = max_age
-        self._written: dict[str, str] = {}
+        self._written: dict[str, dict[str, Any]] = {}
         # key -> (monotonic time, reference); references are never changed once made, only replaced
         self._read: dict[str, tuple[float, ConversationReference | None]] = {}
 
@@ -127,11 +126,10 @@ class References:
         """Store a reference unless this process stored the same one already."""
         data = reference_to_dict(reference) if isinstance(reference, ConversationReference) else dict(reference)
         data.pop("activityId", None)  # a later message is not a reply to this one
-        fingerprint = json.dumps(data, sort_keys=True)
-        if self._written.get(key) == fingerprint:
+        if self._written.get(key) == data:
             return
         await self.directory.save_reference(key, PLATFORM, data)
-        self._written[key] = fingerprint
+        self._written[key] = data
         self._read.pop(key, None)
 
     async def load(self, key: str) -> ConversationReference | None:
