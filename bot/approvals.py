@@ -121,7 +121,7 @@ async def decide(desk: Desk, actor: Actor, approval_id: int, decision: str, comm
         assert request is not None
         if approval.status != "pending" or mine.decision is not None:
             return Outcome(_already(approval, votes), approval_card(approval, request, desk,
-                                                                     decided=_already(approval, votes)))
+                                                                     decided=_already(approval, votes)), final=True)
         if approval.ordered:
             turn = next((v for v in votes if v.decision is None), None)
             if turn is not None and turn.approver_email != actor.email:
@@ -143,7 +143,7 @@ async def decide(desk: Desk, actor: Actor, approval_id: int, decision: str, comm
                 if nxt is not None:
                     await desk._direct(tx, nxt.approver_email, approval_card(approval, request, desk), request.id)
             return Outcome(f"Your decision is recorded: {decision}.", approval_card(approval, request, desk,
-                                                                                     decided=line))
+                                                                                     decided=line), final=True)
         closed = await tx.session.execute(
             update(Approval).where(Approval.id == approval.id, Approval.status == "pending")
             .values(status=final, decided_at=tx.now).execution_options(synchronize_session=False))
@@ -160,7 +160,7 @@ async def decide(desk: Desk, actor: Actor, approval_id: int, decision: str, comm
         await desk._direct(tx, request.assignee_email, Message(title=f"#{request.id}: approval {final}", text=told,
                                                                link=desk.link(request.id)), request.id)
         return Outcome(f"Your decision is recorded: {decision}.", approval_card(approval, request, desk,
-                                                                                 decided=line))
+                                                                                 decided=line), final=True)
 
 
 def _lock(tx: Tx) -> bool:

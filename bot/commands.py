@@ -224,9 +224,18 @@ async def _assign(ctx: Context, args: str) -> str:
     return f"#{number} is assigned to {name}."
 
 
-@verb("reply", "reply <number> <text>", "a public answer, delivered in the requester's thread")
+@verb("reply", "reply <number> <text> | reply <number> saved:<name> [more text]",
+      "a public answer, delivered in the requester's thread (saved:<name> fills in a saved reply)")
 async def _reply(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=True)
+    if rest.startswith("saved:"):
+        name, _, more = rest[len("saved:"):].partition(" ")
+        if not name or ctx.desk.catalog is None:
+            raise UsageError
+        from bot.catalog import saved_reply_text
+
+        rest = await saved_reply_text(ctx.desk, ctx.desk.catalog, ctx.actor, number, name)
+        rest = f"{rest}\n{more.strip()}" if more.strip() else rest
     await ctx.desk.reply(ctx.actor, number, rest, dedupe_key=ctx.dedupe_key)
     return f"Your reply on #{number} is on its way to the requester."
 

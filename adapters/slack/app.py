@@ -34,6 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import views
 from adapters.slack.acks import AckFirst
+from adapters.slack.forms import SlackForms
 from adapters.slack.inbound import LIVE, SOURCE, FormModals, SlackInbound, worth_recording
 from adapters.slack.people import SlackPeople
 from adapters.slack.sender import SlackSender
@@ -209,6 +210,8 @@ def build_runtime(services: Services, env: Mapping[str, str], forms: FormModals 
     # The outbox retries with back-off itself: its client must not retry or sleep inside a send.
     send_client = AsyncWebClient(token=token, base_url=api_url, timeout=10, retry_handlers=[])
     people = SlackPeople(services.desk, services.directory, client)
+    if forms is None:
+        forms = SlackForms(services.desk, services.catalog, people)
     inbound = SlackInbound(services.desk, services.inbox, client, people, forms)
     sender = SlackSender(send_client, SlackPeople(services.desk, services.directory, send_client))
     bolt = AsyncApp(client=client, signing_secret=secret, process_before_response=True, name="zonedesk",

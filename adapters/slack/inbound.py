@@ -251,9 +251,11 @@ class SlackInbound:
         message = payload.get("message")
         if outcome.card is not None and message and channel:
             try:
+                blocks = with_status_line(message.get("blocks") or [], outcome.card.text)
+                if outcome.final:  # a decided approval: no buttons left to press
+                    blocks = [b for b in blocks if b.get("type") != "actions"]
                 await self.client.chat_update(channel=channel, ts=message["ts"],
-                                              text=message.get("text") or escape(outcome.card.text),
-                                              blocks=with_status_line(message.get("blocks") or [], outcome.card.text))
+                                              text=message.get("text") or escape(outcome.card.text), blocks=blocks)
             except SlackApiError as exc:
                 log.warning("slack: could not update the card: %s", exc.response.get("error"))
         await self._tell_clicker(payload, outcome.notice)

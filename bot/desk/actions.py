@@ -23,6 +23,7 @@ class Outcome:
     card: Message | None = None
     open_reply: int | None = None  # the adapter should open its Reply dialog for this request
     open_assign: int | None = None  # the adapter should open its Assign dialog for this request
+    final: bool = False  # nothing more to do on this card: adapters drop its buttons
 
 
 Handler = Callable[["DeskLike", Actor, str, str | None], Awaitable[Outcome]]

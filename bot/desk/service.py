@@ -144,6 +144,8 @@ class Desk:
         self.platforms = platforms & CHAT_PLATFORMS
         self.timers = timers
         self.on_commit = on_commit
+        # Forms and saved replies (bot.catalog.Catalog), set by the server; the core's commands use it.
+        self.catalog: Any = None
 
     # ---------------------------------------------------------------- plumbing
     def actor(self, email: str, name: str | None = None, channel: str = "web") -> Actor:

@@ -69,7 +69,7 @@ async def test_transfer_moves_the_request_and_the_requester_is_told(slack: Slack
     ("claim", "Usage: claim <number>"),
     ("claim one", "Usage: claim <number>"),
     ("assign 1", "Usage: assign <number> <person>"),
-    ("reply 1", "Usage: reply <number> <text>"),
+    ("reply 1", "Usage: reply <number> <text> | reply <number> saved:<name> [more text]"),
     ("priority 1", "Usage: priority <number> low|normal|high"),
     ("deadline 1 tomorrow", "Usage: deadline <number> <YYYY-MM-DD> [HH:MM] | none"),
     ("list everything please now", "Usage: list [mine|queue|assigned|all] [open|<status>]"),

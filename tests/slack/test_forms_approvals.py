@@ -1,0 +1,89 @@
+"""Forms as modals, approval cards, and saved replies through /desk, in Slack's own payload shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.catalog import file_form
+from bot.desk import WEB
+from bot.model import ApprovalVote, FormAnswer, Request
+from tests.slack.conftest import ALEXIS, DM, ZACK, SlackWorld, block_text, buttons
+
+MARTE = "UMARTE"  # approver only
+
+
+def _opened(slack: SlackWorld) -> dict[str, Any]:
+    call = slack.fake.last("views.open")
+    return next(v for v in slack.fake.views.values() if v["callback_id"] == call.args["view"]["callback_id"])
+
+
+async def test_request_with_a_form_name_opens_its_modal_and_errors_come_back_inline(slack: SlackWorld) -> None:
+    await slack.command(ZACK, "/request", "payroll-error", channel=DM)
+    view = _opened(slack)
+    assert view["callback_id"] == "zd:form:payroll-error"
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [
+        "month", "employee-number", "kind", "overtime-hours", "details"]
+    bad = await slack.submit(ZACK, view, {
+        "month": {"value": {"type": "static_select", "selected_option": {"value": "August"}}},
+        "employee-number": {"value": {"type": "plain_text_input", "value": "12"}},
+        "kind": {"value": {"type": "multi_static_select", "selected_options": []}},
+    })
+    assert bad.status == 200
+    assert bad.json() == {"response_action": "errors", "errors": {
+        "employee-number": "Six digits, on the top right of your payslip.", "kind": "Choose at least one."}}
+    assert await slack.requests() == 0
+    good = await slack.submit(ZACK, view, {
+        "month": {"value": {"type": "static_select", "selected_option": {"value": "August"}}},
+        "employee-number": {"value": {"type": "plain_text_input", "value": "123456"}},
+        "kind": {"value": {"type": "multi_static_select", "selected_options": [{"value": "Overtime missing"}]}},
+        "overtime-hours": {"value": {"type": "number_input", "value": "3"}},
+    })
+    assert good.status == 200 and good.text == ""
+    async with slack.services.sessions() as session:
+        request = (await session.execute(select(Request))).scalar_one()
+        answers = {a.field_id: a.value for a in (await session.execute(select(FormAnswer))).scalars()}
+    assert (request.zone_id, request.team_id, request.title) == ("finance", "payroll", "Payroll error: August")
+    assert answers == {"month": "August", "employee-number": "123456", "kind": ["Overtime missing"],
+                       "overtime-hours": 3.0}
+
+
+async def test_the_approver_decides_on_the_card_once_and_others_get_not_yours(slack: SlackWorld) -> None:
+    slack.fake.add_user(MARTE, "marte.viken@nordlys.example", "Marte Viken")
+    await slack.desk(MARTE, "help")  # Marte has used the bot: Zonedesk knows her Slack account
+    services = slack.services
+    ivar = services.desk.actor("ivar.lund@nordlys.example")
+    filed = await file_form(services.desk, services.catalog, ivar, WEB, "new-hire-account", {
+        "name": "Kari Nordmann", "personal-email": "kari@example.com", "manager": "marte.viken@nordlys.example",
+        "start-date": "2026-12-01", "laptop": "No laptop", "nda-signed": "on"})
+    assert not isinstance(filed, dict)
+    await slack.deliver()
+    card = next(m for m in slack.posts(f"D{MARTE}") if "Approval needed" in block_text(m.get("blocks", [])))
+    actions = buttons(card["blocks"])
+    assert set(actions) == {"zd:approve", "zd:reject"}
+    _, hook = await slack.click(ALEXIS, "zd:approve", actions["zd:approve"], channel=f"D{MARTE}", message=card)
+    assert slack.answer_to(hook) == "This approval is not yours to decide."
+    _, hook = await slack.click(MARTE, "zd:approve", actions["zd:approve"], channel=f"D{MARTE}", message=card)
+    assert slack.answer_to(hook) == "Your decision is recorded: approved."
+    updated = slack.fake.last("chat.update").args
+    assert "Approved by Marte Viken" in block_text(updated["blocks"]) and not buttons(updated["blocks"])
+    _, hook = await slack.click(MARTE, "zd:reject", actions["zd:reject"], channel=f"D{MARTE}", message=card)
+    assert slack.answer_to(hook).startswith("Already decided: approved by marte.viken@nordlys.example")
+    async with services.sessions() as session:
+        decisions = [v.decision for v in (await session.execute(select(ApprovalVote))).scalars()]
+    assert decisions == ["approved"]
+    detail = await services.desk.get_request(ivar, filed.number)
+    assert detail.status == "new" and detail.history[-1].kind == "approval_decided"
+
+
+async def test_desk_reply_with_a_saved_reply_fills_it_in_for_the_request(slack: SlackWorld) -> None:
+    await slack.message(ZACK, "My Jira login fails", channel="C0ITHELP")
+    await slack.deliver()
+    answer = await slack.desk(ALEXIS, "reply 1 saved:need-more-details")
+    assert answer == "Your reply on #1 is on its way to the requester."
+    await slack.deliver()
+    reply = slack.fake.last("chat.postMessage").args
+    text = block_text(reply["blocks"])
+    assert 'thanks for your request "My Jira login fails"' in text and "Hi Zack" in text
+    assert (await slack.desk(ALEXIS, "reply 1 saved:no-such")).startswith("There is no saved reply 'no-such'")
