@@ -131,9 +131,9 @@ async def wait_up(url: str, process: subprocess.Popen[Any], seconds: float = 60)
     raise RuntimeError(f"{url} did not come up")
 
 
-async def fire(url: str, tokens: list[str], service_url: str, count: int, rate: float, run: str
-               ) -> tuple[list[float], float, int]:
-    """Send `count` activities at `rate`/s; return latencies (s), wall time, and non-2xx answers.
+async def fire(url: str, tokens: list[str], service_url: str, count: int, rate: float, run: str, pid: int
+               ) -> tuple[list[float], float, int, float]:
+    """Send `count` activities at `rate`/s; return latencies (s), wall time, non-2xx answers, server CPU (s).
 
     Activity i carries tokens[i % len(tokens)]: one token for all (as Teams does for an hour), or one each.
     """
@@ -162,19 +162,31 @@ async def fire(url: str, tokens: list[str], service_url: str, count: int, rate: 
             latencies.append(time.perf_counter() - started)
 
         start = time.perf_counter() + 0.2
+        cpu = cpu_seconds(pid)
         await asyncio.gather(*(one(i, body, start + i / rate) for i, body in enumerate(bodies)))
         wall = time.perf_counter() - start
-    return latencies, wall, failures
+        cpu = cpu_seconds(pid) - cpu
+    return latencies, wall, failures, cpu
 
 
-def report(label: str, latencies: list[float], wall: float, failures: int) -> dict[str, float]:
-    """Print one line of figures and return them."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def report(label: str, latencies: list[float], wall: float, failures: int, cpu: float) -> dict[str, float]:
+    """Print one line of figures and return them (cpu: the server's CPU seconds during the load)."""
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     figures = {"median_ms": statistics.median(ordered) * 1000, "p99_ms": p99 * 1000, "max_ms": ordered[-1] * 1000,
-               "rps": len(ordered) / wall}
+               "rps": len(ordered) / wall, "cpu_ms": cpu * 1000 / len(ordered)}
     print(f"{label:<30} median {figures['median_ms']:6.1f} ms   p99 {figures['p99_ms']:6.1f} ms   "
-          f"max {figures['max_ms']:6.1f} ms   {figures['rps']:6.1f} req/s   non-2xx {failures}", flush=True)
+          f"max {figures['max_ms']:6.1f} ms   {figures['rps']:6.1f} req/s   non-2xx {failures}   "
+          f"server CPU {figures['cpu_ms']:.1f} ms/activity", flush=True)
     return figures
 
 
@@ -195,9 +207,9 @@ async def bench_zonedesk(openid: OpenIdServer, urls: dict[str, str], tokens: lis
         server = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=log)  # noqa: ASYNC220
         try:
             await wait_up(f"http://127.0.0.1:{port}/healthz", server)
-            latencies, wall, failures = await fire(f"http://127.0.0.1:{port}/api/messages", tokens,
-                                                   urls["service_url"], count, rate, "zd")
-            return report(label, latencies, wall, failures)
+            latencies, wall, failures, cpu = await fire(f"http://127.0.0.1:{port}/api/messages", tokens,
+                                                        urls["service_url"], count, rate, "zd", server.pid)
+            return report(label, latencies, wall, failures, cpu)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -213,9 +225,9 @@ async def bench_bare(openid: OpenIdServer, urls: dict[str, str], tokens: list[st
                                openid.issuer, urls["token_url"]], stdout=subprocess.DEVNULL)
     try:
         await wait_up(f"http://127.0.0.1:{port}/healthz", server)
-        latencies, wall, failures = await fire(f"http://127.0.0.1:{port}/api/messages", tokens,
-                                               urls["service_url"], count, rate, "bb")
-        return report(label, latencies, wall, failures)
+        latencies, wall, failures, cpu = await fire(f"http://127.0.0.1:{port}/api/messages", tokens,
+                                                    urls["service_url"], count, rate, "bb", server.pid)
+        return report(label, latencies, wall, failures, cpu)
     finally:
         server.terminate()
         server.wait(timeout=30)
