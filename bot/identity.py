@@ -22,15 +22,16 @@ class Directory:
         self.max_age = max_age
         self._memory: dict[tuple[str, str], tuple[datetime, str | None, str]] = {}
 
-    async def lookup(self, platform: str, user_id: str) -> tuple[str | None, str] | None:
-        """The (e-mail, name) remembered for a platform user, if it is fresh enough."""
+    async def lookup(self, platform: str, user_id: str, *, stale_ok: bool = False) -> tuple[str | None, str] | None:
+        """The (e-mail, name) remembered for a platform user, if fresh enough (any age with `stale_ok`:
+        when the platform's own lookup fails, yesterday's answer beats refusing the person)."""
         now = self.clock.now()
         cached = self._memory.get((platform, user_id))
-        if cached is not None and now - cached[0] < self.max_age:
+        if cached is not None and (stale_ok or now - cached[0] < self.max_age):
             return cached[1], cached[2]
         async with self.sessions() as session:
             row = await session.get(Identity, (platform, user_id))
-        if row is None or now - row.fetched_at >= self.max_age:
+        if row is None or (not stale_ok and now - row.fetched_at >= self.max_age):
             return None
         self._memory[(platform, user_id)] = (row.fetched_at, row.email, row.name)
         return row.email, row.name

@@ -9,7 +9,10 @@ the key processed in its own transaction (`Desk.transaction(dedupe_key=...)`), s
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -36,17 +39,23 @@ class Inbox:
         self.lease = lease
         self.max_attempts = max_attempts
         self.handlers: dict[str, Handler] = {}
+        self._sequences: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def register(self, source: str, handler: Handler) -> None:
         """The handler for events recorded with this source; it receives (key, payload)."""
         self.handlers[source] = handler
 
-    async def accept(self, key: str, source: str, payload: dict[str, Any] | None) -> bool:
-        """Record an event; False when the key was seen before (a retry or a double click)."""
+    async def accept(self, key: str, source: str, payload: dict[str, Any] | None, sequence: str | None = None
+                     ) -> bool:
+        """Record an event; False when the key was seen before (a retry or a double click).
+
+        Events with the same `sequence` (one sender) are processed in the order they arrived: one
+        that would overtake an older, still pending event of its sequence waits for `recover`.
+        """
         now = self.clock.now()
         try:
             async with self.sessions() as session, session.begin():
-                session.add(Inbound(key=key, source=source, payload=payload, received_at=now,
+                session.add(Inbound(key=key, source=source, sequence=sequence, payload=payload, received_at=now,
                                     claimed_until=now + self.lease, attempts=1))
         except IntegrityError:
             return False
@@ -64,13 +73,37 @@ class Inbox:
         if handler is None:
             log.error("inbox: no handler for %s", source)
             return
-        try:
-            await handler(key, payload)
-        except Exception as exc:
-            log.exception("inbox: handler for %s failed (key %s)", source, key)
-            await self._failed(key, exc)
-            return
-        await self._done(key)
+        sequence = await self._sequence_of(key)
+        lock = self._sequences.setdefault(sequence, asyncio.Lock()) if sequence else None
+        async with lock or contextlib.nullcontext():  # FIFO: one sender's events in arrival order here
+            if await self._overtakes(key):
+                return
+            try:
+                await handler(key, payload)
+            except Exception as exc:
+                log.exception("inbox: handler for %s failed (key %s)", source, key)
+                await self._failed(key, exc)
+                return
+            await self._done(key)
+
+    async def _sequence_of(self, key: str) -> str | None:
+        async with self.sessions() as session:
+            return await session.scalar(select(Inbound.sequence).where(Inbound.key == key))
+
+    async def _overtakes(self, key: str) -> bool:
+        """True (and the event is left for `recover`) while an older event of its sequence is pending."""
+        async with self.sessions() as session, session.begin():
+            row = await session.get(Inbound, key)
+            if row is None or row.sequence is None:
+                return False
+            older = await session.scalar(select(Inbound.key).where(
+                Inbound.sequence == row.sequence, Inbound.processed_at.is_(None), Inbound.key != row.key,
+                Inbound.received_at < row.received_at).limit(1))
+            if older is None:
+                return False
+            row.claimed_until = None  # due for recover(), which replays the sequence in arrival order
+        log.info("inbox: %s waits for an older event of the same sender", key)
+        return True
 
     async def _done(self, key: str) -> None:
         async with self.sessions() as session, session.begin():

@@ -259,6 +259,7 @@ class Inbound(Base):
 
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     source: Mapped[str] = mapped_column(String(20))
+    sequence: Mapped[str | None] = mapped_column(String(200))  # events of one sender run in arrival order
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     received_at: Mapped[datetime]
     processed_at: Mapped[datetime | None]
@@ -266,7 +267,10 @@ class Inbound(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_inbound_pending", "processed_at", "received_at"),)
+    __table_args__ = (
+        Index("ix_inbound_pending", "processed_at", "received_at"),
+        Index("ix_inbound_sequence", "sequence", "processed_at", "received_at"),
+    )
 
 
 class ThreadLink(Base):

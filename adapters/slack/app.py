@@ -81,6 +81,12 @@ def inbound_key(body: dict[str, Any]) -> str:
     return f"slack:other:{_digest(body)}"
 
 
+def sender_of(body: dict[str, Any]) -> str | None:
+    """Who sent a payload: their events are processed in the order Slack delivered them."""
+    user = (body.get("event") or {}).get("user") or (body.get("user") or {}).get("id") or body.get("user_id")
+    return f"slack:{user}" if user else None
+
+
 def _digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(repr(sorted(body.items())).encode()).hexdigest()[:32]
 
@@ -124,7 +130,7 @@ class SlackRuntime:
             await ack()
             return
         key = inbound_key(body)
-        fresh = await self.services.inbox.accept(key, SOURCE, body)
+        fresh = await self.services.inbox.accept(key, SOURCE, body, sequence=sender_of(body))
         await ack()
         if not fresh:
             log.info("slack: %s seen before; acknowledged and ignored", key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import Actor
@@ -33,7 +34,14 @@ class SlackPeople:
         known = await self.directory.lookup(PLATFORM, user_id)
         if known is not None and known[0]:
             return known[0], known[1]
-        response = await self.client.users_info(user=user_id)
+        try:
+            response = await self.client.users_info(user=user_id)
+        except SlackApiError:
+            stale = await self.directory.lookup(PLATFORM, user_id, stale_ok=True)
+            if stale is not None and stale[0]:
+                log.warning("slack: users.info failed for %s; using what we knew before", user_id)
+                return stale[0], stale[1]
+            raise
         user = response.get("user") or {}
         profile = user.get("profile") or {}
         email = profile.get("email")
