@@ -21,8 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import hmac
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -81,6 +83,41 @@ def inbound_key(body: dict[str, Any]) -> str:
     return f"slack:other:{_digest(body)}"
 
 
+_SHAPES: dict[str, type] = {"event": dict, "user": dict, "actions": list, "view": dict, "message": dict,
+                            "channel": dict, "container": dict, "team": dict}
+
+
+def well_formed(body: Any) -> bool:
+    """The fields our handlers read have the types Slack always sends (a signed body can still be junk)."""
+    if not isinstance(body, dict):
+        return False
+    for name, kind in _SHAPES.items():
+        if body.get(name) is not None and not isinstance(body[name], kind):
+            return False
+    if body.get("type") == "event_callback" and not (isinstance(body.get("event"), dict) and body.get("event_id")):
+        return False
+    if body.get("type") in {"block_actions", "view_submission", "message_action", "shortcut"}:
+        if not isinstance(body.get("user"), dict) or not body["user"].get("id"):
+            return False
+    if body.get("type") == "block_actions" and not (body.get("actions") and isinstance(body["actions"][0], dict)):
+        return False
+    if body.get("command") is not None and not body.get("user_id"):
+        return False
+    event = body.get("event")
+    return not isinstance(event, dict) or all(
+        isinstance(event.get(k), str) for k in ("type",) if event.get(k) is not None)
+
+
+def signed_by_slack(secret: str, body: bytes, headers: Mapping[str, str], now: float) -> bool:
+    """Slack's v0 signature over the raw bytes (for bodies bolt cannot parse, so never reaches its check)."""
+    stamp = headers.get("X-Slack-Request-Timestamp", "")
+    signature = headers.get("X-Slack-Signature", "")
+    if not stamp.isdigit() or abs(now - int(stamp)) > 300:
+        return False
+    expected = "v0=" + hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
 def sender_of(body: dict[str, Any]) -> str | None:
     """Who sent a payload: their events are processed in the order Slack delivered them."""
     user = (body.get("event") or {}).get("user") or (body.get("user") or {}).get("id") or body.get("user_id")
@@ -102,6 +139,7 @@ class SlackRuntime:
         self.sender = sender
         self.forms = forms
         self.clients: list[AsyncWebClient] = []
+        self.secret: str | None = None
         self._http: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._events_gate = asyncio.Semaphore(EVENT_WORKERS)
@@ -114,7 +152,19 @@ class SlackRuntime:
     async def route(self, request: web.Request) -> web.StreamResponse:
         """`POST /slack/events`: events, commands, shortcuts and interactivity, all verified by bolt."""
         with self.ack_first.answering():
-            bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
+            try:
+                bolt_request = await to_bolt_request(request)
+                usable = well_formed(bolt_request.body)
+            except Exception:  # bolt's body parser raises what its parsers raise on arbitrary bytes
+                usable = False
+            if not usable:
+                # bolt parses (and matches listeners) before it verifies, and crashes on bodies Slack never
+                # sends: answer those here, 401 unless Slack really signed it, 400 (never 500) when it did.
+                body = await request.read()
+                if self.secret is None or not signed_by_slack(self.secret, body, request.headers, time.time()):
+                    return web.Response(status=401, text="invalid signature")
+                return web.json_response({"error": "the body is not a Slack payload"}, status=400)
+            bolt_response = await self.bolt.async_dispatch(bolt_request)
             return await to_aiohttp_response(bolt_response)
 
     async def start(self, _app: web.Application | None = None) -> None:
@@ -126,6 +176,10 @@ class SlackRuntime:
     # ---------------------------------------------------------------- record, ack, work
     async def ingest(self, body: dict[str, Any], ack: Ack, *, interactive: bool) -> None:
         """Record the payload (the de-dup), acknowledge, then process it after the response."""
+        if not well_formed(body):
+            log.info("slack: a signed payload without the shape Slack always sends; acknowledged and ignored")
+            await ack()
+            return
         if not worth_recording(body):
             await ack()
             return
@@ -181,6 +235,9 @@ class SlackRuntime:
             await self.ingest(body, ack, interactive=True)
 
         async def on_view(body: dict[str, Any], ack: Ack) -> None:
+            if not well_formed(body):
+                await ack()
+                return
             view = body.get("view") or {}
             callback = str(view.get("callback_id") or "")
             errors: dict[str, str] = {}
@@ -224,6 +281,7 @@ def build_runtime(services: Services, env: Mapping[str, str], forms: FormModals 
                     logger=logging.getLogger("slack_bolt.zonedesk"))
     runtime = SlackRuntime(services, bolt, inbound, sender, forms)
     runtime.clients = [client, send_client]
+    runtime.secret = secret
     services.inbox.register(SOURCE, inbound.handle)
     services.enable(SOURCE, sender)
     return runtime
