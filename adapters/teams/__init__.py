@@ -17,6 +17,7 @@ from aiohttp import web
 
 from adapters.teams.app import TeamsRuntime, build_runtime
 from adapters.teams.dialogs import Dialog, DialogRequest, Dialogs, ShowCard, ShowMessage, built_in
+from adapters.teams.forms import FormDialog
 from bot.server import Services
 
 ROUTE = "/api/messages"
@@ -37,6 +38,7 @@ class TeamsChannel:
 
     def mount(self, app: web.Application, services: Services, env: Mapping[str, str]) -> None:
         """Add `POST /api/messages` and the outbox sender; fetch the signing keys at start-up."""
+        self.dialogs.register("form", FormDialog(services.catalog))  # forms/ of this server's configuration
         runtime = build_runtime(services, env, self.dialogs)
         app.router.add_post(ROUTE, runtime.route)
         app.on_startup.append(runtime.start)
