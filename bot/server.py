@@ -159,8 +159,8 @@ def discover_channels() -> list[Channel]:
     for ep in entry_points(group="zonedesk.channels"):
         try:
             found.append(ep.load())
-        except ImportError as exc:  # a channel declared but not (yet) shipped must not stop the others
-            log.error("channel %s: cannot be loaded (%s); not mounted", ep.name, exc)
+        except ImportError as exc:  # a broken install must stop the server, not silently drop a channel
+            raise StartupError(f"channel {ep.name} cannot be loaded ({exc}); reinstall Zonedesk") from exc
     return sorted(found, key=lambda c: (c.name != "web", c.name))
 
 
