@@ -24,6 +24,7 @@ from adapters.slack import views
 from adapters.slack.blocks import ACTION_PREFIX, action_name, escape, notice_blocks, section, with_status_line
 from adapters.slack.people import SlackPeople
 from bot.access import Actor, Level
+from bot.catalog import saved_reply_text
 from bot.commands import run_command
 from bot.desk import Desk, Origin, title_from_text
 from bot.desk.actions import perform
@@ -221,6 +222,10 @@ class SlackInbound:
         if action_id.startswith(views.ZONE_CHOICE_PREFIX):
             await self._zone_chosen(key, payload, action_id[len(views.ZONE_CHOICE_PREFIX):], value)
             return
+        if action_id == views.SAVED_REPLY_ACTION:
+            if live:
+                await self._saved_reply_picked(payload, value)
+            return
         if action_id == views.NEW_REQUEST_ACTION:
             if live:
                 await self._open_create(payload, {"source": "home", "user": user, "team": _team(payload)})
@@ -302,7 +307,26 @@ class SlackInbound:
         if detail.level < Level.AGENT:
             await self._tell_clicker(payload, f"Only an agent of the request's zone can reply to #{number}.")
             return
-        await self._open(payload, views.reply_modal(number, detail.title, {"number": number, "channel": channel}))
+        catalog = self.desk.catalog
+        saved = [(r.name, r.title) for r in catalog.replies_for(detail.zone_id)] if catalog is not None else []
+        await self._open(payload, views.reply_modal(number, detail.title, {"number": number, "channel": channel},
+                                                    saved))
+
+    async def _saved_reply_picked(self, payload: dict[str, Any], name: str) -> None:
+        """Fill the Reply modal's text with a saved reply for its request (the agent edits, then sends)."""
+        view = payload.get("view") or {}
+        metadata = views.metadata_of(view)
+        actor = await self.people.actor(payload["user"]["id"])
+        number = int(metadata.get("number") or 0)
+        try:
+            text = await saved_reply_text(self.desk, self.desk.catalog, actor, number, name)
+        except DeskError as exc:
+            text = ""
+            await self._tell_clicker(payload, exc.message)
+        detail = await self.desk.get_request(actor, number)
+        saved = [(r.name, r.title) for r in self.desk.catalog.replies_for(detail.zone_id)]
+        await self.client.views_update(view_id=view.get("id"), hash=view.get("hash"),
+                                       view=views.reply_modal(number, detail.title, metadata, saved, text))
 
     async def _open_assign(self, payload: dict[str, Any], actor: Actor, number: int, channel: str | None) -> None:
         detail = await self.desk.get_request(actor, number)
@@ -344,7 +368,8 @@ class SlackInbound:
                 await self._submit_create(key, payload, actor, view, metadata)
             elif callback == views.REPLY:
                 number = int(metadata["number"])
-                await self.desk.reply(actor, number, views.value_of(view, "text") or "", dedupe_key=key)
+                text = views.value_of(view, "text-saved") or views.value_of(view, "text") or ""
+                await self.desk.reply(actor, number, text, dedupe_key=key)
                 await self._tell(metadata.get("channel"), user, f"Your reply on #{number} is on its way.")
                 await self.refresh_homes(actor, number)
             elif callback == views.ASSIGN:

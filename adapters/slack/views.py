@@ -31,6 +31,7 @@ ASSIGN = "zd:assign"
 FORM_PREFIX = "zd:form:"
 NEW_REQUEST_ACTION = "zds:new"
 ZONE_CHOICE_PREFIX = "zds:zone:"
+SAVED_REPLY_ACTION = "zds:saved"
 HOME_BLOCKS_MAX = 100
 HOME_LIST = 15
 OPTIONS_MAX = 100
@@ -85,13 +86,24 @@ def create_modal(config: AppConfig, zones: Sequence[Zone], *, title: str = "", d
     return _modal(CREATE, "New request", blocks, "File it", metadata)
 
 
-def reply_modal(number: int, title: str, metadata: dict[str, Any]) -> Block:
-    """The Reply dialog of a triage card: a public answer to the requester's thread."""
-    blocks = [
-        context(f"*#{number}* {escape(shorten(title, 300))}"),
-        {"type": "input", "block_id": "text", "label": plain("Your reply (the requester sees it)"),
-         "element": {"type": "plain_text_input", "action_id": "value", "multiline": True, "max_length": 3000}},
-    ]
+def reply_modal(number: int, title: str, metadata: dict[str, Any], saved: Sequence[tuple[str, str]] = (),
+                text: str = "") -> Block:
+    """The Reply dialog of a triage card: a public answer to the requester's thread.
+
+    With saved replies, a picker fills the text in (the agent edits it before sending).
+    """
+    element: Block = {"type": "plain_text_input", "action_id": "value", "multiline": True, "max_length": 3000}
+    if text:
+        element["initial_value"] = text[:3000]
+    blocks = [context(f"*#{number}* {escape(shorten(title, 300))}")]
+    if saved:
+        blocks.append({"type": "input", "block_id": "saved", "optional": True, "dispatch_action": True,
+                       "label": plain("Start from a saved reply"),
+                       "element": {"type": "static_select", "action_id": SAVED_REPLY_ACTION,
+                                   "options": [_option(t, n) for n, t in saved][:OPTIONS_MAX]}})
+    # A new block id after a pick, so Slack shows the filled-in text instead of keeping the old input.
+    blocks.append({"type": "input", "block_id": "text-saved" if text else "text",
+                   "label": plain("Your reply (the requester sees it)"), "element": element})
     return _modal(REPLY, f"Reply to #{number}", blocks, "Send", metadata)
 
 

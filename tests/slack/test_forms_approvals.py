@@ -87,3 +87,26 @@ async def test_desk_reply_with_a_saved_reply_fills_it_in_for_the_request(slack: 
     text = block_text(reply["blocks"])
     assert 'thanks for your request "My Jira login fails"' in text and "Hi Zack" in text
     assert (await slack.desk(ALEXIS, "reply 1 saved:no-such")).startswith("There is no saved reply 'no-such'")
+
+
+async def test_the_reply_modal_fills_in_a_saved_reply_for_editing(slack: SlackWorld) -> None:
+    from tests.fakes.slack_signing import block_actions_payload
+
+    await slack.message(ZACK, "Need access to Figma", channel="C0ITHELP")
+    await slack.deliver()
+    card = next(m for m in slack.posts("C0ITTRIAGE") if "New request" in block_text(m.get("blocks", [])))
+    await slack.click(ALEXIS, "zd:reply", "1", message=card)
+    modal = _opened(slack)
+    picker = next(b for b in modal["blocks"] if b.get("block_id") == "saved")
+    assert {o["value"] for o in picker["element"]["options"]} == {"access-granted", "need-more-details"}
+    payload = block_actions_payload("zds:saved", "access-granted", user_id=ALEXIS, action_type="static_select",
+                                    view=modal, trigger_id="pick-1")
+    assert (await slack.interact(payload)).status == 200
+    updated = slack.fake.last("views.update").args["view"]
+    text_block = next(b for b in updated["blocks"] if b.get("block_id") == "text-saved")
+    assert text_block["element"]["initial_value"].startswith("Hi Zack, you now have access.")
+    stored = next(v for v in slack.fake.views.values() if v["callback_id"] == "zd:reply")
+    await slack.submit(ALEXIS, stored, {"text-saved": {"value": {"type": "plain_text_input",
+                                                                 "value": "Hi Zack, you now have Figma access."}}})
+    await slack.deliver()
+    assert "you now have Figma access" in block_text(slack.fake.last("chat.postMessage").args["blocks"])
