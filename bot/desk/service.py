@@ -294,6 +294,16 @@ class Desk:
         candidates = [level] + [prio.floors[k] for k in (category_id, internal) if k and k in prio.floors]
         return max(candidates, key=prio.levels.index)
 
+    def _reprioritise(self, request: Request) -> None:
+        """Priority follows urgency, weight and categories: recomputed whenever one of them changes."""
+        request.priority = self.compute_priority(request.urgency, request.weight, request.category_id,
+                                                 request.internal_category)
+
+    def _requester_or_agent(self, actor: Actor, request: Request, doing: str) -> None:
+        """Some changes are the requester's as much as the desk's (cancel, reopen, urgency)."""
+        if self.policy.level(actor, request) < Level.AGENT and request.requester_email != actor.email:
+            raise DeskError(f"Only the requester or an agent of the request's zone can {doing}.")
+
     def _check_urgency(self, value: str, what: str = "urgency") -> str:
         allowed = list(self.config.priority.matrix)
         if value not in allowed:
@@ -560,8 +570,7 @@ class Desk:
         """Cancel an open request: its requester or an agent of its zone."""
         async with self.transaction(dedupe_key) as tx:
             request = await self._request(tx, actor, number, Level.REQUESTER, "cancel it")
-            if self.policy.level(actor, request) < Level.AGENT and request.requester_email != actor.email:
-                raise DeskError("Only the requester or an agent of the request's zone can cancel it.")
+            self._requester_or_agent(actor, request, "cancel it")
             await self._move(tx, actor, request, "cancelled", reason)
 
     async def reopen(self, actor: Actor, number: int, reason: str | None = None, *,
@@ -569,8 +578,7 @@ class Desk:
         """Reopen a resolved or closed request: its requester or an agent of its zone."""
         async with self.transaction(dedupe_key) as tx:
             request = await self._request(tx, actor, number, Level.REQUESTER, "reopen it")
-            if self.policy.level(actor, request) < Level.AGENT and request.requester_email != actor.email:
-                raise DeskError("Only the requester or an agent of the request's zone can reopen it.")
+            self._requester_or_agent(actor, request, "reopen it")
             await self._move(tx, actor, request, "reopened", None)
             if reason:
                 tx.session.add(Comment(request_id=number, author_email=actor.email, author_name=actor.name,
@@ -583,12 +591,10 @@ class Desk:
         urgency = self._check_urgency(urgency)
         async with self.transaction() as tx:
             request = await self._request(tx, actor, number, Level.REQUESTER, "change its urgency")
-            if self.policy.level(actor, request) < Level.AGENT and request.requester_email != actor.email:
-                raise DeskError("Only the requester or an agent of the request's zone can change the urgency.")
+            self._requester_or_agent(actor, request, "change the urgency")
             previous = request.urgency
             request.urgency = urgency
-            request.priority = self.compute_priority(urgency, request.weight, request.category_id,
-                                                     request.internal_category)
+            self._reprioritise(request)
             await self._changed(tx, request, actor, "urgency", previous=previous, urgency=urgency,
                                 priority=request.priority)
             return request.priority
@@ -600,8 +606,7 @@ class Desk:
             request = await self._request(tx, actor, number, Level.AGENT, "weigh it")
             previous = request.weight
             request.weight = weight
-            request.priority = self.compute_priority(request.urgency, weight, request.category_id,
-                                                     request.internal_category)
+            self._reprioritise(request)
             await self._changed(tx, request, actor, "weight", previous=previous, weight=weight,
                                 priority=request.priority)
             return request.priority
@@ -614,8 +619,7 @@ class Desk:
                 self._check_category(self._zone(request.zone_id), category_id)
             previous = request.category_id
             request.category_id = category_id
-            request.priority = self.compute_priority(request.urgency, request.weight, category_id,
-                                                     request.internal_category)
+            self._reprioritise(request)
             await self._changed(tx, request, actor, "category", previous=previous, category=category_id,
                                 priority=request.priority)
             return request.priority
@@ -630,7 +634,7 @@ class Desk:
                 raise DeskError(f"'{internal}' is not an internal category of {zone.name}: {allowed}.")
             previous = request.internal_category
             request.internal_category = internal
-            request.priority = self.compute_priority(request.urgency, request.weight, request.category_id, internal)
+            self._reprioritise(request)
             await self._changed(tx, request, actor, "internal_category", previous=previous, internal=internal,
                                 priority=request.priority)
             return request.priority
@@ -714,7 +718,7 @@ class Desk:
             request.assignee_email = None
             request.status = "new"
             request.waiting_reason = None
-            request.priority = self.compute_priority(request.urgency, request.weight, category_id, None)
+            self._reprioritise(request)
             await self._changed(tx, request, actor, "transferred", source=source.id, target=target.id,
                                 category=category_id, reason=reason)
             self._to_thread(tx, request, Message(text=f"Request #{number} is now handled by {target.name}.",

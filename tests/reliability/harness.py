@@ -105,6 +105,15 @@ class SlackClient:
             return None
 
 
+async def until(check: Any, why: Any = lambda: "", timeout: float = 60) -> None:
+    """Wait for another process's progress (a poll, not a timing assumption); fail with `why()`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        assert loop.time() < deadline, f"the server did not catch up in time: {why()}"
+        await asyncio.sleep(0.1)
+
+
 def dm_event(user: str, text: str, event_id: str) -> tuple[bytes, str]:
     """A DM to the bot, as the Events API delivers it; returns (body, message ts)."""
     ts = f"1710000000.{next(_ts):06d}"

@@ -3,7 +3,6 @@ reply reaches its thread, none twice."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 from pathlib import Path
 
@@ -18,18 +17,11 @@ from tests.reliability.harness import (
     desk_command,
     dm_event,
     sqlite_rows,
+    until,
 )
 
 REQUESTERS = [(f"UREQ{i}", f"person{i}@nordlys.example", f"Person {i}") for i in range(6)]
 AGENT = ("UAGENT", "frida.dahl@nordlys.example", "Frida Dahl")  # DMs land in Front desk
-
-
-async def _until(check, timeout: float = 60, why=lambda: "") -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        assert loop.time() < deadline, f"the server did not catch up in time {why()}"
-        await asyncio.sleep(0.1)  # waiting on another process's progress
 
 
 async def test_kill_during_intake_and_replies_loses_and_doubles_nothing(tmp_path: Path) -> None:
@@ -61,7 +53,7 @@ async def test_kill_during_intake_and_replies_loses_and_doubles_nothing(tmp_path
             for body, event_id in unanswered:  # Slack retries what it got no 2xx for
                 assert await slack.post(body, retry=1) == 200
                 acked.add(event_id)
-            await _until(lambda: sqlite_rows(url, "SELECT count(*) FROM requests")[0][0] == len(events))
+            await until(lambda: sqlite_rows(url, "SELECT count(*) FROM requests")[0][0] == len(events))
             origins = sqlite_rows(url, "SELECT origin_message, count(*) FROM requests GROUP BY origin_message")
             assert sorted(ts for ts, _ in origins) == sorted(ts for _, ts, _ in events)
             assert all(n == 1 for _, n in origins), "a request was filed twice"
@@ -81,9 +73,9 @@ async def test_kill_during_intake_and_replies_loses_and_doubles_nothing(tmp_path
                     status = await slack.post(body, retry=1)
                 assert status == 200
                 accepted.append((number, text))
-            await _until(lambda: sqlite_rows(url, "SELECT count(*) FROM comments WHERE public = 1")[0][0]
+            await until(lambda: sqlite_rows(url, "SELECT count(*) FROM comments WHERE public = 1")[0][0]
                          == len(accepted))
-            await _until(lambda: all(any(text in str(c.args) for c in fake.delivered("chat.postMessage"))
+            await until(lambda: all(any(text in str(c.args) for c in fake.delivered("chat.postMessage"))
                                      for _, text in accepted),
                          why=lambda: [str(c.args)[:300] for c in fake.delivered("chat.postMessage")][-3:])
             for number, text in accepted:

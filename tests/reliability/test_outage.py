@@ -3,7 +3,6 @@ delivered once it recovers, in order per thread, and Retry-After is honoured."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import aiohttp
@@ -17,18 +16,11 @@ from tests.reliability.harness import (
     desk_command,
     dm_event,
     sqlite_rows,
+    until,
 )
 
 REQUESTER = ("UREQ", "maja.berg@nordlys.example", "Maja Berg")
 AGENT = ("UFRIDA", "frida.dahl@nordlys.example", "Frida Dahl")  # DMs land in the Front desk zone
-
-
-async def _until(check, why, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        assert loop.time() < deadline, f"not delivered in time: {why()}"
-        await asyncio.sleep(0.1)  # waiting on another process's retries
 
 
 def _texts(fake: FakeSlackAPI, thread: str) -> list[str]:
@@ -48,22 +40,22 @@ async def test_replies_accepted_during_an_outage_arrive_in_order_after_it(tmp_pa
         try:
             body, thread = dm_event(REQUESTER[0], "VPN drops every few minutes", "EvOutage1")
             assert await slack.post(body) == 200
-            await _until(lambda: any("is filed with" in t for t in _texts(fake, thread)), lambda: fake.calls[-3:])
+            await until(lambda: any("is filed with" in t for t in _texts(fake, thread)), lambda: fake.calls[-3:])
             assert await slack.post(desk_command(AGENT[0], "help", "trig-hello", fake.response_url())) == 200
-            await _until(lambda: fake.call_count("response_url") >= 1, lambda: "the agent never got an answer")
+            await until(lambda: fake.call_count("response_url") >= 1, lambda: "the agent never got an answer")
             fake.down = True  # Slack answers 503 to everything, the bot's Web API calls included
             replies = [f"Update {i}: still investigating" for i in range(1, 6)]
             for i, text in enumerate(replies):
                 body = desk_command(AGENT[0], f"reply 1 {text}", f"trig-outage-{i}", fake.response_url())
                 assert await slack.post(body) == 200
-            await _until(lambda: sqlite_rows(url, "SELECT count(*) FROM comments")[0][0] == len(replies),
+            await until(lambda: sqlite_rows(url, "SELECT count(*) FROM comments")[0][0] == len(replies),
                          lambda: "replies were not accepted during the outage")
-            await _until(lambda: fake.call_count("chat.postMessage") > len(fake.delivered("chat.postMessage")),
+            await until(lambda: fake.call_count("chat.postMessage") > len(fake.delivered("chat.postMessage")),
                          lambda: "no delivery attempt during the outage")
             assert not any("Update" in t for t in _texts(fake, thread))
             fake.down = False
             fake.rate_limit_next("chat.postMessage", times=1, retry_after=2)
-            await _until(lambda: sum("Update" in t for t in _texts(fake, thread)) == len(replies),
+            await until(lambda: sum("Update" in t for t in _texts(fake, thread)) == len(replies),
                          lambda: _texts(fake, thread))
             delivered = [t for t in _texts(fake, thread) if "Update" in t]
             assert [next(r for r in replies if r in t) for t in delivered] == replies, "order per thread"
