@@ -103,6 +103,16 @@ def buttons_blocks(buttons: tuple[Button, ...], block_id: str | None = None) -> 
     return blocks
 
 
+COMMENT_BLOCK = "zd_comment"
+
+
+def comment_of(payload: dict[str, Any]) -> str:
+    """The optional comment typed into a card's comment input before a button was clicked."""
+    values = ((payload.get("state") or {}).get("values") or {}).get(COMMENT_BLOCK) or {}
+    element = values.get("value") or {}
+    return str(element.get("value") or "").strip() if isinstance(element, dict) else ""
+
+
 def render_message(message: Message) -> tuple[str, list[Block]]:
     """The notification text and the blocks of one neutral message."""
     head: list[Block] = []
@@ -118,6 +128,11 @@ def render_message(message: Message) -> tuple[str, list[Block]]:
     if message.link:
         label = escape(message.link_label or "Open in Zonedesk")
         tail.append(section(f"<{escape(message.link)}|{label}>"))
+    if message.buttons and message.extra.get("comment"):
+        # An approval card: the approver may add a comment, read from the message's state on the click.
+        tail.append({"type": "input", "block_id": COMMENT_BLOCK, "optional": True,
+                     "label": plain("Comment (optional)"),
+                     "element": {"type": "plain_text_input", "action_id": "value", "max_length": 2000}})
     if message.buttons:
         tail += buttons_blocks(message.buttons, block_id="zd_actions")
     if message.footer:

@@ -21,7 +21,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import views
-from adapters.slack.blocks import ACTION_PREFIX, action_name, escape, notice_blocks, section, with_status_line
+from adapters.slack.blocks import (
+    ACTION_PREFIX,
+    action_name,
+    comment_of,
+    escape,
+    notice_blocks,
+    section,
+    with_status_line,
+)
 from adapters.slack.people import SlackPeople
 from bot.access import Actor, Level
 from bot.catalog import saved_reply_text
@@ -233,6 +241,9 @@ class SlackInbound:
         if not action_id.startswith(ACTION_PREFIX):
             return
         actor = await self.people.actor(user)
+        comment = comment_of(payload)
+        if comment:  # approve/reject read "<approval>:<comment>"
+            value = f"{value}:{comment}"
         try:
             outcome = await perform(self.desk, actor, action_name(action_id), value, dedupe_key=key)
         except Duplicate:
@@ -258,7 +269,7 @@ class SlackInbound:
             try:
                 blocks = with_status_line(message.get("blocks") or [], outcome.card.text)
                 if outcome.final:  # a decided approval: no buttons left to press
-                    blocks = [b for b in blocks if b.get("type") != "actions"]
+                    blocks = [b for b in blocks if b.get("type") not in {"actions", "input"}]
                 await self.client.chat_update(channel=channel, ts=message["ts"],
                                               text=message.get("text") or escape(outcome.card.text), blocks=blocks)
             except SlackApiError as exc:

@@ -205,7 +205,7 @@ class ZonedeskBot(TeamsActivityHandler):
         """A button clicked in a client without Universal Actions: act, tell the clicker, update the card."""
         actor = await self.people.actor(turn_context)
         try:
-            outcome = await perform(self.desk, actor, str(data.get(ACTION)), str(data.get(VALUE) or ""),
+            outcome = await perform(self.desk, actor, str(data.get(ACTION)), with_comment(data),
                                     dedupe_key=activity_key(turn_context.activity))
         except Duplicate:
             return
@@ -288,7 +288,7 @@ class ZonedeskBot(TeamsActivityHandler):
             return cards.message_response("This button is no longer supported.")
         actor = await self.people.actor(turn_context)
         try:
-            outcome = await perform(self.desk, actor, str(data[ACTION]), str(data.get(VALUE) or ""),
+            outcome = await perform(self.desk, actor, str(data[ACTION]), with_comment(data),
                                     dedupe_key=activity_key(turn_context.activity))
         except Duplicate:
             return cards.message_response("This was already handled.")
@@ -404,3 +404,10 @@ def message_payload_text(payload: Any) -> str:
         content = re.sub(r"<br\s*/?>|</p>|</div>", "\n", content, flags=re.IGNORECASE)
         content = re.sub(r"<[^<>]+>", "", content)
     return html.unescape(content).strip()
+
+
+def with_comment(data: dict[str, Any]) -> str:
+    """A button's value, with the card's optional comment appended (approve/reject read "<id>:<comment>")."""
+    value = str(data.get(VALUE) or "")
+    comment = data.get(cards.COMMENT_INPUT)
+    return f"{value}:{comment.strip()}" if isinstance(comment, str) and comment.strip() else value

@@ -31,6 +31,7 @@ MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
 ACTION, VALUE, CARD, SIGNATURE = "zd", "v", "m", "s"  # keys of a button's data
+COMMENT_INPUT = "zd_comment"  # the approval card's optional comment
 DIALOG = "zd_dialog"  # the dialog a task/fetch button or a dialog's submit names
 DIALOG_ACTIONS = frozenset({"reply", "assign"})  # neutral actions whose outcome is a dialog to open
 TEXT_MAX = 6000  # a card is at most 28 KB; long bodies are cut and point to the web page
@@ -143,6 +144,10 @@ def render_card(message: Message, signer: Signer, *, status: str | None = None,
                                                   for k, v in message.fields[:20]]})
     if status:
         body.append(text_block(escape(shorten(status, 500)), id="zd_status", weight="Bolder", color="Accent"))
+    if message.buttons and message.extra.get("comment") and not status:
+        # An approval card: Teams merges the input's value into the clicked Action.Execute's data.
+        body.append({"type": "Input.Text", "id": COMMENT_INPUT, "label": "Comment (optional)", "isMultiline": True,
+                     "maxLength": 2000})
     if message.footer:
         body.append(text_block(escape(shorten(message.footer, 500)), isSubtle=True, size="Small"))
     actions = [button_action(b, message, signer) for b in message.buttons[:6]]

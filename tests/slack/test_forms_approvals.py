@@ -110,3 +110,30 @@ async def test_the_reply_modal_fills_in_a_saved_reply_for_editing(slack: SlackWo
                                                                  "value": "Hi Zack, you now have Figma access."}}})
     await slack.deliver()
     assert "you now have Figma access" in block_text(slack.fake.last("chat.postMessage").args["blocks"])
+
+
+async def test_an_approver_can_add_a_comment_on_the_card(slack: SlackWorld) -> None:
+    from tests.fakes.slack_signing import block_actions_payload
+
+    slack.fake.add_user(MARTE, "marte.viken@nordlys.example", "Marte Viken")
+    await slack.desk(MARTE, "help")
+    services = slack.services
+    ivar = services.desk.actor("ivar.lund@nordlys.example")
+    filed = await file_form(services.desk, services.catalog, ivar, WEB, "new-hire-account", {
+        "name": "Ola", "personal-email": "ola@example.com", "manager": "marte.viken@nordlys.example",
+        "start-date": "2026-12-01", "laptop": "No laptop", "nda-signed": "on"})
+    assert not isinstance(filed, dict)
+    await slack.deliver()
+    card = next(m for m in slack.posts(f"D{MARTE}") if "Approval needed" in block_text(m.get("blocks", [])))
+    assert any(b.get("block_id") == "zd_comment" and b["type"] == "input" for b in card["blocks"])
+    payload = block_actions_payload("zd:reject", buttons(card["blocks"])["zd:reject"], user_id=MARTE,
+                                    channel_id=f"D{MARTE}", message_ts=card["ts"], trigger_id="rej-1")
+    payload["message"] = card
+    payload["state"] = {"values": {"zd_comment": {"value": {"type": "plain_text_input",
+                                                            "value": "Start date is a holiday"}}}}
+    assert (await slack.interact(payload)).status == 200
+    async with services.sessions() as session:
+        vote = (await session.execute(select(ApprovalVote))).scalar_one()
+    assert (vote.decision, vote.comment) == ("rejected", "Start date is a holiday")
+    updated = slack.fake.last("chat.update").args["blocks"]
+    assert not any(b["type"] in {"actions", "input"} for b in updated)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.approvals import request_approval
-from bot.model import Event
+from bot.model import ApprovalVote, Event
 from tests.teams.conftest import (
     ALEXIS,
     IT_TRIAGE,
@@ -121,3 +121,20 @@ async def test_a_click_from_a_client_without_universal_actions_still_works(teams
     [told] = [c for c in teams.connector.delivered("send_to_conversation")
               if "You claimed #1." in card_text(card_of(c.body))]
     assert told.conversation_id.startswith("a:")  # privately, in Alexis' personal chat
+
+
+async def test_an_approver_can_add_a_comment_on_the_card(teams: TeamsWorld) -> None:
+    await teams.say(MARTE, "desk help")
+    await teams.post_in_channel(KARI, "Licence for a font")
+    await request_approval(teams.services.desk, teams.actor(IVAR), 1, [MARTE.email])
+    await teams.deliver()
+    approval = card_of(teams.sent_to(MARTE.chat)[-1])
+    assert any(e.get("type") == "Input.Text" and e.get("id") == "zd_comment" for e in approval["body"])
+    reject = actions(approval)["Reject"]
+    # Teams merges the card's input values into the clicked Action.Execute's data.
+    clicked = {**reject, "data": {**reject["data"], "zd_comment": "Use the free one"}}
+    answer = await teams.click(MARTE, clicked)
+    assert "Rejected by Marte Viken" in card_text(answer.body["value"])
+    async with teams.services.sessions() as session:
+        vote = (await session.execute(select(ApprovalVote))).scalar_one()
+    assert (vote.decision, vote.comment) == ("rejected", "Use the free one")
