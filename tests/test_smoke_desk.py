@@ -1,10 +1,10 @@
 """First check that the core files, answers and hides requests."""
 
+import pytest
+
 from bot.desk import WEB
 from bot.errors import NotFound
 from bot.server import Services
-
-import pytest
 
 
 async def test_file_reply_and_hide(services: Services) -> None:

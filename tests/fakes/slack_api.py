@@ -185,7 +185,7 @@ class FakeSlackAPI:
         self,
         method: str,
         count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline per wait reads better in tests than a wrapping block
+        timeout: float = 5.0,
         *,
         delivered: bool = False,
     ) -> None:
