@@ -73,7 +73,7 @@ async def test_a_relation_across_zones_is_refused_for_someone_who_sees_both(serv
     desk_request = (await services.desk.file_request(frida, WEB, "Parking", zone_id="front-desk")).number
     it_request = (await services.desk.file_request(frida, WEB, "Screen", zone_id="it")).number
     before = await _counts(services)
-    with pytest.raises(DeskError, match="Relations exist only between requests of the same zone."):
+    with pytest.raises(DeskError, match=r"Relations exist only between requests of the same zone\."):
         await services.desk.relate(frida, desk_request, it_request)
     assert await _counts(services) == before
 
