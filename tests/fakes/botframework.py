@@ -43,7 +43,7 @@ from jwt.algorithms import RSAAlgorithm
 
 BOTFRAMEWORK_ISSUER = "https://api.botframework.com"
 BOTFRAMEWORK_SCOPE = "https://api.botframework.com"
-DEFAULT_TOKEN_URL = "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token"
+DEFAULT_TOKEN_URL = "https://login.invalid/botframework.com/oauth2/v2.0/token"  # tests pass the fake's own
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -299,7 +299,7 @@ def botbuilder_configuration(
         TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=openid.metadata_url,
         TO_BOT_FROM_CHANNEL_TOKEN_ISSUER=openid.issuer,
         TO_CHANNEL_FROM_BOT_OAUTH_SCOPE=BOTFRAMEWORK_SCOPE,
-        TO_CHANNEL_FROM_BOT_LOGIN_URL="https://login.microsoftonline.com/botframework.com",
+        TO_CHANNEL_FROM_BOT_LOGIN_URL="https://login.invalid/botframework.com",  # unused: credentials are injected
     )
 
 
