@@ -49,8 +49,8 @@ class Served:
     async def start(self, timeout: float = 60) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_", "ZONEDESK_"))}
         env.update(ZONEDESK_DATABASE_URL=self.database_url, ZONEDESK_SECRET_KEY="reliability-secret-key-0123456789",
-                   ZONEDESK_SCHEDULER="off", ZONEDESK_LOG_LEVEL="WARNING", ZONEDESK_LEASE_SECONDS="3",
-                   **self.extra)
+                   ZONEDESK_SCHEDULER="off", ZONEDESK_LOG_LEVEL="WARNING", ZONEDESK_LEASE_SECONDS="3")
+        env.update(self.extra)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", "serve", "--config", str(ROOT / "app.yaml"), "--port",

@@ -1,0 +1,143 @@
+"""Sustained mixed load on a running `zonedesk serve` through the real HTTP endpoints.
+
+Slack DM events, `/desk list` commands and Teams personal-chat messages, signed or tokened exactly as
+the platforms do, at a fixed rate for a set time, with the fakes of the Slack Web API and the Bot
+connector answering. Prints the acknowledgement latency (median, p99, p99.9, max), errors, the
+server's peak RSS, and the outbox backlog at the end. Optionally seeds the database first.
+
+    python bench/load.py [--seconds 60] [--rate 200] [--seed-requests 100000] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.botframework import FakeConnector, OpenIdServer, teams_message  # noqa: E402
+from tests.fakes.slack_api import FakeSlackAPI  # noqa: E402
+from tests.fakes.slack_signing import command_body, event_body, sign_request  # noqa: E402
+from tests.reliability.harness import Served  # noqa: E402
+
+SLACK_TOKEN, SLACK_SECRET = "xoxb-load", "load-signing-secret"
+APP_ID, APP_PASSWORD = "5d3c8a71-0b4e-4f2a-9c61-7e2f9a0b1c2d", "load-client-secret"
+PEOPLE = 50
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM: the most resident memory the process ever had."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--rate", type=float, default=200, help="requests per second, all kinds together")
+    parser.add_argument("--seed-requests", type=int, default=0, help="fill the database first (zonedesk seed)")
+    parser.add_argument("--postgres", help="PostgreSQL URL (default: a fresh SQLite file)")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="zonedesk-load-"))
+    url = args.postgres or f"sqlite+aiosqlite:///{folder}/load.db"
+    openid = OpenIdServer().start()
+    async with FakeSlackAPI(token=SLACK_TOKEN) as slack, FakeConnector(APP_ID, APP_PASSWORD) as connector, \
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as http:
+        for i in range(PEOPLE):
+            slack.add_user(f"ULOAD{i}", f"load{i}@nordlys.example", f"Load Person {i}")
+            connector.add_member(aad_object_id=f"aad-{i}", user_id=f"29:load{i}", name=f"Teams Person {i}",
+                                 email=f"teamsload{i}@nordlys.example", upn=f"teamsload{i}@nordlys.example")
+        if args.seed_requests:
+            env = {**os.environ, "ZONEDESK_DATABASE_URL": url}
+            proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "seed", "--requests",
+                                                        str(args.seed_requests), "--config", str(ROOT / "app.yaml"),
+                                                        env=env, cwd=folder)
+            await proc.wait()
+        server = Served(folder, url, {
+            "SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SLACK_SECRET, "SLACK_API_URL": slack.base_url,
+            "MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_PASSWORD": APP_PASSWORD,
+            "BOTFRAMEWORK_OPENID_METADATA_URL": openid.metadata_url, "BOTFRAMEWORK_TOKEN_ISSUER": openid.issuer,
+            "BOTFRAMEWORK_TOKEN_URL": connector.token_url, "ZONEDESK_LEASE_SECONDS": "60"})
+        await server.start()
+        token = openid.mint(APP_ID, connector.service_url)
+        ids = itertools.count(1)
+        latencies: list[float] = []
+        errors = 0
+
+        async def one(n: int) -> None:
+            nonlocal errors
+            kind = n % 10
+            person = n % PEOPLE
+            if kind < 7:  # a Slack DM files a request
+                body = event_body({"type": "message", "channel": f"DLOAD{person}", "channel_type": "im",
+                                   "user": f"ULOAD{person}", "text": f"Load request {n}", "ts": f"1720000000.{n:06d}",
+                                   "team": "T1"}, f"EvLoad{n}")
+                url_path, headers = "/slack/events", sign_request(body, SLACK_SECRET)
+            elif kind < 9:  # an agent lists their queue
+                body = command_body("/desk", "list", "ULOAD0", "DLOAD0", trigger_id=f"load-{n}",
+                                    response_url=slack.response_url(f"load-{n}"))
+                url_path, headers = "/slack/events", sign_request(body, SLACK_SECRET)
+            else:  # a Teams personal-chat message
+                activity = teams_message(service_url=connector.service_url, conversation_id=f"a:load{person}",
+                                         text=f"Teams load {n}", app_id=APP_ID, user_id=f"29:load{person}",
+                                         aad_object_id=f"aad-{person}", activity_id=str(1_733_000_000_000 + n))
+                import json
+
+                body = json.dumps(activity).encode()
+                url_path, headers = "/api/messages", {"Authorization": f"Bearer {token}",
+                                                      "Content-Type": "application/json"}
+            started = time.perf_counter()
+            try:
+                async with http.post(server.url + url_path, data=body, headers=headers) as response:
+                    await response.read()
+                    if response.status >= 300:
+                        errors += 1
+            except aiohttp.ClientError:
+                errors += 1
+            latencies.append(time.perf_counter() - started)
+
+        tasks = []
+        begin = time.perf_counter()
+        total = int(args.seconds * args.rate)
+        for n in range(total):
+            delay = begin + n / args.rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)  # pacing the load generator, not a test
+            tasks.append(asyncio.create_task(one(next(ids))))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - begin
+        assert server.process is not None
+        rss = peak_rss_mb(server.process.pid)
+        async with http.get(server.url + "/metrics") as response:
+            metrics = await response.text()
+        backlog = next((line.split()[-1] for line in metrics.splitlines()
+                        if line.startswith("zonedesk_outbox_pending ")), "?")
+        server.stop()
+        openid.stop()
+    ordered = sorted(latencies)
+
+    def pct(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000
+
+    print(f"{len(latencies)} requests in {elapsed:.1f} s ({len(latencies) / elapsed:.0f}/s; 70% Slack DMs, "
+          f"20% /desk list, 10% Teams messages) on {'PostgreSQL' if args.postgres else 'SQLite'}"
+          f"{f' with {args.seed_requests:,} seeded requests' if args.seed_requests else ''}")
+    print(f"  ack latency: median {statistics.median(latencies) * 1000:.1f} ms  p99 {pct(0.99):.1f} ms  "
+          f"p99.9 {pct(0.999):.1f} ms  max {ordered[-1] * 1000:.1f} ms")
+    print(f"  errors: {errors}   server peak RSS: {rss:.0f} MB   outbox backlog at the end: {backlog}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
