@@ -307,7 +307,8 @@ class Desk:
     def _check_urgency(self, value: str, what: str = "urgency") -> str:
         allowed = list(self.config.priority.matrix)
         if value not in allowed:
-            raise DeskError(f"'{value}' is not an {what}. Choose one of: {', '.join(allowed)}.")
+            article = "an" if what[:1] in "aeiou" else "a"
+            raise DeskError(f"'{value}' is not {article} {what}. Choose one of: {', '.join(allowed)}.")
         return value
 
     def _check_category(self, zone: Zone, category_id: str) -> str:
@@ -449,6 +450,8 @@ class Desk:
             if request.requester_email != actor.email:
                 if from_thread:
                     return None
+                # A reader is told why they may not write; anyone else reads "not found".
+                self.policy.require(actor, request, Level.AGENT, "write on it")
                 raise NotFound(number)
             if request.status in {"closed", "cancelled"}:
                 raise DeskError(f"Request #{number} is {request.status}; file a new request or ask to reopen it.")

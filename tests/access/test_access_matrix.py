@@ -1,0 +1,411 @@
+"""Access, table-driven: role x zone visibility x private team x transfer x task-only x dispatcher zone.
+
+One world of requests is built through the use cases. For every (person, request) pair the table
+says the person's level; that level decides what reading the request, its notes, its history and its
+tasks, and acting on it must do. The SQL list filters must select exactly the requests the per-request
+rule grants, and the table must agree with both. Every test runs on SQLite and on PostgreSQL.
+
+The company is the shipped sample (`app.yaml`) plus two people it lacks: a zone manager who is in no
+team (Nora manages HR) and a person with the agent role but no team (Tor).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from bot.access import Actor, Level
+from bot.config import AppConfig, load_config
+from bot.desk import WEB, Desk
+from bot.desk.status import OPEN
+from bot.errors import DeskError, NotFound
+from bot.model import Base, Request, Task
+from bot.server import Services
+
+ROOT = Path(__file__).resolve().parents[2]
+N, Q, R, A = Level.NONE, Level.REQUESTER, Level.READER, Level.AGENT
+
+PEOPLE = {
+    "zack": "zack@nordlys.example",  # not in app.yaml: a requester only
+    "max": "max.meyer@nordlys.example",  # not in app.yaml: a requester only
+    "alexis": "alexis.baker@nordlys.example",  # IT agent
+    "ivar": "ivar.lund@nordlys.example",  # IT agent who manages IT
+    "frida": "frida.dahl@nordlys.example",  # dispatcher in Front desk; IT is visible to Front desk
+    "hanna": "hanna.berg@nordlys.example",  # HR service, not in the private team Employee relations
+    "olav": "olav.strand@nordlys.example",  # HR service and Employee relations (private), manages HR
+    "nora": "nora.lie@nordlys.example",  # manages HR, member of no team (added below)
+    "erika": "erika.schmitt@nordlys.example",  # Finance / Payroll
+    "per": "per.holm@nordlys.example",  # Finance / Accounting
+    "siri": "siri.nilsen@nordlys.example",  # Facilities
+    "marte": "marte.viken@nordlys.example",  # approver only
+    "admin": "admin@nordlys.example",  # admin only
+    "tor": "tor.aas@nordlys.example",  # agent role, no team (added below)
+}
+EXTRA_PEOPLE = [
+    {"email": PEOPLE["nora"], "name": "Nora Lie", "roles": ["zone_manager"], "manages": ["hr"]},
+    {"email": PEOPLE["tor"], "name": "Tor Aas", "roles": ["agent"]},
+]
+
+# The requests (columns):
+#   it       IT, filed by zack
+#   hr       HR (HR service), filed by zack
+#   private  HR, category 'sensitive' -> the private team Employee relations, filed by max
+#   desk     still in Front desk (a dispatcher zone), filed by max
+#   routed   filed at Front desk, routed to IT by frida: IT is visible to Front desk, so it keeps READ
+#   moved    IT, transferred to Facilities by alexis: IT keeps nothing (Facilities is closed)
+#   tasked   HR, with a task for Payroll: Finance sees the task, never the request
+#   payslip  Finance, filed by alexis (an agent is a plain requester outside their zone)
+#   closed   IT, filed by zack, resolved and closed
+COLUMNS = ("it", "hr", "private", "desk", "routed", "moved", "tasked", "payslip", "closed")
+EXPECTED: dict[str, tuple[Level, ...]] = {
+    #          it hr pr de ro mo ta pa cl
+    "zack":   (Q, Q, N, N, N, Q, Q, N, Q),
+    "max":    (N, N, Q, Q, Q, N, N, N, N),
+    "alexis": (A, N, N, N, A, N, N, Q, A),
+    "ivar":   (A, N, N, N, A, N, N, N, A),
+    "frida":  (R, N, N, A, R, N, N, N, R),
+    "hanna":  (N, A, N, N, N, N, A, N, N),
+    "olav":   (N, A, A, N, N, N, A, N, N),
+    "nora":   (N, R, N, N, N, N, R, N, N),
+    "erika":  (N, N, N, N, N, N, N, A, N),
+    "per":    (N, N, N, N, N, N, N, A, N),
+    "siri":   (N, N, N, N, N, A, N, N, N),
+    "marte":  (N, N, N, N, N, N, N, N, N),
+    "admin":  (N, N, N, N, N, N, N, N, N),
+    "tor":    (N, N, N, N, N, N, N, N, N),
+}
+
+# Tasks: who receives each (sees it in list_tasks); anyone who may read its request may open it too.
+TASKS = {
+    "payroll": ("tasked", "Pay 3 hours overtime for Zack"),  # HR -> the Payroll team
+    "finance": ("it", "Approve the licence invoice"),  # IT -> the Finance zone (no team named)
+    "siri": ("it", "Unlock the server room"),  # IT -> Siri in person
+}
+RECEIVERS = {"payroll": {"erika"}, "finance": {"erika", "per"}, "siri": {"siri"}}
+
+# What each verb is called in the refusal a person reads.
+DOING = {"reply": "reply to it", "note": "add notes", "claim": "claim it", "status": "change its status",
+         "comment": "write on it"}
+
+
+@dataclass
+class World:
+    desk: Desk
+    services: Services
+    numbers: dict[str, int]
+    tasks: dict[str, int]
+
+    def who(self, name: str) -> Actor:
+        return self.desk.actor(PEOPLE[name])
+
+
+@pytest.fixture(scope="session")
+def matrix_config(tmp_path_factory: pytest.TempPathFactory) -> AppConfig:
+    """The sample company plus a manager in no team and an agent in no team."""
+    data = yaml.safe_load((ROOT / "app.yaml").read_text())
+    data["people"] += EXTRA_PEOPLE
+    path = tmp_path_factory.mktemp("matrix") / "app.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return load_config(path)
+
+
+@pytest.fixture
+async def world(services: Services, matrix_config: AppConfig) -> World:
+    desk = Desk(matrix_config, services.sessions, services.clock)
+
+    def a(name: str) -> Actor:
+        return desk.actor(PEOPLE[name])
+
+    async def file(name: str, title: str, zone: str, category: str | None = None) -> int:
+        return (await desk.file_request(a(name), WEB, title, zone_id=zone, category_id=category)).number
+
+    n = {
+        "it": await file("zack", "Laptop fan is loud", "it"),
+        "hr": await file("zack", "Parental leave from May", "hr", "leave"),
+        "private": await file("max", "A situation in my team", "hr", "sensitive"),
+        "desk": await file("max", "Who handles parking?", "front-desk"),
+        "routed": await file("max", "Screen flickers", "front-desk"),
+        "moved": await file("zack", "Broken chair", "it"),
+        "tasked": await file("zack", "Overtime missing on payslip", "hr", "contract"),
+        "payslip": await file("alexis", "My payslip shows the wrong tax table", "finance", "payroll-error"),
+        "closed": await file("zack", "Mouse double-clicks", "it"),
+    }
+    await desk.transfer(a("frida"), n["routed"], "it", category_id="peripherals")
+    await desk.note(a("alexis"), n["moved"], "internal note on moved, written in IT")
+    await desk.transfer(a("alexis"), n["moved"], "facilities")
+    await desk.set_status(a("alexis"), n["closed"], "resolved")
+    await desk.set_status(a("alexis"), n["closed"], "closed")
+    tasks = {
+        "payroll": await desk.create_task(a("hanna"), n["tasked"], TASKS["payroll"][1], "Approved by the manager.",
+                                          to_team="payroll"),
+        "finance": await desk.create_task(a("alexis"), n["it"], TASKS["finance"][1], to_zone="finance"),
+        "siri": await desk.create_task(a("alexis"), n["it"], TASKS["siri"][1], to_agent=PEOPLE["siri"]),
+    }
+    for key, number in n.items():  # a public reply and an internal note on each, by someone who may act
+        agent = next(name for name, row in EXPECTED.items() if row[COLUMNS.index(key)] == A)
+        await desk.reply(a(agent), number, f"public reply on {key}")
+        await desk.note(a(agent), number, f"internal note on {key}")
+    return World(desk, services, n, tasks)
+
+
+async def _snapshot(services: Services) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to prove a refusal wrote nothing."""
+    async with services.sessions() as session:
+        return {t.name: sorted(tuple(map(repr, row)) for row in (await session.execute(select(t))).all())
+                for t in Base.metadata.sorted_tables}
+
+
+def _level(person: str, column: str) -> Level:
+    return EXPECTED[person][COLUMNS.index(column)]
+
+
+async def _check_reading(desk: Desk, world: World, person: str) -> None:
+    actor = world.who(person)
+    with pytest.raises(NotFound) as missing:
+        await desk.get_request(actor, 9999)
+    assert missing.value.message == "Request #9999 was not found."
+    for column, number in world.numbers.items():
+        expected = _level(person, column)
+        where = f"{person} reading {column}"
+        if expected == N:
+            with pytest.raises(NotFound) as refused:
+                await desk.get_request(actor, number)
+            # The same words as for a request that does not exist: nothing tells it is there.
+            assert refused.value.message == f"Request #{number} was not found.", where
+            continue
+        detail = await desk.get_request(actor, number)
+        assert detail.level == expected, where
+        assert detail.can_act == (expected == A), where
+        bodies = {c.body for c in detail.comments}
+        notes = {c.body for c in detail.comments if not c.public}
+        assert f"public reply on {column}" in bodies, where
+        if expected >= R:
+            assert f"internal note on {column}" in notes, where
+            assert detail.history and detail.history[0].kind == "filed", where
+        else:
+            assert notes == set(), where
+            assert detail.history == (), where
+            assert detail.weight is None and detail.internal_category is None, where
+        own_tasks = {title for col, title in TASKS.values() if col == column}
+        assert {t.title for t in detail.tasks} == (own_tasks if expected >= R else set()), where
+    # The note IT wrote before the transfer went with the request to Facilities.
+    if _level(person, "moved") >= R:
+        moved = await desk.get_request(actor, world.numbers["moved"])
+        assert "internal note on moved, written in IT" in {c.body for c in moved.comments}
+
+
+async def test_reading_a_request_its_notes_history_and_tasks(world: World) -> None:
+    for person in EXPECTED:
+        await _check_reading(world.desk, world, person)
+
+
+async def _act(desk: Desk, actor: Actor, verb: str, number: int) -> None:
+    if verb == "reply":
+        await desk.reply(actor, number, "hello from the matrix")
+    elif verb == "note":
+        await desk.note(actor, number, "matrix note")
+    elif verb == "claim":
+        await desk.claim(actor, number)
+    elif verb == "status":
+        await desk.set_status(actor, number, "in_progress")
+    else:
+        await desk.comment(actor, number, "a comment")
+
+
+async def test_acting_is_refused_below_agent_and_writes_nothing(world: World) -> None:
+    desk = world.desk
+    before = await _snapshot(world.services)
+    for person in EXPECTED:
+        actor = world.who(person)
+        for column, number in world.numbers.items():
+            expected = _level(person, column)
+            if expected == A:
+                continue
+            # A requester's own comment is not acting as an agent; everyone else may not write either.
+            verbs = ["reply", "note", "claim", "status"] + ([] if expected == Q else ["comment"])
+            for verb in verbs:
+                where = f"{person} {verb} on {column}"
+                with pytest.raises(DeskError) as refused:
+                    await _act(desk, actor, verb, number)
+                message = refused.value.message
+                if expected == N:
+                    assert isinstance(refused.value, NotFound), where
+                    assert message == f"Request #{number} was not found.", where
+                elif expected == R:
+                    assert message == (f"You can read request #{number} but not {DOING[verb]}: "
+                                       "it belongs to another zone."), where
+                else:
+                    assert message == f"Only an agent of the request's zone can {DOING[verb]}.", where
+    assert await _snapshot(world.services) == before, "a refused action wrote something"
+
+
+async def test_agents_act_on_their_zone_s_requests(world: World) -> None:
+    desk = world.desk
+    for column, number in world.numbers.items():
+        agents = [person for person in EXPECTED if _level(person, column) == A]
+        assert agents, column
+        for person in agents:
+            actor = world.who(person)
+            await desk.note(actor, number, f"{person} was here")
+            await desk.reply(actor, number, f"{person} answers")
+            if column == "closed":
+                with pytest.raises(DeskError) as refused:
+                    await desk.claim(actor, number)
+                assert refused.value.message == f"Request #{number} is closed; reopen it before claiming."
+                continue
+            await desk.claim(actor, number)
+            detail = await desk.get_request(actor, number)
+            assert detail.assignee_email == PEOPLE[person], (person, column)
+        if column != "closed":
+            await desk.set_status(world.who(agents[0]), number, "in_progress")
+        detail = await desk.get_request(world.who(agents[0]), number)
+        assert {f"{p} was here" for p in agents} | {f"{p} answers" for p in agents} <= {
+            c.body for c in detail.comments}
+        assert detail.status == ("closed" if column == "closed" else "in_progress")
+
+
+async def test_list_filters_in_sql_agree_with_the_rule(world: World) -> None:
+    desk, policy = world.desk, world.desk.policy
+    async with world.services.sessions() as session:
+        rows = list((await session.execute(select(Request))).scalars())
+    for person in EXPECTED:
+        actor = world.who(person)
+        row = dict(zip(COLUMNS, EXPECTED[person], strict=True))
+        # The per-request rule, asked one request at a time...
+        by_rule: dict[int, Level] = {}
+        for number in world.numbers.values():
+            try:
+                by_rule[number] = (await desk.get_request(actor, number)).level
+            except NotFound:
+                by_rule[number] = N
+        assert by_rule == {world.numbers[c]: level for c, level in row.items()}, person
+        # ...and the SQL filters of the lists.
+        visible = {number for number, level in by_rule.items() if level >= Q}
+        statuses = {s.number: s.status for s in await desk.list_requests(actor, limit=500)}
+        assert set(statuses) == visible, person
+        queue = {number for number, level in by_rule.items() if level == A and statuses[number] in OPEN}
+        assert {r.number for r in await desk.list_requests(actor, scope="queue", limit=500)} == queue, person
+        assert await desk.count_requests(actor) == len(visible), person
+        assert await desk.count_requests(actor, scope="queue") == len(queue), person
+        filed_by = {"zack": ("it", "hr", "moved", "tasked", "closed"), "max": ("private", "desk", "routed"),
+                    "alexis": ("payslip",)}.get(person, ())
+        mine = {r.number for r in await desk.list_requests(actor, scope="mine")}
+        assert mine == {world.numbers[c] for c in filed_by}, person
+        # The policy's own clause against its own rule, at every level, over the raw rows.
+        async with world.services.sessions() as session:
+            for minimum in (Q, R, A):
+                selected = set((await session.execute(
+                    select(Request.id).where(policy.request_clause(actor, minimum)))).scalars())
+                assert selected == {r.id for r in rows if policy.level(actor, r) >= minimum}, (person, minimum)
+
+
+async def test_tasks_are_seen_by_their_receivers_and_by_readers_of_the_request(world: World) -> None:
+    desk, policy = world.desk, world.desk.policy
+    async with world.services.sessions() as session:
+        tasks = list((await session.execute(select(Task))).scalars())
+    for person in EXPECTED:
+        actor = world.who(person)
+        received = {key for key, people in RECEIVERS.items() if person in people}
+        assert {t.id for t in await desk.list_tasks(actor)} == {world.tasks[k] for k in received}, person
+        for key, task_id in world.tasks.items():
+            column, title = TASKS[key]
+            if key in received or _level(person, column) >= R:
+                assert (await desk.get_task(actor, task_id)).title == title, (person, key)
+            else:
+                with pytest.raises(DeskError) as refused:
+                    await desk.get_task(actor, task_id)
+                assert refused.value.message == f"Task T{task_id} was not found.", (person, key)
+        # The SQL filter of list_tasks and the Python rule agree.
+        async with world.services.sessions() as session:
+            selected = set((await session.execute(select(Task.id).where(policy.task_clause(actor)))).scalars())
+        assert selected == {t.id for t in tasks if policy.receives_task(actor, t)}, person
+
+
+async def test_a_task_receiver_sees_the_task_never_the_request(world: World) -> None:
+    desk = world.desk
+    erika, per = world.who("erika"), world.who("per")
+    number, task_id = world.numbers["tasked"], world.tasks["payroll"]
+    task = await desk.get_task(erika, task_id)
+    assert (task.title, task.body, task.from_zone, task.to_team) == (
+        "Pay 3 hours overtime for Zack", "Approved by the manager.", "hr", "payroll")
+    with pytest.raises(NotFound):
+        await desk.get_request(erika, number)
+    assert number not in {r.number for r in await desk.list_requests(erika, limit=500)}
+    # Accounting is in Finance too, but the task was for Payroll: Per may not finish it.
+    with pytest.raises(DeskError, match=f"^Task T{task_id} was not found.$"):
+        await desk.complete_task(per, task_id, "done?")
+    assert await desk.complete_task(erika, task_id, "Paid in the December run") == number
+    detail = await desk.get_request(world.who("hanna"), number)
+    assert [(t.id, t.status, t.outcome) for t in detail.tasks] == [(task_id, "done", "Paid in the December run")]
+    assert (detail.history[-1].kind, detail.history[-1].actor_email) == ("task_done", PEOPLE["erika"])
+    # Finishing it still opens nothing.
+    with pytest.raises(NotFound):
+        await desk.get_request(erika, number)
+    assert await desk.list_tasks(erika) == [await desk.get_task(erika, world.tasks["finance"])]
+
+
+async def test_a_dispatcher_zone_routes_but_never_resolves(world: World) -> None:
+    desk, frida = world.desk, world.who("frida")
+    number = world.numbers["desk"]
+    message = ("Front desk routes requests but does not resolve them; "
+               "transfer it to the zone that handles it.")
+    with pytest.raises(DeskError) as refused:
+        await desk.set_status(frida, number, "resolved")
+    assert refused.value.message == message
+    await desk.set_status(frida, number, "in_progress")
+    with pytest.raises(DeskError) as again:
+        await desk.set_status(frida, number, "resolved")
+    assert again.value.message == message
+    assert (await desk.get_request(frida, number)).status == "in_progress"
+    # It routes: to IT (which Front desk may follow), where IT resolves it.
+    assert await desk.transfer(frida, number, "it") == "IT"
+    await desk.set_status(world.who("alexis"), number, "resolved")
+    assert (await desk.get_request(frida, number)).status == "resolved"
+
+
+# Transfers: who may see the request before and after it moves. Receiving a transfer never grants
+# the sender's zone anything; only the target zone's visibility does.
+TRANSFERS = [
+    # (name, filed in zone, category, moved by, to zone, {person: (before, after)})
+    ("it to facilities: IT loses it", "it", None, "alexis", "facilities",
+     {"alexis": (A, N), "ivar": (A, N), "frida": (R, N), "siri": (N, A), "zack": (Q, Q)}),
+    ("front desk to it: the front desk keeps reading", "front-desk", None, "frida", "it",
+     {"frida": (A, R), "alexis": (N, A), "ivar": (N, A), "siri": (N, N), "zack": (Q, Q)}),
+    ("it to front desk: IT loses it", "it", None, "alexis", "front-desk",
+     {"alexis": (A, N), "frida": (R, A), "zack": (Q, Q)}),
+    ("private hr to finance: the private team loses it", "hr", "sensitive", "olav", "finance",
+     {"olav": (A, N), "hanna": (N, N), "nora": (N, N), "erika": (N, A), "per": (N, A), "zack": (Q, Q)}),
+    ("finance to hr", "finance", "payroll-error", "erika", "hr",
+     {"erika": (A, N), "per": (A, N), "hanna": (N, A), "olav": (N, A), "nora": (N, R), "zack": (Q, Q)}),
+    ("facilities to it: the front desk can now follow it", "facilities", "repairs", "siri", "it",
+     {"siri": (A, N), "alexis": (N, A), "frida": (N, R), "zack": (Q, Q)}),
+]
+
+
+@pytest.mark.parametrize(("zone", "category", "mover", "target", "levels"),
+                         [t[1:] for t in TRANSFERS], ids=[t[0] for t in TRANSFERS])
+async def test_a_transfer_moves_access_with_the_request(services: Services, matrix_config: AppConfig, zone: str,
+                                                        category: str | None, mover: str, target: str,
+                                                        levels: dict[str, tuple[Level, Level]]) -> None:
+    desk = Desk(matrix_config, services.sessions, services.clock)
+    number = (await desk.file_request(desk.actor(PEOPLE["zack"]), WEB, "Moving along", zone_id=zone,
+                                      category_id=category)).number
+
+    async def level(person: str) -> Level:
+        actor = desk.actor(PEOPLE[person])
+        listed = number in {r.number for r in await desk.list_requests(actor, limit=500)}
+        try:
+            found = (await desk.get_request(actor, number)).level
+        except NotFound:
+            found = N
+        assert listed == (found >= Q), f"{person}: the list and the request disagree"
+        return found
+
+    assert {p: await level(p) for p in levels} == {p: before for p, (before, _) in levels.items()}
+    await desk.transfer(desk.actor(PEOPLE[mover]), number, target)
+    assert {p: await level(p) for p in levels} == {p: after for p, (_, after) in levels.items()}
