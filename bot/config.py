@@ -81,6 +81,20 @@ class Survey(_Strict):
     expires_days: int = Field(default=7, ge=1)
 
 
+class Digest(_Strict):
+    """The daily digest each team of a zone gets in its triage channel, on working days."""
+
+    enabled: bool = True
+    at: str | None = None  # local "HH:MM"; None: when the zone's working day starts
+
+    @field_validator("at")
+    @classmethod
+    def _at_shape(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("expected a local time as HH:MM, e.g. 08:30")
+        return value
+
+
 class Zone(_Strict):
     """A department's collaboration zone."""
 
@@ -102,6 +116,7 @@ class Zone(_Strict):
     reminders: Reminders = Reminders()
     sla: tuple[SlaRule, ...] = ()
     survey: Survey = Survey()
+    digest: Digest = Digest()
 
     def category_ids(self) -> set[str]:
         """Every category id in this zone's tree."""

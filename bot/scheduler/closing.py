@@ -1,0 +1,144 @@
+"""After a resolution: ask the requester to confirm, close when nobody answers, then survey.
+
+A resolved request asks its requester, in the original thread, "Solved" or "Not solved". "Solved"
+closes it (and a survey follows); "Not solved" reopens it and tells the assignee. Without an answer
+the request is closed after the zone's `auto_close_days` working days (`closed_by = "auto"`, no
+survey), with a reminder one working day before.
+"""
+
+from __future__ import annotations
+
+from bot.access import Actor, Level, system_actor
+from bot.desk import Desk
+from bot.desk.actions import DeskLike, Outcome, action
+from bot.errors import DeskError
+from bot.messages import Button, Message
+from bot.model import Request
+from bot.scheduler import rows
+from bot.scheduler.runner import JobContext, job
+from bot.scheduler.timers import AUTOCLOSE, CONFIRM, SURVEY, stamp
+from bot.surveys import expire_survey, send_survey
+
+SURVEY_EXPIRY = "survey_expire"
+
+
+def confirm_message(desk: Desk, request: Request, text: str) -> Message:
+    """The question with its two buttons."""
+    return Message(
+        title=f"Is your request #{request.id} solved?",
+        text=f"{request.title}\n{text}",
+        buttons=(Button("solved", "Solved", str(request.id), "primary"),
+                 Button("not_solved", "Not solved", str(request.id), "danger")),
+        link=desk.link(request.id), link_label=f"Open #{request.id}",
+        extra={"number": request.id, "confirm": True},
+    )
+
+
+def _days(n: int) -> str:
+    return f"{n} working day{'s' if n != 1 else ''}"
+
+
+def _same_resolution(context: JobContext) -> Request | None:
+    request = context.request
+    if request is None or request.status != "resolved" or request.resolved_at is None:
+        return None
+    return request if stamp(request.resolved_at) == context.data.get("resolved") else None
+
+
+@job(CONFIRM)
+async def ask_confirmation(context: JobContext) -> str:
+    """Right after a resolution: Solved / Not solved in the requester's thread."""
+    request, zone = _same_resolution(context), context.zone()
+    if request is None or zone is None:
+        return "moot"
+    context.desk._to_thread(context.tx, request, confirm_message(context.desk, request, (
+        f"If it is not, press Not solved and we take it up again. Without an answer we close it in "
+        f"{_days(zone.auto_close_days)}.")), kind="confirm")
+    return "asked"
+
+
+@job(AUTOCLOSE)
+async def auto_close(context: JobContext) -> str:
+    """One working day before: a reminder. At the end: closed by the desk, no survey."""
+    request, zone = _same_resolution(context), context.zone()
+    if request is None or zone is None:
+        return "moot"
+    if context.data.get("stage") == "warn":
+        context.desk._to_thread(context.tx, request, confirm_message(context.desk, request, (
+            "We close it after one more working day unless you tell us it is not solved.")), kind="confirm")
+        assert request.resolved_at is not None
+        context.again(context.calendar().add_working_days(request.resolved_at, zone.auto_close_days),
+                      {**context.data, "stage": "close"})
+        return "reminded requester"
+    await context.desk._move(context.tx, system_actor("scheduler"), request, "closed", None)
+    return "closed"
+
+
+@job(SURVEY)
+async def survey(context: JobContext) -> str:
+    """After a close by a person: the satisfaction survey, if the zone's rules allow."""
+    request, zone = context.request, context.zone()
+    if request is None or zone is None or request.closed_at is None or stamp(request.closed_at) != context.data.get(
+            "closed"):
+        return "moot"
+    outcome, sent = await send_survey(context.desk, context.tx, request, zone)
+    if sent is not None:
+        await rows.arm(context.tx.session, [rows.Timer(f"{SURVEY_EXPIRY}:{sent.id}", SURVEY_EXPIRY, sent.expires_at,
+                                                       request.id, {"survey": sent.id})])
+        context.event("survey_sent", survey=sent.id)
+    return outcome
+
+
+@job(SURVEY_EXPIRY)
+async def survey_expired(context: JobContext) -> str:
+    """An unanswered survey ends."""
+    if await expire_survey(context.tx, int(context.data.get("survey", 0))):
+        context.event("survey_expired", survey=context.data.get("survey"))
+        return "expired"
+    return "moot"
+
+
+def _number(value: str) -> int:
+    try:
+        return int(value.lstrip("#"))
+    except ValueError as exc:
+        raise DeskError("This button refers to no request.") from exc
+
+
+async def confirm_solved(desk: Desk, actor: Actor, number: int, *, dedupe_key: str | None = None) -> Outcome:
+    """The requester (or an agent) confirms a resolved request: it is closed."""
+    async with desk.transaction(dedupe_key) as tx:
+        request = await desk._request(tx, actor, number, Level.REQUESTER, "confirm it")
+        desk._requester_or_agent(actor, request, "confirm it")
+        if request.status != "resolved":
+            return Outcome(f"Request #{number} is {request.status} already.", final=True)
+        await desk._move(tx, actor, request, "closed", None)
+    return Outcome(f"Thank you! Request #{number} is closed.",
+                   Message(title=f"Request #{number}", text=f"Confirmed solved by {actor.name}.",
+                           extra={"number": number}), final=True)
+
+
+async def report_not_solved(desk: Desk, actor: Actor, number: int, *, dedupe_key: str | None = None) -> Outcome:
+    """The requester says a resolved (or closed) request is not solved: it is reopened and the assignee told."""
+    async with desk.transaction(dedupe_key) as tx:
+        request = await desk._request(tx, actor, number, Level.REQUESTER, "reopen it")
+        desk._requester_or_agent(actor, request, "reopen it")
+        if request.status not in {"resolved", "closed"}:
+            return Outcome(f"Request #{number} is {request.status}: we are still on it.", final=True)
+        await desk._move(tx, actor, request, "reopened", None)
+        await desk._direct(tx, request.assignee_email, Message(
+            title=f"{actor.name} says #{number} is not solved: reopened", text=request.title,
+            link=desk.link(number), extra={"number": number}), number)
+    return Outcome(f"Request #{number} is reopened; we are on it again.",
+                   Message(title=f"Request #{number}", text=f"Not solved, says {actor.name}: reopened.",
+                           extra={"number": number}), final=True)
+
+
+@action("solved")
+async def _solved(desk: DeskLike, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
+    return await confirm_solved(desk, actor, _number(value), dedupe_key=dedupe_key)  # type: ignore[arg-type]
+
+
+@action("not_solved")
+async def _not_solved(desk: DeskLike, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
+    return await report_not_solved(desk, actor, _number(value), dedupe_key=dedupe_key)  # type: ignore[arg-type]

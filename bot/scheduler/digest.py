@@ -1,0 +1,129 @@
+"""The daily digest: each team's open, unassigned, SLA-breaching and waiting requests, in its triage channel.
+
+Sent on working days of the team's zone calendar, at the zone's `digest.at` (local time; by default
+when the working day starts). One timer per team and day (`digest:<team>:<date>`): each tick makes
+sure the next one exists (a unique key, so replicas agree), and a digest that ran arms the next.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, case, func, select
+
+from bot.config import Team, Zone
+from bot.desk.status import OPEN
+from bot.errors import DeskError
+from bot.messages import Message
+from bot.model import Request, SlaClock
+from bot.scheduler import rows
+from bot.scheduler.calendars import local_moment
+from bot.scheduler.runner import TICK_STEPS, JobContext, Scheduler, job
+
+DIGEST = "digest"
+LISTED = 10
+
+
+def _digest_time(scheduler: Scheduler, zone: Zone) -> time:
+    if zone.digest.at is not None:
+        hour, minute = zone.digest.at.split(":")
+        return time(int(hour), int(minute))
+    return scheduler.calendars.of_zone(zone.id).start
+
+
+def next_digest(scheduler: Scheduler, zone: Zone, after: datetime) -> tuple[date, datetime]:
+    """The first digest moment of a zone strictly after `after`: a working day at the digest time."""
+    calendar = scheduler.calendars.of_zone(zone.id)
+    at = _digest_time(scheduler, zone)
+    day = after.astimezone(calendar.zone).date()
+    for _ in range(3660):
+        if calendar.is_working_day(day):
+            moment = local_moment(calendar, day, at)
+            if moment > after:
+                return day, moment
+        day += timedelta(days=1)
+    raise ValueError(f"the calendar of zone {zone.id} has no working day in ten years")
+
+
+def _teams(scheduler: Scheduler) -> list[tuple[Team, Zone]]:
+    config = scheduler.desk.config
+    found = []
+    for team in config.teams:
+        zone = config.zone(team.zone)
+        if zone is not None and zone.digest.enabled:
+            try:
+                if scheduler.desk.triage_channels(zone.id, team.id):
+                    found.append((team, zone))
+            except DeskError:
+                continue
+    return found
+
+
+def _timer(team: Team, day: date, moment: datetime) -> rows.Timer:
+    return rows.Timer(f"{DIGEST}:{team.id}:{day.isoformat()}", DIGEST, moment, None, {"team": team.id,
+                                                                                      "day": day.isoformat()},
+                      keep=True)
+
+
+async def ensure_digests(scheduler: Scheduler, now: datetime) -> None:
+    """Make sure each team's next digest is armed (once per process and day; the key makes it once overall)."""
+    done: dict[str, date] = scheduler.memory.setdefault("digests", {})
+    wanted = []
+    for team, zone in _teams(scheduler):
+        day, moment = next_digest(scheduler, zone, now - timedelta(microseconds=1))
+        if done.get(team.id) != day:
+            wanted.append((team.id, day, _timer(team, day, moment)))
+    if not wanted:
+        return
+    async with scheduler.sessions() as session, session.begin():
+        await rows.ensure(session, [timer for _, _, timer in wanted])
+    for team_id, day, _ in wanted:
+        done[team_id] = day
+
+
+TICK_STEPS.append(ensure_digests)
+
+
+@job(DIGEST)
+async def send_digest(context: JobContext) -> str:
+    """Count and list the team's work, post it, and arm the next working day's digest."""
+    config = context.config
+    team = config.team(str(context.data.get("team", "")))
+    zone = config.zone(team.zone) if team is not None else None
+    if team is None or zone is None or not zone.digest.enabled:
+        return "moot: no such team"
+    session = context.tx.session
+    mine = and_(Request.team_id == team.id, Request.status.in_(sorted(OPEN)))
+    open_count, unassigned, waiting = (await session.execute(select(
+        func.count(),
+        func.coalesce(func.sum(case((Request.assignee_email.is_(None), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((Request.status == "waiting", 1), else_=0)), 0),
+    ).where(mine))).one()
+    day_armed, moment = next_digest(context.scheduler, zone, max(context.now, context.row.due_at))
+    await rows.ensure(session, [_timer(team, day_armed, moment)])
+    if not open_count:
+        return "nothing open"
+    breaching_q = (select(Request.id, Request.title).join(SlaClock, SlaClock.request_id == Request.id)
+                   .where(mine, SlaClock.met_at.is_(None), SlaClock.breached_at.is_not(None))
+                   .group_by(Request.id, Request.title).order_by(Request.id))
+    breaching = (await session.execute(breaching_q)).all()
+    nobody = (await session.execute(select(Request.id, Request.title).where(mine, Request.assignee_email.is_(None))
+                                    .order_by(Request.created_at, Request.id).limit(LISTED))).all()
+    lines = [f"#{number} {title} (SLA breached)" for number, title in breaching[:LISTED]]
+    lines += [f"#{number} {title} (nobody has it)" for number, title in nobody if number not in
+              {b[0] for b in breaching}][: max(0, LISTED - len(lines))]
+    calendar = context.scheduler.calendars.of_zone(zone.id)
+    day = context.now.astimezone(calendar.zone).strftime("%A %d %B")
+    message = Message(
+        title=f"{team.name}: daily digest for {day}",
+        text="\n".join(lines) if lines else "Nothing breaching or unassigned.",
+        fields=(("Open", str(open_count)), ("Unassigned", str(unassigned)), ("Breaching SLA", str(len(breaching))),
+                ("Waiting", str(waiting))),
+        link=f"{config.organisation.base_url.rstrip('/')}/desk", link_label="Open the desk",
+        extra={"digest": team.id},
+    )
+    for platform, channel in context.desk.triage_channels(zone.id, team.id):
+        if platform in context.desk.platforms:
+            context.tx.enqueue(platform=platform, kind="digest", conversation=f"{channel}:",
+                               target={"channel": channel}, message=message)
+    return f"sent: {open_count} open"
