@@ -124,6 +124,7 @@ async def send_digest(context: JobContext) -> str:
     )
     for platform, channel in context.desk.triage_channels(zone.id, team.id):
         if platform in context.desk.platforms:
-            context.tx.enqueue(platform=platform, kind="digest", conversation=f"{channel}:",
+            # "triage": a new post in the channel (Teams needs no stored conversation for it)
+            context.tx.enqueue(platform=platform, kind="triage", conversation=f"{channel}:",
                                target={"channel": channel}, message=message)
     return f"sent: {open_count} open"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.scheduler.conftest import ALEXIS, World, oslo
+from tests.scheduler.world import ALEXIS, World, oslo
 
 
 async def test_a_stale_reminder_skips_the_christmas_closing_days(world: World) -> None:

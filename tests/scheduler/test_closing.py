@@ -11,7 +11,7 @@ from bot.desk.actions import perform
 from bot.errors import DeskError
 from bot.model import Survey
 from bot.surveys import sampled
-from tests.scheduler.conftest import ALEXIS, ZACK, Out, World, oslo
+from tests.scheduler.world import ALEXIS, ZACK, Out, World, oslo
 
 
 async def _resolved(world: World, title: str = "Outlook keeps crashing", requester: str = ZACK) -> int:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from tests.scheduler.conftest import ALEXIS, World, oslo
+from tests.scheduler.world import ALEXIS, World, oslo
 
 
 async def _digests(world: World) -> list[tuple[str, str, dict[str, str]]]:
     return [(o.to, o.message.title or "", dict(o.message.fields)) for o in await world.sent(digests=True)
-            if o.kind == "digest"]
+            if "digest" in o.message.extra]
 
 
 async def test_a_team_hears_of_its_open_unassigned_breaching_and_waiting_work_each_working_morning(

@@ -12,7 +12,7 @@ from bot.scheduler import Scheduler, install
 from bot.scheduler.rows import Timer, arm, claim_due, take
 from bot.server import Services
 from tests.scheduler import probe
-from tests.scheduler.conftest import ALEXIS, World, oslo
+from tests.scheduler.world import ALEXIS, World, oslo
 
 
 async def _probes(world: World, count: int, due: datetime, **data: object) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.approvals import decide, request_approval
-from tests.scheduler.conftest import ALEXIS, IVAR, MARTE, ZACK, World, oslo
+from bot.model import Identity
+from tests.scheduler.world import ALEXIS, IVAR, MARTE, ZACK, World, oslo
 
 
 async def test_a_request_untouched_for_four_working_hours_reminds_its_assignee_on_monday(world: World) -> None:
@@ -120,3 +121,14 @@ async def test_a_reminder_due_while_the_desk_was_down_waits_for_working_hours(wo
     assert [o.to for o in await world.reminders("stale")] == ["dm:UALEXIS"]
     await world.at(oslo(2026, 11, 30, 9))
     assert await world.reminders("stale") == []
+
+
+async def test_a_reminder_reaches_the_person_on_every_platform_they_were_seen_on(world: World) -> None:
+    world.desk.platforms = frozenset({"slack", "teams"})
+    async with world.services.sessions() as session, session.begin():
+        session.add(Identity(platform="teams", user_id="29:alexis", email=ALEXIS, name="Alexis Baker", data={},
+                             fetched_at=world.clock.now()))
+    await world.desk.claim(world.actor(ALEXIS), await world.file())
+    await world.at(oslo(2026, 11, 24, 13))
+    assert sorted((o.platform, o.to) for o in await world.reminders("stale")) == [
+        ("slack", "dm:UALEXIS"), ("teams", "dm:29:alexis")]

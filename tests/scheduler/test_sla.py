@@ -10,7 +10,7 @@ from bot.access import Level
 from bot.config import Category, SlaRule, Zone
 from bot.model import Request, SlaClock
 from bot.sla import pauses, rule_for, sla_breaches, sla_report
-from tests.scheduler.conftest import ALEXIS, IVAR, ZACK, World, oslo
+from tests.scheduler.world import ALEXIS, IVAR, ZACK, World, oslo
 
 
 async def _clocks(world: World, number: int) -> dict[str, SlaClock]:
