@@ -32,10 +32,12 @@ def _setup_logging() -> None:
 async def _serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
+    from bot.scheduler import install
     from bot.server import CHANNELS, build_services, create_app, prepare_database
 
     services = build_services(_config_path(args.config))
     await prepare_database(services)
+    install(services)  # timers follow every change; the tick runs unless ZONEDESK_SCHEDULER=off
     app = await create_app(services)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
