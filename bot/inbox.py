@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.model import Inbound
+from bot.store import unavailable
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,9 @@ class Inbox:
             try:
                 await handler(key, payload)
             except Exception as exc:
+                if unavailable(exc):  # the row keeps its lease; `recover` takes it up once the database is back
+                    log.warning("inbox: database unreachable while handling %s; it will be retried", key)
+                    return
                 log.exception("inbox: handler for %s failed (key %s)", source, key)
                 await self._failed(key, exc)
                 return

@@ -33,6 +33,7 @@ from sqlalchemy.orm import aliased
 from bot.clock import Clock
 from bot.messages import Message
 from bot.model import Event, Outbox, ThreadLink
+from bot.store import unavailable
 
 log = logging.getLogger(__name__)
 
@@ -199,8 +200,11 @@ class OutboxWorker:
         while not self._stopping:
             try:
                 busy = await self.run_once()
-            except Exception:  # a database outage must not kill the worker; it retries on the next poll
-                log.exception("outbox: delivery round failed")
+            except Exception as exc:  # a database outage must not kill the worker; it retries on the next poll
+                if unavailable(exc):
+                    log.warning("outbox: database unreachable; trying again in %.0f s", self.settings.poll_interval)
+                else:
+                    log.exception("outbox: delivery round failed")
                 busy = 0
             if busy:
                 continue

@@ -77,6 +77,7 @@ class Services:
     senders: dict[str, Sender] = field(default_factory=dict)
     platforms: set[str] = field(default_factory=set)
     periodic: list[tuple[str, float, BackgroundJob]] = field(default_factory=list)
+    outage: Outage = field(default_factory=lambda: Outage())
     extras: dict[str, Any] = field(default_factory=dict)
 
     def enable(self, platform: str, sender: Sender) -> None:
@@ -164,6 +165,47 @@ def discover_channels() -> list[Channel]:
     return sorted(found, key=lambda c: (c.name != "web", c.name))
 
 
+class Outage:
+    """The database's reachability as this process last saw it: one warning when it goes, one when it is back.
+
+    Every request during an outage fails the same way; logging each with a stack trace would bury the
+    one line an operator needs.
+    """
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+
+    def seen(self, exc: BaseException) -> None:
+        """A request or a probe could not reach the database."""
+        if self.started is None:
+            self.started = time.time()
+            log.warning("database unreachable (%s): answering 503 until it is back", type(exc).__name__)
+
+    def over(self) -> None:
+        """A probe reached the database."""
+        if self.started is not None:
+            log.warning("database reachable again after %.1f s", time.time() - self.started)
+            self.started = None
+
+    def since_text(self) -> str | None:
+        """When the outage began (UTC, ISO 8601), or None while the database is reachable."""
+        return None if self.started is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started))
+
+
+UNAVAILABLE_TEXT = ("Zonedesk cannot reach its database right now, so nothing you just sent was saved. "
+                    "Please try again in a minute.")
+
+
+def database_unavailable(request: web.Request) -> web.Response:
+    """503 with Retry-After: Slack and Teams send the request again; a person sees what happened."""
+    headers = {"Retry-After": "5", "Cache-Control": "no-store"}
+    if "text/html" in request.headers.get("Accept", ""):
+        page = (f"<!doctype html><html lang=en><meta charset=utf-8><title>Zonedesk is unavailable</title>"
+                f"<h1>Zonedesk is briefly unavailable</h1><p>{UNAVAILABLE_TEXT}</p></html>")
+        return web.Response(text=page, content_type="text/html", status=503, headers=headers)
+    return web.json_response({"error": UNAVAILABLE_TEXT}, status=503, headers=headers)
+
+
 def _metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram, Gauge]:
     requests = Counter("zonedesk_http_requests", "HTTP requests served", ["route", "status"], registry=registry)
     latency = Histogram("zonedesk_http_seconds", "Time to answer an HTTP request", ["route"], registry=registry,
@@ -192,7 +234,11 @@ async def create_app(services: Services, env: Mapping[str, str] | None = None, *
         except web.HTTPException as exc:
             status = exc.status
             raise
-        except Exception:
+        except Exception as exc:
+            if store.unavailable(exc):
+                status = 503
+                outage.seen(exc)
+                return database_unavailable(request)
             reference = uuid.uuid4().hex[:8]
             log.exception("unexpected error on %s %s (ref %s)", request.method, route, reference)
             return web.json_response({"error": f"Something went wrong on our side (reference {reference})."},
@@ -203,14 +249,20 @@ async def create_app(services: Services, env: Mapping[str, str] | None = None, *
 
     app = web.Application(middlewares=[observe], client_max_size=2 * 1024 * 1024)
     app[SERVICES] = services
+    outage = services.outage
 
     async def healthz(_: web.Request) -> web.Response:
-        try:
+        async def ping() -> None:
             async with services.engine.connect() as conn:
-                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=3)
+                await conn.execute(text("SELECT 1"))
+
+        try:
+            await asyncio.wait_for(ping(), timeout=3)
         except Exception as exc:
-            log.warning("healthz: database unreachable: %s", type(exc).__name__)
-            return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+            outage.seen(exc)
+            return web.json_response({"status": "unavailable", "database": "unreachable",
+                                      "since": outage.since_text()}, status=503, headers={"Retry-After": "5"})
+        outage.over()
         mounted_now: tuple[str, ...] = app[CHANNELS]
         return web.json_response({"status": "ok", "database": "ok", "channels": sorted(mounted_now)})
 

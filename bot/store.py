@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot import sqlite_inline
@@ -117,6 +119,59 @@ async def current_revisions(engine: AsyncEngine) -> set[str]:
         except Exception:  # the table is absent on a fresh database
             return set()
     return {str(r[0]) for r in rows}
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when `exc` means the database cannot be reached or is not accepting work right now.
+
+    A stopped or restarting PostgreSQL (refused connections, "the database system is starting up",
+    connections terminated by an administrator), a dropped connection, a pool that gave no connection
+    in time, or a SQLite file that stays locked. Such a failure is the service's, not the request's:
+    the caller answers 503 so the platform sends it again, and nothing was saved.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DisconnectionError | PoolTimeout):
+            return True
+        if isinstance(current, OperationalError | InterfaceError) and any(
+                sign in str(current).lower() for sign in _OUTAGE_WORDS):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if type(current).__name__ in _DRIVER_OUTAGES and _from_database_layer(current):
+            return True
+        if isinstance(current, OSError) and _from_database_layer(current):
+            return True  # the driver could not open its socket (refused, unreachable, reset, timed out)
+        current = current.__cause__ or current.__context__
+    return False
+
+
+_DATABASE_LAYER = (f"{os.sep}sqlalchemy{os.sep}", f"{os.sep}asyncpg{os.sep}", f"{os.sep}aiosqlite{os.sep}",
+                   f"{os.sep}bot{os.sep}sqlite_inline.py")
+
+
+def _from_database_layer(exc: BaseException) -> bool:
+    """True when the exception passed through the database stack (not, say, a Slack API call's socket)."""
+    frame = exc.__traceback__
+    while frame is not None:
+        if any(part in frame.tb_frame.f_code.co_filename for part in _DATABASE_LAYER):
+            return True
+        frame = frame.tb_next
+    return False
+
+
+# How drivers word an outage (SQLite reuses OperationalError for "no such table", which is a bug, not one).
+_OUTAGE_WORDS = ("locked", "unable to open", "disk i/o", "connection", "connect", "closed", "shutdown",
+                 "starting up", "shutting down", "terminat", "timeout", "timed out", "refused", "broken pipe")
+
+# asyncpg's own names for a server that is down or going down (checked by name: asyncpg is optional).
+_DRIVER_OUTAGES = frozenset({
+    "CannotConnectNowError", "ConnectionDoesNotExistError", "ConnectionFailureError", "AdminShutdownError",
+    "CrashShutdownError", "ServerNotReadyError", "TooManyConnectionsError", "InterfaceError",
+    "ConnectionRejectionError",
+})
 
 
 @asynccontextmanager

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import json
 import logging
 import re
 import time
@@ -30,6 +31,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from slack_bolt import BoltResponse
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -40,7 +42,8 @@ from adapters.slack.forms import SlackForms
 from adapters.slack.inbound import LIVE, SOURCE, FormModals, SlackInbound, worth_recording
 from adapters.slack.people import SlackPeople
 from adapters.slack.sender import SlackSender
-from bot.server import Services, StartupError
+from bot.server import UNAVAILABLE_TEXT, Services, StartupError
+from bot.store import unavailable
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +150,7 @@ class SlackRuntime:
         inbound.pause = self.ack_first.wait
         sender.pause = self.ack_first.wait
         self._register()
+        self.bolt.error(self._listener_failed)
 
     # ---------------------------------------------------------------- HTTP
     async def route(self, request: web.Request) -> web.StreamResponse:
@@ -172,6 +176,25 @@ class SlackRuntime:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         for client in self.clients:
             client.session = self._http
+
+    async def _listener_failed(self, error: Exception, body: dict[str, Any]) -> BoltResponse:
+        """A listener raised before its ack: nothing was recorded, so the answer must not look like success.
+
+        Database unreachable: a slash command gets a 200 whose text says so (Slack never re-sends a
+        command, and its own "dispatch_failed" would tell the person nothing); everything else gets 503
+        with Retry-After, which Slack retries (events) or shows as failed (buttons, modals). Any other
+        error is a bug: logged with its stack, 500.
+        """
+        if unavailable(error):
+            self.services.outage.seen(error)
+            if isinstance(body, dict) and body.get("command"):
+                return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral",
+                                                                 "text": UNAVAILABLE_TEXT}),
+                                    headers={"Content-Type": "application/json"})
+            return BoltResponse(status=503, body=json.dumps({"error": UNAVAILABLE_TEXT}),
+                                headers={"Content-Type": "application/json", "Retry-After": "5"})
+        log.error("slack: a listener failed before its ack", exc_info=error)
+        return BoltResponse(status=500, body="")
 
     # ---------------------------------------------------------------- record, ack, work
     async def ingest(self, body: dict[str, Any], ack: Ack, *, interactive: bool) -> None:

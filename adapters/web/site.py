@@ -20,7 +20,8 @@ from adapters.web.pages import Pages, add_security_headers
 from adapters.web.sessions import Session, SessionCodec
 from bot.access import Actor
 from bot.errors import NotFound
-from bot.server import Services
+from bot.server import UNAVAILABLE_TEXT, Services
+from bot.store import unavailable
 
 log = logging.getLogger(__name__)
 
@@ -118,17 +119,26 @@ class Site:
                 response = self.problem(visit, 404, "Not found", exc.message)
             except web.HTTPException:
                 raise
-            except Exception:
-                reference = uuid.uuid4().hex[:8]
-                log.exception("web: unexpected error on %s %s (ref %s)", request.method,
-                              request.match_info.route.resource.canonical if request.match_info.route.resource
-                              else request.path, reference)
-                response = self.problem(visit, 500, "Something went wrong",
-                                        f"Something went wrong on our side. Nothing you need to do now; if it "
-                                        f"happens again, tell your administrator the reference {reference}.")
+            except Exception as exc:
+                response = self.failure(visit, request, exc)
             if visit.session.changed:
                 self.codec.write(response, visit.session)
             add_security_headers(response)
             return response
 
         return serve
+
+    def failure(self, visit: Visit, request: web.Request, exc: Exception) -> web.Response:
+        """The page for an error nobody planned: the database being away is said as such, and nothing was saved."""
+        if unavailable(exc):
+            self.services.outage.seen(exc)
+            response = self.problem(visit, 503, "Zonedesk is briefly unavailable", UNAVAILABLE_TEXT)
+            response.headers["Retry-After"] = "5"
+            return response
+        reference = uuid.uuid4().hex[:8]
+        log.exception("web: unexpected error on %s %s (ref %s)", request.method,
+                      request.match_info.route.resource.canonical if request.match_info.route.resource
+                      else request.path, reference)
+        return self.problem(visit, 500, "Something went wrong",
+                            f"Something went wrong on our side. Nothing you need to do now; if it "
+                            f"happens again, tell your administrator the reference {reference}.")
