@@ -6,7 +6,8 @@ stored in the outbox as JSON, so they round-trip through `to_dict` / `from_dict`
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -36,9 +37,15 @@ class Message:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form for the outbox."""
-        data = asdict(self)
-        data["fields"] = [list(f) for f in self.fields]
-        return data
+        # By hand: dataclasses.asdict deep-copies every value, and this runs for every outbox row.
+        return {
+            "text": self.text, "title": self.title, "author": self.author,
+            "fields": [[name, value] for name, value in self.fields],
+            "buttons": [{"action": b.action, "label": b.label, "value": b.value, "style": b.style}
+                        for b in self.buttons],
+            "link": self.link, "link_label": self.link_label, "footer": self.footer,
+            "extra": copy.deepcopy(self.extra) if self.extra else {},
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Message:
