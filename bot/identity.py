@@ -6,7 +6,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import Insert
 
 from bot.clock import Clock
 from bot.model import ConversationRef, Identity
@@ -41,13 +43,10 @@ class Directory:
         """Store what the platform said about a user (e-mail lower-cased), so DMs can find them later."""
         now = self.clock.now()
         email = email.strip().lower() if email else None
+        changed = {"email": email, "name": name, "fetched_at": now, **({"data": data} if data else {})}
         async with self.sessions() as session, session.begin():
-            row = await session.get(Identity, (platform, user_id))
-            if row is None:
-                session.add(Identity(platform=platform, user_id=user_id, email=email, name=name,
-                                     data=data or {}, fetched_at=now))
-            else:
-                row.email, row.name, row.data, row.fetched_at = email, name, data or row.data, now
+            await session.execute(_upsert(session, Identity, ("platform", "user_id"), {
+                "platform": platform, "user_id": user_id, "data": data or {}, **changed}, changed))
         self._memory[(platform, user_id)] = (now, email, name)
 
     async def users_of(self, email: str, platform: str) -> list[tuple[str, dict[str, Any]]]:
@@ -60,15 +59,26 @@ class Directory:
     async def save_reference(self, key: str, platform: str, reference: dict[str, Any]) -> None:
         """Keep a conversation reference so later messages reach the same conversation."""
         now = self.clock.now()
+        changed = {"reference": reference, "updated_at": now}
         async with self.sessions() as session, session.begin():
-            row = await session.get(ConversationRef, key)
-            if row is None:
-                session.add(ConversationRef(key=key, platform=platform, reference=reference, updated_at=now))
-            else:
-                row.reference, row.updated_at = reference, now
+            await session.execute(_upsert(session, ConversationRef, ("key",), {
+                "key": key, "platform": platform, **changed}, changed))
 
     async def reference(self, key: str) -> dict[str, Any] | None:
         """A stored conversation reference, if any."""
         async with self.sessions() as session:
             row = await session.get(ConversationRef, key)
             return None if row is None else dict(row.reference)
+
+
+def _upsert(session: AsyncSession, model: type[Identity] | type[ConversationRef], keys: tuple[str, ...],
+            values: dict[str, Any], changed: dict[str, Any]) -> Insert:
+    """INSERT, or UPDATE `changed` when the row exists: one statement, so two first sightings of the same
+    person or conversation at once (a re-sent activity, two replicas) cannot both try to insert it."""
+    if session.get_bind().dialect.name == "postgresql":
+        on_postgres = postgresql.insert(model).values(**values)
+        return on_postgres.on_conflict_do_update(index_elements=list(keys),
+                                                 set_={name: on_postgres.excluded[name] for name in changed})
+    on_sqlite = sqlite.insert(model).values(**values)
+    return on_sqlite.on_conflict_do_update(index_elements=list(keys),
+                                           set_={name: on_sqlite.excluded[name] for name in changed})
