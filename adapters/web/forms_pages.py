@@ -10,7 +10,7 @@ from adapters.web.site import Site, Visit
 from bot.approvals import decide, pending_for, request_approval
 from bot.catalog import export_form, file_form
 from bot.desk import WEB
-from bot.errors import DeskError, NotFound
+from bot.errors import DeskError, Duplicate, NotFound
 from bot.forms import Form
 
 
@@ -59,6 +59,11 @@ class FormPages:
         try:
             outcome = await file_form(self.services.desk, self.services.catalog, visit.user, WEB, form.id, raw,
                                       dedupe_key=visit.dedupe_key())
+        except Duplicate:
+            # Sent twice (a double click, a re-sent POST): the first one filed it. Showing the form again
+            # would hand out a fresh one-time key, so "Send" on it would file the request a second time.
+            visit.session.flash("That request was already filed.")
+            return self.site.redirect("/requests")
         except DeskError as exc:
             return self.site.page(visit, "form.html", 400, errors=(exc.message,), form=form, values=raw,
                                   field_errors={})
