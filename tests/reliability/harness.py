@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from tests.fakes.slack_signing import command_body, event_body, sign_request
 ROOT = Path(__file__).resolve().parents[2]
 SIGNING_SECRET = "reliability-signing-secret"
 BOT_TOKEN = "xoxb-reliability"
+SECRET_KEY = "reliability-secret-key-0123456789"
 _ts = itertools.count(1)
 
 
@@ -48,7 +50,7 @@ class Served:
 
     async def start(self, timeout: float = 60) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_", "ZONEDESK_"))}
-        env.update(ZONEDESK_DATABASE_URL=self.database_url, ZONEDESK_SECRET_KEY="reliability-secret-key-0123456789",
+        env.update(ZONEDESK_DATABASE_URL=self.database_url, ZONEDESK_SECRET_KEY=SECRET_KEY,
                    ZONEDESK_SCHEDULER="off", ZONEDESK_LOG_LEVEL="WARNING", ZONEDESK_LEASE_SECONDS="3")
         env.update(self.extra)
         with self.log.open("ab") as log:
@@ -91,11 +93,11 @@ class SlackClient:
         self.http = http
         self.server = server
 
-    async def post(self, body: bytes, retry: int = 0) -> int | None:
+    async def post(self, body: bytes, retry: int = 0, reason: str = "http_timeout") -> int | None:
         """The HTTP status, or None when the connection failed (the server was down or died mid-request)."""
         headers = sign_request(body, SIGNING_SECRET)
         if retry:
-            headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
+            headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": reason})
         try:
             async with self.http.post(self.server.url + "/slack/events", data=body, headers=headers,
                                       timeout=aiohttp.ClientTimeout(total=10)) as response:
@@ -140,3 +142,51 @@ def thread_posts(fake: Any, channel: str, thread: str) -> list[str]:
         if call.args.get("channel") == channel and call.args.get("thread_ts") == thread:
             texts.append(json.dumps(call.args.get("blocks") or call.args.get("text")))
     return texts
+
+
+async def until_async(check: Callable[[], Awaitable[bool]], why: Any = lambda: "", timeout: float = 60) -> None:
+    """`until` for a check that must itself await (a query of the server's database)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        assert loop.time() < deadline, f"the server did not catch up in time: {why()}"
+        await asyncio.sleep(0.1)
+
+
+async def database_rows(database_url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Read the server's database (SQLite file or PostgreSQL) directly: the test is another process."""
+    if database_url.startswith("sqlite"):
+        return sqlite_rows(database_url, sql)
+    import asyncpg  # type: ignore[import-untyped]
+
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        return [tuple(row) for row in await conn.fetch(sql)]
+    finally:
+        await conn.close()
+
+
+async def fresh_postgres(admin_url: str, name: str) -> str:
+    """An empty PostgreSQL database of its own for one test (dropped first if a run left it behind)."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    admin = await asyncpg.connect(admin_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def login_link(database_url: str, email: str) -> str:
+    """A one-time sign-in link, from `zonedesk login-link` as an operator runs it (path only: any replica)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_", "ZONEDESK_"))}
+    env.update(ZONEDESK_DATABASE_URL=database_url, ZONEDESK_SECRET_KEY=SECRET_KEY, ZONEDESK_LOG_LEVEL="WARNING")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "login-link", email, "--config", str(ROOT / "app.yaml"), cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()[-2000:]
+    [link] = [line for line in out.decode().splitlines() if "/login/" in line]
+    return "/login/" + link.rsplit("/login/", 1)[1].strip()
