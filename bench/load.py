@@ -49,6 +49,7 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=200, help="requests per second, all kinds together")
     parser.add_argument("--seed-requests", type=int, default=0, help="fill the database first (zonedesk seed)")
     parser.add_argument("--postgres", help="PostgreSQL URL (default: a fresh SQLite file)")
+    parser.add_argument("--drain", type=float, default=120, help="seconds to wait for the backlog afterwards")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="zonedesk-load-"))
     url = args.postgres or f"sqlite+aiosqlite:///{folder}/load.db"
@@ -120,10 +121,15 @@ async def main() -> None:
         elapsed = time.perf_counter() - begin
         assert server.process is not None
         rss = peak_rss_mb(server.process.pid)
-        async with http.get(server.url + "/metrics") as response:
-            metrics = await response.text()
-        backlog = next((line.split()[-1] for line in metrics.splitlines()
-                        if line.startswith("zonedesk_outbox_pending ")), "?")
+        backlog = await pending(http, server)
+        kinds = await pending_kinds(url)
+        unprocessed = await inbox_backlog(url)
+        drain_started = time.perf_counter()
+        left = backlog
+        while left and time.perf_counter() - drain_started < args.drain:
+            await asyncio.sleep(0.5)  # polling the server's queue, not a test
+            left = await pending(http, server)
+        drained = time.perf_counter() - drain_started
         server.stop()
         openid.stop()
     ordered = sorted(latencies)
@@ -136,7 +142,49 @@ async def main() -> None:
           f"{f' with {args.seed_requests:,} seeded requests' if args.seed_requests else ''}")
     print(f"  ack latency: median {statistics.median(latencies) * 1000:.1f} ms  p99 {pct(0.99):.1f} ms  "
           f"p99.9 {pct(0.999):.1f} ms  max {ordered[-1] * 1000:.1f} ms")
-    print(f"  errors: {errors}   server peak RSS: {rss:.0f} MB   outbox backlog at the end: {backlog}")
+    print(f"  errors: {errors}   server peak RSS: {rss:.0f} MB   outbox backlog at the end: {backlog} "
+          f"({', '.join(f'{n} {kind}' for kind, n in kinds) or 'none'})")
+    print(f"  events acknowledged but not yet processed at the end: {unprocessed}")
+    print(f"  the backlog was {'delivered' if not left else f'NOT delivered ({left} left)'} {drained:.1f} s after "
+          "the load stopped")
+
+
+async def pending(http: aiohttp.ClientSession, server: Served) -> int:
+    """The server's outbox backlog, from its /metrics."""
+    async with http.get(server.url + "/metrics") as response:
+        metrics = await response.text()
+    return int(float(next((line.split()[-1] for line in metrics.splitlines()
+                           if line.startswith("zonedesk_outbox_pending ")), "0")))
+
+
+async def inbox_backlog(url: str) -> int:
+    """Events acknowledged but not processed yet (intake falling behind the acks)."""
+    from sqlalchemy import text
+
+    from bot import store
+
+    engine = store.create_engine(url)
+    async with engine.connect() as conn:
+        count = (await conn.execute(text("SELECT count(*) FROM inbound WHERE processed_at IS NULL"))).scalar()
+        waiting = (await conn.execute(text("SELECT count(*) FROM inbound WHERE processed_at IS NULL AND "
+                                           "claimed_until IS NULL"))).scalar()
+    await engine.dispose()
+    print(f"  (of the unprocessed events, {waiting} were set aside for the recovery job)")
+    return int(count or 0)
+
+
+async def pending_kinds(url: str) -> list[tuple[str, int]]:
+    """What the backlog is made of (confirmations to threads, triage announcements to one channel...)."""
+    from sqlalchemy import text
+
+    from bot import store
+
+    engine = store.create_engine(url)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT kind, count(*) FROM outbox WHERE status = 'pending' GROUP BY kind "
+                                        "ORDER BY count(*) DESC"))).all()
+    await engine.dispose()
+    return [(str(kind), int(n)) for kind, n in rows]
 
 
 if __name__ == "__main__":
