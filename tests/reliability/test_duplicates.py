@@ -13,6 +13,7 @@ import random
 from collections import Counter
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from tests.reliability.harness import (
     SlackClient,
     database_rows,
     dm_event,
+    drop_postgres,
     fresh_postgres,
     until,
     until_async,
@@ -81,7 +83,9 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         yield f"sqlite+aiosqlite:///{tmp_path}/duplicates.db"
     else:
         assert POSTGRES_URL
-        yield await fresh_postgres(POSTGRES_URL, "zonedesk_duplicates")
+        url = await fresh_postgres(POSTGRES_URL, "zonedesk_duplicates")
+        yield url
+        await drop_postgres(url)
 
 
 @dataclass
@@ -580,7 +584,7 @@ async def _statuses_are(burst: Burst, expected: dict[int, str]) -> bool:
 
 # -------------------------------------------------------------------- every outbox row: sent, and sent once
 async def _each_outbox_row_once(burst: Burst) -> None:
-    await until_async(lambda: _outbox_settled(burst), timeout=30)
+    await until_async(lambda: _quiet(burst), timeout=30)
     stuck = await burst.rows("SELECT id, platform, kind, status, last_error FROM outbox WHERE status <> 'sent'")
     assert stuck == [], stuck
     posted = Counter(c.args["metadata"]["event_payload"]["outbox_id"] for c in burst.fake.delivered("chat.postMessage")
@@ -594,5 +598,16 @@ async def _each_outbox_row_once(burst: Burst) -> None:
     assert proactive == sum(teams_rows.values()) - threads, (proactive, teams_rows)
 
 
-async def _outbox_settled(burst: Burst) -> bool:
-    return await burst.count("SELECT count(*) FROM outbox WHERE status IN ('pending', 'maybe_sent')") == 0
+async def _quiet(burst: Burst) -> bool:
+    """Nothing left to do: no timer due (a survey follows each Solved), no outbox row waiting or being sent."""
+    now = datetime.now(UTC)
+    due = [_utc(r[0]) for r in await burst.rows(
+        "SELECT due_at FROM schedules WHERE done_at IS NULL AND cancelled_at IS NULL")]
+    return not any(d <= now for d in due) and await burst.count(
+        "SELECT count(*) FROM outbox WHERE status = 'pending'") == 0
+
+
+def _utc(value: Any) -> datetime:
+    """A time read from either database: an aware datetime (PostgreSQL) or UTC text (SQLite)."""
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -23,6 +23,7 @@ from tests.reliability.harness import (
     SIGNING_SECRET,
     Served,
     database_rows,
+    drop_postgres,
     fresh_postgres,
     login_link,
     until,
@@ -120,6 +121,7 @@ async def test_two_replicas_file_teams_and_web_requests_once_and_send_each_outbo
                     await browser.close()
                 for replica in replicas:
                     replica.stop()
+                await drop_postgres(url)
 
 
 async def _both(first: Any, second: Any, together: bool) -> list[Any]:
