@@ -4,8 +4,10 @@ The stock `CloudAdapter.process` answers 500 to a bad or missing token and seria
 second time (breaking them) in 4.17.x. This handler answers:
 
 - 401 unless the `Authorization` header is `Bearer <token>` and the SDK's JWT validation accepts the
-  token for this activity (any failure of it is a 401, logged with its reason, never a 500);
-- 400 for a body that is not an activity, 415 for one that is not JSON;
+  token for this activity (any failure of it is a 401, logged with its reason, never a 500). An
+  activity without a `serviceUrl` is refused too: the SDK skips the `serviceurl` claim check then;
+- 400 for a body that is not an activity of the shape Teams sends (`well_formed`), 415 for one that is
+  not JSON; both only for a genuine token, so a caller without one learns nothing but 401;
 - the invoke response's status and body as they are (an Adaptive Card replacing a card, a dialog);
 - 200 for everything else, once the desk has committed what the activity caused.
 
@@ -40,6 +42,9 @@ from bot.server import Services
 log = logging.getLogger(__name__)
 
 KEYS_REFRESH_SECONDS = 6 * 3600.0
+NOT_AN_ACTIVITY = "the body is not a Bot Framework activity"
+DEPTH_MAX = 64  # JSON nesting: a Teams activity with a card submit in it is about ten deep
+ID_MAX = 200  # the desk keeps conversation and user ids in 200-character columns
 
 
 def unauthorized() -> web.Response:
@@ -74,14 +79,23 @@ class TeamsRuntime:
             log.info("teams: refused a request without a bearer token")
             return unauthorized()
         if "json" not in (request.content_type or ""):
-            return web.json_response({"error": "expected application/json"}, status=415)
+            return await self._refuse(header, 415, "expected application/json")
+        body = parse_json(await request.read())
+        if not isinstance(body, dict):
+            return await self._refuse(header, 400, NOT_AN_ACTIVITY)
+        if not isinstance(body.get("serviceUrl"), str) or not body["serviceUrl"]:
+            # Nothing to hold the token's `serviceurl` claim against: the SDK would skip that check and accept.
+            log.info("teams: refused an activity without a serviceUrl")
+            return unauthorized()
+        problem = well_formed(body)
         try:
-            body = json.loads(await request.read())
-            activity = Activity().deserialize(body) if isinstance(body, dict) else None
-        except (ValueError, TypeError, AttributeError):
+            activity = Activity().deserialize(body) if problem is None else None
+        except (ValueError, TypeError, AttributeError, RecursionError):  # msrest's DeserializationError is a ValueError
             activity = None
-        if activity is None or not activity.type or activity.conversation is None:
-            return web.json_response({"error": "the body is not a Bot Framework activity"}, status=400)
+        if activity is None:
+            if problem:
+                log.info("teams: refused a malformed activity: %s", problem)
+            return await self._refuse(header, 400, NOT_AN_ACTIVITY)
         try:
             authenticated = await self.authentication.authenticate_request(activity, header)
         except Exception as exc:  # the SDK raises many kinds (PermissionError, jwt errors, KeyError...): all 401
@@ -91,6 +105,16 @@ class TeamsRuntime:
         if invoke is None:
             return web.Response(status=200)
         return invoke_http_response(invoke.status, invoke.body)
+
+    async def _refuse(self, header: str, status: int, error: str) -> web.Response:
+        """The answer to a body we cannot act on: `status` for a genuine token (checked without an activity,
+        so without the `serviceurl` claim), else 401 like any other request with a bad token."""
+        try:
+            await self.authentication.inner.authenticate_request(Activity(channel_id="msteams"), header)
+        except Exception as exc:
+            log.info("teams: refused a token: %s", describe(exc))
+            return unauthorized()
+        return web.json_response({"error": error}, status=status)
 
     async def start(self, _app: web.Application | None = None) -> None:
         """On start-up: fetch the channel's signing keys in a worker thread, so no request waits for them."""
@@ -106,6 +130,78 @@ class TeamsRuntime:
     async def refresh_keys(self) -> None:
         """The background job: fetch the signing keys again, before the SDK's one-day limit makes a request wait."""
         await self.authentication.metadata.refresh()
+
+
+def parse_json(raw: bytes) -> Any:
+    """A body's JSON, or None: not JSON, nested deeper than any activity is, or with text that is not
+    Unicode (a lone surrogate escape, which no database or JSON encoder downstream accepts)."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None
+    stack: list[tuple[Any, int]] = [(body, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return None
+        elif isinstance(value, dict | list):
+            if depth > DEPTH_MAX:
+                return None
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    stack.append((key, depth))
+                stack.append((item, depth + 1))
+    return body
+
+
+def well_formed(body: dict[str, Any]) -> str | None:
+    """Why a JSON object is not an activity as Teams sends it (None when it is).
+
+    The SDK's models accept nearly anything and fail later, deep inside a turn (a `from` missing, a
+    `channelData` that is a string, an invoke without a value object): such a body is a 400 here, before
+    anything runs. Ids go into connector URL paths and into the desk's columns, so they must be printable
+    without spaces, not "." or "..", and at most `ID_MAX` long, as every id Teams makes is.
+    """
+    kind = body.get("type")
+    if not isinstance(kind, str) or not kind:
+        return "no type"
+    if not _id(body.get("id"), required=False) or not _id(body.get("replyToId"), required=False):
+        return "a malformed id"
+    for name, required in (("conversation", True), ("from", True), ("recipient", False)):
+        part = body.get(name)
+        if part is None and not required:
+            continue
+        if not isinstance(part, dict) or not _id(part.get("id"), required=True):
+            return f"no {name} id"
+        if not _id(part.get("aadObjectId"), required=False):
+            return f"a malformed {name} aadObjectId"
+    data = body.get("channelData")
+    if not isinstance(data, dict):  # Teams always sends it; the SDK's roster lookups read it unguarded
+        return "channelData is no object"
+    for name in ("tenant", "team", "channel"):
+        part = data.get(name)  # the SDK reads team["id"]
+        if part is not None and (not isinstance(part, dict) or not _id(part.get("id"), required=name == "team")):
+            return f"channelData.{name} is no object with an id"
+    if kind == "invoke" and not isinstance(body.get("value"), dict):
+        return "an invoke without a value object"
+    for name in ("text", "name", "locale", "channelId"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            return f"{name} is no string"
+    entities = body.get("entities")
+    if entities is not None and (not isinstance(entities, list) or not all(isinstance(e, dict) for e in entities)):
+        return "entities is no list of objects"
+    return None
+
+
+def _id(value: Any, *, required: bool) -> bool:
+    if value is None:
+        return not required
+    return (isinstance(value, str) and 0 < len(value) <= ID_MAX and value.strip(".") != "" and value.isprintable()
+            and " " not in value)
 
 
 def invoke_http_response(status: int, body: Any) -> web.Response:

@@ -149,3 +149,35 @@ async def test_an_accepted_token_is_not_accepted_for_another_service_url(teams: 
 
     assert (good.status, moved.status) == (200, 401)
     assert await teams.requests() == 1
+
+
+@pytest.mark.parametrize("service_url", ["missing", "", None, 42], ids=["missing", "empty", "null", "a number"])
+async def test_an_activity_without_a_service_url_is_401_even_with_a_valid_token(teams: TeamsWorld,
+                                                                                service_url: Any) -> None:
+    # The SDK checks the token's `serviceurl` claim only against a service URL the activity names: without
+    # one it accepted the token (and the turn then failed with a 500 replying to nowhere).
+    activity = teams.activity(KARI, "personal", KARI.chat, type="message", text="Please reset my password")
+    if service_url == "missing":
+        del activity["serviceUrl"]
+    else:
+        activity["serviceUrl"] = service_url
+
+    answer = await teams.post(activity)
+
+    assert (answer.status, answer.body) == (401, {"error": "unauthorized"})
+    assert await teams.requests() == 0
+    assert await teams.inbound() == 0
+    assert teams.connector.calls == []
+
+
+async def test_a_body_that_is_no_activity_is_401_with_a_bad_token_and_400_with_a_good_one(teams: TeamsWorld) -> None:
+    for body in (b"{not json", b"[]", b'{"type": "message", "serviceUrl": "x"}'):
+        statuses = []
+        for token in (teams.token(expires_in=-600), teams.token(key="rogue"), teams.token()):
+            async with teams.http.post(teams.url, data=body, headers={
+                    "Authorization": f"Bearer {token}", "Content-Type": "application/json"}) as response:
+                statuses.append(response.status)
+        assert statuses == [401, 401, 400], body
+    async with teams.http.post(teams.url, data=b"hello", headers={
+            "Authorization": f"Bearer {teams.token(expires_in=-600)}", "Content-Type": "text/plain"}) as response:
+        assert response.status == 401  # not 415: nothing about the body is told before the token is good
