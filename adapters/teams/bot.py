@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from http import HTTPStatus
 from typing import Any
 
 from botbuilder.core import CardFactory, InvokeResponse, TurnContext
@@ -39,9 +40,10 @@ from botbuilder.schema.teams import (
     TaskModuleResponse,
     TaskModuleTaskInfo,
 )
+from msrest.serialization import Model
 
 from adapters.teams import cards
-from adapters.teams.cards import ACTION, DIALOG, VALUE, Signer
+from adapters.teams.cards import ACTION, DIALOG, VALUE, Signer, shorten
 from adapters.teams.conversations import (
     CHANNEL,
     PERSONAL,
@@ -59,13 +61,23 @@ from adapters.teams.people import TeamsPeople, person_key
 from bot.commands import run_command
 from bot.desk import Desk, Origin, title_from_text
 from bot.desk.actions import perform
+from bot.desk.service import TEXT_MAX
 from bot.errors import DeskError, Duplicate
 
 log = logging.getLogger(__name__)
 
 COMMAND = re.compile(r"^\s*/?desk(?:\s+|$)", re.IGNORECASE)
-_AT = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
+# A mention's name holds no "<" (Teams escapes it); `(.*?)</at>` instead made a message of many "<at>"
+# without a closing tag cost quadratic time on the event loop (28 KB of them blocked it for seconds).
+_AT = re.compile(r"<at>([^<]*)</at>", re.IGNORECASE)
 _TAG = re.compile(r"</?(?:p|div|span|br|b|i|em|strong|u|s)(?:\s[^<>]*)?/?>", re.IGNORECASE)
+RAW_TEXT_MAX = 100_000  # characters of a message's HTML; the desk's own limit (TEXT_MAX) applies after cleaning
+# Invokes the SDK dispatches to our handlers, with the model it reads their value into; and those it answers itself.
+INVOKE_MODELS: dict[str, type[Model]] = {
+    "task/fetch": TaskModuleRequest, "task/submit": TaskModuleRequest,
+    "composeExtension/fetchTask": MessagingExtensionAction, "composeExtension/submitAction": MessagingExtensionAction,
+}
+SDK_INVOKES = frozenset({"healthCheck"})
 HELP = ("Tell me what you need and I file it as a request; we answer here. "
         "Agents: type `desk help` for the commands.")
 
@@ -79,7 +91,9 @@ def clean_text(activity: Activity, bot_id: str, *, mention_tokens: bool = False)
         if (entity.type or "").lower() != "mention":
             continue
         props = entity.additional_properties or {}
-        mentioned = props.get("mentioned") or {}
+        mentioned = props.get("mentioned")
+        if not isinstance(mentioned, dict):
+            continue  # not a mention Teams would send: its text stays as written
         shown = str(props.get("text") or f"<at>{mentioned.get('name', '')}</at>")
         if mentioned.get("id") == bot_id:
             bot_texts.add(shown)
@@ -127,6 +141,11 @@ class ZonedeskBot(TeamsActivityHandler):
             return
         if isinstance(activity.value, dict) and activity.value.get(DIALOG):
             return  # a dialog's submit that a client posted as a message: nothing to do outside the dialog
+        if len(activity.text or "") > RAW_TEXT_MAX:  # Teams sends at most ~28 KB; no parsing of more than that
+            await self.tell(turn_context, f"Your message is too long ({len(activity.text or ''):,} characters; "
+                                          f"at most {TEXT_MAX:,}). Shorten it, or open Zonedesk in the browser "
+                                          "and attach the details as a file.")
+            return
         text = clean_text(activity, self.bot_id)
         key = activity_key(activity)
         if COMMAND.match(text):
@@ -270,10 +289,28 @@ class ZonedeskBot(TeamsActivityHandler):
 
     # ---------------------------------------------------------------- card buttons
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
-        """Card clicks here (their response body is plain JSON); every other invoke as the SDK routes it."""
-        if turn_context.activity.name == "adaptiveCard/action":
+        """Card clicks here (their response body is plain JSON); dialogs and the message extension as the SDK
+        routes them, once their value has the shape the SDK reads; any other invoke is refused with a 400.
+
+        The SDK would answer 501 to an invoke it has no handler for, and fail with a 500 on a value it
+        cannot read: a 5xx says "our fault" (and pages someone), which neither is.
+        """
+        name = turn_context.activity.name or ""
+        if name == "adaptiveCard/action":
             return InvokeResponse(status=200, body=await self.card_action(turn_context))
-        return await super().on_invoke_activity(turn_context)
+        model = INVOKE_MODELS.get(name)
+        if model is None and name not in SDK_INVOKES:
+            return invoke_refusal(f"Zonedesk does not handle '{shorten(name, 60)}' invokes.")
+        if model is not None:
+            try:
+                model.deserialize(turn_context.activity.value)
+            except (ValueError, TypeError, AttributeError) as exc:  # msrest's DeserializationError is a ValueError
+                log.info("teams: refused a %s invoke whose value is malformed: %s", name, type(exc).__name__)
+                return invoke_refusal(f"The value of this '{name}' invoke is malformed.")
+        response: InvokeResponse = await super().on_invoke_activity(turn_context)
+        if response is not None and response.status == HTTPStatus.NOT_IMPLEMENTED:
+            return invoke_refusal(f"Zonedesk does not handle this kind of '{name}' invoke.")
+        return response
 
     async def card_action(self, turn_context: TurnContext) -> dict[str, Any]:
         """A Universal Action click: run the neutral action; the response replaces the card (or says why not).
@@ -367,6 +404,11 @@ class ZonedeskBot(TeamsActivityHandler):
     async def on_installation_update(self, turn_context: TurnContext) -> None:
         """The app was installed or removed: remember the conversation (an install is where posts can go)."""
         await self.references.remember_turn(turn_context)
+
+
+def invoke_refusal(text: str) -> InvokeResponse:
+    """A 400 invoke response for an invoke we do not act on."""
+    return InvokeResponse(status=HTTPStatus.BAD_REQUEST, body={"error": text})
 
 
 def card_message(text: str) -> Activity:
