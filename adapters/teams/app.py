@@ -7,7 +7,8 @@ second time (breaking them) in 4.17.x. This handler answers:
   token for this activity (any failure of it is a 401, logged with its reason, never a 500). An
   activity without a `serviceUrl` is refused too: the SDK skips the `serviceurl` claim check then;
 - 400 for a body that is not an activity of the shape Teams sends (`well_formed`), 415 for one that is
-  not JSON; both only for a genuine token, so a caller without one learns nothing but 401;
+  not JSON, 413 for one over the server's body limit; only for a genuine token, so a caller without
+  one learns nothing but 401;
 - the invoke response's status and body as they are (an Adaptive Card replacing a card, a dialog);
 - 200 for everything else, once the desk has committed what the activity caused.
 
@@ -80,7 +81,11 @@ class TeamsRuntime:
             return unauthorized()
         if "json" not in (request.content_type or ""):
             return await self._refuse(header, 415, "expected application/json")
-        body = parse_json(await request.read())
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:  # Teams sends at most a few dozen KB; say so as for any refusal
+            return await self._refuse(header, 413, f"the activity is larger than {request.client_max_size:,} bytes")
+        body = parse_json(raw)
         if not isinstance(body, dict):
             return await self._refuse(header, 400, NOT_AN_ACTIVITY)
         if not isinstance(body.get("serviceUrl"), str) or not body["serviceUrl"]:

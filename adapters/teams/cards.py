@@ -17,6 +17,8 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,7 +37,11 @@ COMMENT_INPUT = "zd_comment"  # the approval card's optional comment
 DIALOG = "zd_dialog"  # the dialog a task/fetch button or a dialog's submit names
 DIALOG_ACTIONS = frozenset({"reply", "assign"})  # neutral actions whose outcome is a dialog to open
 TEXT_MAX = 6000  # a card is at most 28 KB; long bodies are cut and point to the web page
+TEXT_BYTES_MAX = 16_000  # ...and so is their size as sent: an emoji is one character but 12 bytes of JSON
+CARRIED_BYTES_MAX = 3_000  # the message a button carries back (twice per button: the fallback has it too)
 LINES_MAX = 80
+VALUE_MAX = 20_000  # characters of a text input's value, when the input sets no maxLength of its own
+CHOICE_VALUE_MAX = 2_000  # a choice set's value: the chosen option values, comma-separated
 TITLE_MAX = 300
 LABEL_MAX = 60
 
@@ -58,15 +64,54 @@ def text_block(text: str, **style: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
+def wire_size(value: Any) -> int:
+    """Bytes of `value` as JSON on the wire (the connector client escapes everything outside ASCII)."""
+    return len(json.dumps(value, separators=(",", ":")))
+
+
+def escaped_size(text: str) -> int:
+    """Bytes of user text as a TextBlock sends it: escaped, as JSON."""
+    return wire_size(escape(text))
+
+
+def fitting(text: str, room: int, size: Callable[[str], int] | None = None) -> str:
+    """The longest start of `text` whose `size` (by default: escaped, as sent) is at most `room` (a binary
+    search: the size grows with the length)."""
+    if size is None:
+        size = escaped_size
+    if size(text) <= room:
+        return text
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if size(text[:middle]) <= room:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low]
+
+
 def text_blocks(text: str, **style: Any) -> list[dict[str, Any]]:
-    """User text as TextBlocks, one per line (a single line break is not one in every Teams client)."""
+    """User text as TextBlocks, one per line (a single line break is not one in every Teams client), cut
+    at `TEXT_MAX` characters, `LINES_MAX` lines or `TEXT_BYTES_MAX` bytes as sent, whichever comes first."""
     if not text.strip():
         return []
     cut = len(text) > TEXT_MAX
     lines = shorten(text, TEXT_MAX).splitlines()
     if len(lines) > LINES_MAX:
         lines, cut = lines[:LINES_MAX], True
-    blocks = [text_block(escape(line) if line.strip() else " ", spacing="None", **style) for line in lines]
+    room = TEXT_BYTES_MAX
+    blocks = []
+    for line in lines:
+        shown = fitting(line, room) if line.strip() else line
+        if shown != line:
+            cut = True
+            if shown.strip():
+                blocks.append(text_block(escape(shown) + "…", spacing="None", **style))
+            break
+        block = text_block(escape(line) if line.strip() else " ", spacing="None", **style)
+        room -= wire_size(block)
+        blocks.append(block)
     if cut:
         blocks.append(text_block("(shortened: open the request in Zonedesk to read it all)", isSubtle=True,
                                  size="Small"))
@@ -112,13 +157,27 @@ def compact(message: Message) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v not in (None, [], {}, "")}
 
 
+def carried(message: Message) -> Message:
+    """The message a button carries back, its text (and if need be its title and fields) cut to fit in
+    `CARRIED_BYTES_MAX`: a card redrawn after a click shows the start of a long text, as a card does anyway."""
+    if wire_size(compact(message)) <= CARRIED_BYTES_MAX:
+        return message
+    brief = replace(message, title=fitting(message.title or "", 600, wire_size) or None,
+                    author=fitting(message.author or "", 300, wire_size) or None,
+                    fields=tuple((fitting(k, 100, wire_size), fitting(v, 200, wire_size))
+                                 for k, v in message.fields[:6]),
+                    footer=fitting(message.footer or "", 300, wire_size) or None)
+    room = CARRIED_BYTES_MAX - wire_size(compact(replace(brief, text="")))
+    return replace(brief, text=fitting(message.text, max(room, 0), wire_size))
+
+
 def button_action(button: Button, message: Message, signer: Signer) -> dict[str, Any]:
     """A neutral button as an Adaptive Card action."""
     title = shorten(button.label, LABEL_MAX)
     if button.action in DIALOG_ACTIONS:
         return {"type": "Action.Submit", "title": title,
                 "data": {"msteams": {"type": "task/fetch"}, DIALOG: button.action, "number": button.value}}
-    card = compact(message)
+    card = compact(carried(message))
     data = {ACTION: button.action, VALUE: button.value, CARD: card,
             SIGNATURE: signer.sign(button.action, button.value, card)}
     action: dict[str, Any] = {"type": "Action.Execute", "title": title, "verb": f"zd:{button.action}", "data": data,
@@ -207,9 +266,12 @@ def message_response(text: str) -> dict[str, Any]:
 def input_text(id_: str, label: str, value: str = "", *, multiline: bool = False, required: bool = False,
                max_length: int | None = None, placeholder: str | None = None,
                error: str | None = None) -> list[dict[str, Any]]:
-    """A text input (its value is data, never rendered as markdown) with an optional error under it."""
-    element: dict[str, Any] = {"type": "Input.Text", "id": id_, "label": label, "value": value,
-                               "isMultiline": multiline, "isRequired": required}
+    """A text input (its value is data, never rendered as markdown) with an optional error under it.
+
+    A value shown again is cut to what the input takes: a forged submit of a megabyte is not sent back."""
+    element: dict[str, Any] = {"type": "Input.Text", "id": id_, "label": label,
+                               "value": value[: max_length or VALUE_MAX], "isMultiline": multiline,
+                               "isRequired": required}
     if max_length:
         element["maxLength"] = max_length
     if placeholder:
@@ -226,7 +288,7 @@ def choice_set(id_: str, label: str, choices: list[tuple[str, str]], value: str 
                                "isRequired": required,
                                "choices": [{"title": shorten(t, 75), "value": v} for v, t in choices]}
     if value is not None:
-        element["value"] = value
+        element["value"] = value[:CHOICE_VALUE_MAX]
     return [element, *error_block(error)]
 
 

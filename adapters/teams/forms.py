@@ -16,6 +16,8 @@ from bot.desk import Origin
 from bot.errors import DeskError
 from bot.forms import Form, FormField, display
 
+SHORT_VALUE_MAX = 100  # a date or number shown again (a forged submit may have sent anything)
+
 
 def _field(field: FormField, value: Any, error: str | None) -> list[dict[str, Any]]:
     label = field.label + (" *" if field.required else "")
@@ -34,10 +36,11 @@ def _field(field: FormField, value: Any, error: str | None) -> list[dict[str, An
                    "valueOn": "true", "valueOff": "false"}
         return [element, *error_block(error)]
     if field.type == "date":
-        element = {"type": "Input.Date", "id": field.id, "label": label, "value": str(shown)}
+        element = {"type": "Input.Date", "id": field.id, "label": label, "value": str(shown)[:SHORT_VALUE_MAX]}
         return [element, *error_block(error)]
     if field.type == "number":
-        element = {"type": "Input.Number", "id": field.id, "label": label, "value": display(shown) if shown else ""}
+        element = {"type": "Input.Number", "id": field.id, "label": label,
+                   "value": display(shown)[:SHORT_VALUE_MAX] if shown else ""}
         if isinstance(field.min, int | float):
             element["min"] = field.min
         if isinstance(field.max, int | float):
