@@ -115,7 +115,7 @@ class TeamsRuntime:
         """The answer to a body we cannot act on: `status` for a genuine token (checked without an activity,
         so without the `serviceurl` claim), else 401 like any other request with a bad token."""
         try:
-            await self.authentication.inner.authenticate_request(Activity(channel_id="msteams"), header)
+            await self.authentication.authenticate_token(header)
         except Exception as exc:
             log.info("teams: refused a token: %s", describe(exc))
             return unauthorized()

@@ -2,7 +2,8 @@
 
 Inbound tokens are validated by `ConfigurationBotFrameworkAuthentication` (issuer, audience = our app
 id, signing key from the channel's OpenID metadata, expiry, `serviceurl` = the activity's), configured
-with `BOTFRAMEWORK_OPENID_METADATA_URL` / `BOTFRAMEWORK_TOKEN_ISSUER`. The corrections
+with `BOTFRAMEWORK_OPENID_METADATA_URL` / `BOTFRAMEWORK_TOKEN_ISSUER`; a token without an `exp` is
+refused here, as the SDK would accept it (`expiry`). The corrections
 (docs/decisions/0005-teams-sdk-workarounds.md):
 
 1. **Keys off the event loop.** The SDK fetches the OpenID metadata and keys with blocking `requests`
@@ -253,13 +254,18 @@ class BotAuthentication(BotFrameworkAuthentication):
             self._verdicts.pop(key, None)
         result = await self.inner.authenticate_request(activity, auth_header)
         claims = dict(result.claims_identity.claims)
-        exp = claims.get("exp")
-        if isinstance(exp, int | float):
-            if len(self._verdicts) >= VERDICTS_MAX:
-                self._verdicts.pop(next(iter(self._verdicts)))
-            self._verdicts[key] = (float(exp), self.metadata.fetches, claims, result.caller_id, result.audience)
+        exp = expiry(claims)
+        if len(self._verdicts) >= VERDICTS_MAX:
+            self._verdicts.pop(next(iter(self._verdicts)))
+        self._verdicts[key] = (exp, self.metadata.fetches, claims, result.caller_id, result.audience)
         result.connector_factory = self.connectors
         return result
+
+    async def authenticate_token(self, auth_header: str) -> None:
+        """Validate a token on its own, without an activity (so without the `serviceurl` claim): for bodies
+        that are no activity, which then get a 400 only if the token itself is genuine."""
+        result = await self.inner.authenticate_request(Activity(channel_id="msteams"), auth_header)
+        expiry(dict(result.claims_identity.claims))
 
     def _result(self, identity: ClaimsIdentity, caller_id: str | None, audience: str | None
                 ) -> AuthenticateRequestResult:
@@ -296,6 +302,15 @@ class BotAuthentication(BotFrameworkAuthentication):
     async def authenticate_channel_request(self, auth_header: str) -> ClaimsIdentity:
         """Delegated to the SDK."""
         return await self.inner.authenticate_channel_request(auth_header)
+
+
+def expiry(claims: dict[str, Any]) -> float:
+    """The token's `exp`; a token without one is refused (PyJWT checks `exp` only when it is there, so the SDK
+    would accept a token that never expires; Microsoft's own validation requires it)."""
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float) or isinstance(exp, bool):
+        raise PermissionError("the token has no numeric expiry")
+    return float(exp)
 
 
 def verdict_key(auth_header: str, activity: Activity) -> str:

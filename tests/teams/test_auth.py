@@ -17,6 +17,8 @@ from tests.teams.conftest import APP_ID, KARI, TeamsWorld, teams_env
 BAD_TOKENS: list[tuple[str, Callable[[TeamsWorld], str]]] = [
     ("expired", lambda t: "Bearer " + t.token(expires_in=-600)),
     ("not yet valid", lambda t: "Bearer " + t.token(not_before=600)),
+    ("no expiry", lambda t: "Bearer " + t.token(omit=("exp",))),
+    ("expiry as a string", lambda t: "Bearer " + t.token(extra_claims={"exp": str(int(time.time()) + 600)})),
     ("wrong issuer", lambda t: "Bearer " + t.token(issuer="https://sts.example.com")),
     ("wrong audience", lambda t: "Bearer " + t.token(audience="another-bot")),
     ("no audience", lambda t: "Bearer " + t.token(omit=("aud",))),
