@@ -163,6 +163,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
                                         "channel": {"id": IT_HELP}},
                            entities=[{"type": "mention", "text": "<at>Zonedesk</at>", "mentioned": {"id": BOT}}])
     assert world.post(json.dumps(first).encode()).status_code == 200
+    world.statuses.clear()
     yield world
     server.stop()
     background.run(connector.stop())
