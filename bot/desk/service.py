@@ -1081,7 +1081,7 @@ async def _claim_key(session: AsyncSession, key: str, source: str, now: datetime
     then this transaction is the one that processes it. Otherwise it is recorded here (Teams, web).
     One statement either way (an upsert that only updates an unprocessed row), no savepoint.
     """
-    if (await session.execute(_CLAIM_KEY, {"key": key, "source": source, "now": now})).first() is None:
+    if key not in await _claim_keys(session, [(key, source)], now):
         raise Duplicate(key)
 
 
@@ -1108,6 +1108,8 @@ class _ManyRows:
     tail: str
 
 
+# SQL that SQLite and PostgreSQL both speak, as text(): SQLAlchemy does not cache the compiled form of
+# its ON CONFLICT constructs, and compiling them cost a millisecond a request on the hottest path.
 _CLAIM_KEYS = _ManyRows(
     "INSERT INTO inbound (key, source, received_at, processed_at, attempts) VALUES ",
     "(:key{i}, :source{i}, :now, :now, 0)",
@@ -1131,16 +1133,6 @@ def _many(shape: _ManyRows, count: int) -> Any:
         if len(_TEXTS) < 512:
             _TEXTS[(shape, count)] = statement
     return statement
-
-
-# The upsert of every keyed action, as SQL that SQLite and PostgreSQL both speak. SQLAlchemy does
-# not cache the compiled form of its ON CONFLICT constructs, and compiling them cost a millisecond
-# a request on the hottest path; text() with typed parameters compiles in microseconds.
-_CLAIM_KEY = text(
-    "INSERT INTO inbound (key, source, received_at, processed_at, attempts) VALUES (:key, :source, :now, :now, 0) "
-    "ON CONFLICT (key) DO UPDATE SET processed_at = excluded.processed_at WHERE inbound.processed_at IS NULL "
-    "RETURNING key"
-).bindparams(bindparam("now", type_=UtcDateTime()))
 
 
 def _task_view(task: Task) -> TaskView:

@@ -16,26 +16,12 @@ import aiohttp
 
 from tests.fakes.botframework import FakeConnector, OpenIdServer, mint_channel_token
 from tests.reliability.harness import Served
+from tests.teams.conftest import Person as TeamsPerson
 
 APP_ID = "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
 APP_PASSWORD = "reliability-teams-client-secret"
 BOT = f"28:{APP_ID}"
 TENANT = "72f988bf-0000-4000-8000-0000000rel01"
-
-
-@dataclass(frozen=True)
-class TeamsPerson:
-    """Someone as Teams knows them."""
-
-    user_id: str  # the 29: Teams user id
-    aad: str  # the AAD object id
-    name: str
-    email: str
-
-    @property
-    def chat(self) -> str:
-        """Their personal chat with the bot."""
-        return f"a:1{self.user_id[3:]}chat"
 
 
 def teams_env(openid: OpenIdServer, connector: FakeConnector) -> dict[str, str]:

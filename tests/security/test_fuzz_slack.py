@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
@@ -17,6 +15,7 @@ from hypothesis import strategies as st
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.slack_signing import sign_request
 from tests.reliability.harness import BOT_TOKEN, SIGNING_SECRET, Served, sqlite_rows
+from tests.security.background import Background
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
@@ -45,20 +44,6 @@ BODY = st.one_of(
 )
 
 
-class Background:
-    """The fake Slack API on its own loop in a thread, so the sync Hypothesis test can drive a real server."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro):  # type: ignore[no-untyped-def]
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=120)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

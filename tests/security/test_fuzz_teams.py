@@ -6,9 +6,7 @@ token the SDK's real JWT validation accepts, so the garbage gets past authentica
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from hypothesis import strategies as st
 from tests.fakes.botframework import FakeConnector, OpenIdServer, mint_channel_token
 from tests.reliability.harness import Served, sqlite_rows
 from tests.reliability.teams_harness import APP_ID, APP_PASSWORD, BOT, TENANT, TeamsPerson, enrol, teams_env
+from tests.security.background import Background
 
 KARI = TeamsPerson("29:1fuzzkari", "aad-fuzz-kari", "Kari Nordmann", "kari.nordmann@nordlys.example")
 ALEXIS = TeamsPerson("29:1fuzzalexis", "aad-fuzz-alexis", "Alexis Baker", "alexis.baker@nordlys.example")  # IT agent
@@ -126,20 +125,6 @@ class Running:
         return response
 
 
-class Background:
-    """The fake connector on its own loop in a thread, so the sync Hypothesis tests can drive a real server."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro):  # type: ignore[no-untyped-def]
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=120)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
