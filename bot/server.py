@@ -127,12 +127,13 @@ def build_services(config_path: str | Path, database_url: str | None = None, *, 
         # A send must end well inside the lease, or a second worker could claim a row still being sent.
         outbox_settings = OutboxSettings(lease=lease, send_timeout=min(15.0, lease.total_seconds() / 2))
     worker = OutboxWorker(sessions, clock, {}, outbox_settings, worker_id=f"{os.getpid()}-{uuid.uuid4().hex[:6]}")
-    desk = Desk(config, sessions, clock, on_commit=worker.notify)
+    inbox = Inbox(sessions, clock, lease=lease)
+    desk = Desk(config, sessions, clock, on_commit=worker.notify, on_settled=inbox.settled)
     catalog = load_catalog(config, config_path.resolve().parent)
     desk.catalog = catalog
     return Services(
         config=config, config_root=config_path.resolve().parent, engine=engine, sessions=sessions, clock=clock,
-        desk=desk, directory=Directory(sessions, clock), inbox=Inbox(sessions, clock, lease=lease), outbox=worker,
+        desk=desk, directory=Directory(sessions, clock), inbox=inbox, outbox=worker,
         secret_key=secret_key(url, env), database_url=url,
         catalog=catalog,
     )

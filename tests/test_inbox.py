@@ -33,3 +33,25 @@ async def test_a_sender_stays_in_order_when_an_earlier_event_fails(services: Ser
     assert await inbox.recover() == 2
     assert handled == ["other", "first", "second"]
     assert await inbox.recover() == 0, "each event is processed once"
+
+
+async def test_a_later_event_reaching_the_lock_first_runs_the_earlier_one_first(services: Services,
+                                                                                clock: FakeClock) -> None:
+    """Two messages of one person acknowledged together: whichever task gets there first files both, in
+    order, instead of parking the later one for the recovery job (which ran every few seconds)."""
+    inbox = services.inbox
+    handled: list[str] = []
+
+    async def handler(key: str, payload: dict[str, Any]) -> None:
+        handled.append(payload["name"])
+
+    inbox.register("test", handler)
+    for name in ("first", "second"):
+        assert await inbox.accept(f"test:{name}", "test", {"name": name}, sequence="user-1")
+        clock.advance(timedelta(milliseconds=5))
+    await inbox.process("test:second", "test", {"name": "second"})
+    assert handled == ["first", "second"]
+    await inbox.process("test:first", "test", {"name": "first"})
+    assert handled == ["first", "second"], "the first event ran once"
+    clock.advance(timedelta(minutes=5))
+    assert await inbox.recover() == 0, "nothing was left for the recovery job"

@@ -162,6 +162,7 @@ class Tx:
     now: datetime
     events: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    settled: list[str] = field(default_factory=list)  # inbound keys this transaction marks processed
 
     @property
     def wrote_outbox(self) -> bool:
@@ -211,6 +212,7 @@ class Desk:
         platforms: frozenset[str] = frozenset(),
         timers: Timers | None = None,
         on_commit: Callable[[], None] | None = None,
+        on_settled: Callable[[Sequence[str]], None] | None = None,
     ) -> None:
         self.config = config
         self.sessions = sessions
@@ -219,6 +221,7 @@ class Desk:
         self.platforms = platforms & CHAT_PLATFORMS
         self.timers = timers
         self.on_commit = on_commit
+        self.on_settled = on_settled  # told the inbound keys a commit marked processed (bot.inbox.Inbox.settled)
         # Filing under a burst shares transactions (IntakeQueue); off, every request commits alone.
         self.group_commit = True
         self._intake = IntakeQueue(self._file_together)
@@ -242,10 +245,13 @@ class Desk:
             async with session.begin():
                 if dedupe_key is not None:
                     await _claim_key(session, dedupe_key, source, tx.now)
+                    tx.settled.append(dedupe_key)
                 yield tx
                 await tx.write_rows()
             if tx.wrote_outbox and self.on_commit is not None:
                 self.on_commit()
+            if tx.settled and self.on_settled is not None:
+                self.on_settled(tx.settled)
 
     async def _request(self, tx: Tx, actor: Actor, number: int, needed: Level, doing: str) -> Request:
         query = select(Request).where(Request.id == number)
@@ -507,6 +513,7 @@ class Desk:
             for key, i in keyed.items():
                 if key not in claimed:
                     outcomes[i] = Duplicate(key)
+            tx.settled.extend(claimed)
         live = [(i, f, Request(**f.columns, created_at=tx.now, updated_at=tx.now))
                 for i, f in enumerate(filings) if outcomes[i] is None]
         tx.session.add_all([request for _, _, request in live])
