@@ -5,8 +5,9 @@
 them to the platform's `Sender`, and records the outcome: sent, retry later with exponential back-off
 and jitter (honouring Retry-After), or failed with a visible event in the request's history.
 
-Ordering: a row is claimable only when no older row of the same `conversation` is still pending,
-so replies reach a thread in the order they were accepted, across replicas too. Per-conversation
+Ordering: a row is claimable only when every older row of the same `conversation` is sent or
+claimed with it, so replies reach a thread in the order they were accepted, across replicas too; a
+worker sends the run of one conversation it claimed in order and stops at the first failure. Per-conversation
 rate limits (Teams: 7 in 1 s, 60 in 30 s) are checked where rows are claimed, from `sent_at`.
 
 A process killed after the platform accepted a message but before the row was marked sent leaves
@@ -20,22 +21,43 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Integer, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
 from bot.messages import Message
-from bot.model import Event, Outbox, ThreadLink
+from bot.model import Event, Outbox, UtcDateTime
 from bot.store import unavailable
 
 log = logging.getLogger(__name__)
+
+# Each conversation's pending rows in order, numbered, with how many rows before (and including) each
+# one are not sendable now (backing off, or leased). A run is the rows with none: the due head and what
+# follows it without a gap. Window functions: SQLite 3.25+ and PostgreSQL alike.
+_RUNS = text("""
+WITH pending AS (
+    SELECT id, conversation, platform,
+           CASE WHEN next_attempt_at <= :now AND (claimed_until IS NULL OR claimed_until < :now) THEN 0 ELSE 1 END
+               AS held
+    FROM outbox WHERE status = 'pending' AND platform IN :platforms AND conversation NOT IN :resting
+), runs AS (
+    SELECT id, conversation, platform,
+           ROW_NUMBER() OVER (PARTITION BY conversation ORDER BY id) AS position,
+           SUM(held) OVER (PARTITION BY conversation ORDER BY id ROWS UNBOUNDED PRECEDING) AS blocked
+    FROM pending
+)
+SELECT id, conversation FROM runs
+WHERE blocked = 0 AND position <= CASE WHEN platform IN :limited THEN :limited_run ELSE :run END
+ORDER BY id LIMIT :batch
+""").bindparams(bindparam("now", type_=UtcDateTime()), bindparam("platforms", expanding=True),
+                bindparam("resting", expanding=True), bindparam("limited", expanding=True),
+                bindparam("limited_run", type_=Integer()), bindparam("run", type_=Integer()),
+                bindparam("batch", type_=Integer()))
 
 
 def outbox_row(
@@ -163,13 +185,14 @@ class OutboxSettings:
     base_delay: float = 1.0
     max_delay: float = 300.0
     poll_interval: float = 1.0
+    # After a round that sent something but not a full batch, the worker waits this long before the
+    # next claim, so the commits of a burst share one claim: under load every commit would wake it,
+    # and each claim reads the whole queue. An idle worker still wakes at once.
+    linger: float = 0.05
     send_timeout: float = 15.0
     rate_limits: dict[str, tuple[RateLimit, ...]] = field(
         default_factory=lambda: {"teams": (RateLimit(7, 1.0), RateLimit(60, 30.0))}
     )
-
-
-AfterSent = Callable[[AsyncSession, Outbox, dict[str, Any], datetime], Awaitable[None]]
 
 
 class OutboxWorker:
@@ -190,6 +213,10 @@ class OutboxWorker:
         self.worker_id = worker_id
         self._wake = asyncio.Event()
         self._stopping = False
+        # Rate-limited conversations that used up their allowance, and until when: left out of the next
+        # claims, so a channel Teams holds to 2 posts a second does not fill every batch with rows that
+        # cannot go (the claim checks the limits from the database in any case).
+        self._resting: dict[str, datetime] = {}
 
     def notify(self) -> None:
         """Wake the worker now (called after a commit that wrote outbox rows)."""
@@ -206,10 +233,13 @@ class OutboxWorker:
                 else:
                     log.exception("outbox: delivery round failed")
                 busy = 0
-            if busy:
+            if busy >= self.settings.batch:
+                continue  # a full round: more is probably due
+            if busy:  # a busy moment: let the commits of the next few ms share one claim
+                await asyncio.sleep(self.settings.linger)
                 continue
             self._wake.clear()
-            try:
+            try:  # idle: the next commit wakes the worker at once
                 await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_interval)
             except TimeoutError:
                 pass
@@ -220,18 +250,30 @@ class OutboxWorker:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Claim one batch of due rows, send them, record outcomes. Returns how many were handled."""
+        """Claim one batch of due rows, send them, record outcomes. Returns how many were handled.
+
+        Each conversation's claimed rows (a run, oldest first) are sent one after the other; different
+        conversations are sent side by side. When a send does not succeed, the rest of its run is
+        released unsent, so nothing overtakes a row that will be retried.
+        """
         claimed = await self._claim()
         if not claimed:
             return 0
+        runs: dict[str, list[Delivery]] = {}
+        for item in claimed:
+            runs.setdefault(item.conversation, []).append(item)
         gate = asyncio.Semaphore(self.settings.concurrency)
 
-        async def one(item: Delivery) -> None:
+        async def one_run(run: list[Delivery]) -> None:
             async with gate:
-                outcome = await self._send(item)
-                await self._record(item, outcome)
+                for position, item in enumerate(run):
+                    outcome = await self._send(item)
+                    await self._record(item, outcome)
+                    if not isinstance(outcome, Sent):
+                        await self._release([later.id for later in run[position + 1:]])
+                        return
 
-        await asyncio.gather(*(one(item) for item in claimed))
+        await asyncio.gather(*(one_run(run) for run in runs.values()))
         return len(claimed)
 
     async def drain(self, rounds: int = 100) -> int:
@@ -257,78 +299,98 @@ class OutboxWorker:
             return Retry(f"internal error: {type(exc).__name__}")
 
     async def _claim(self) -> list[Delivery]:
+        """Lease the next rows to send: each conversation's oldest pending rows, up to the first one that
+        is not due (backing off) or leased by another worker, and within its rate limits.
+
+        One window query over the pending rows finds the runs (it replaced a correlated "no older
+        pending row" test per row, which made a backlog in one channel quadratic to drain). The oldest
+        rows go first, whatever their conversation: taking every conversation's head first starved a
+        busy triage channel to one post a round while new confirmations kept arriving.
+        """
         now = self.clock.now()
-        older = aliased(Outbox)
-        head_of_conversation = ~exists().where(
-            and_(older.conversation == Outbox.conversation, older.id < Outbox.id, older.status == "pending")
-        )
-        due = and_(
-            Outbox.status == "pending",
-            Outbox.next_attempt_at <= now,
-            or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
-            head_of_conversation,
-        )
         platforms = sorted(self.senders)
+        if not platforms:
+            return []
+        self._resting = {c: until for c, until in self._resting.items() if until > now}
+        limited = sorted(self.settings.rate_limits)
         async with self.sessions() as session, session.begin():
-            query = select(Outbox).where(due, Outbox.platform.in_(platforms)).order_by(Outbox.id)
-            query = query.limit(self.settings.batch)
+            candidates = [(int(i), str(c)) for i, c in await session.execute(_RUNS, {
+                "now": now, "platforms": platforms, "resting": [*self._resting, ""], "limited": [*limited, ""],
+                "limited_run": min((lim.count for lims in self.settings.rate_limits.values() for lim in lims),
+                                   default=self.settings.batch),
+                "run": self.settings.batch, "batch": self.settings.batch})]
+            if not candidates:
+                return []
+            allowance = await self._allowance(session, candidates, now)
             postgres = session.bind.dialect.name == "postgresql"
-            if postgres:
+            query = select(Outbox).where(
+                Outbox.id.in_([i for i, _ in candidates]), Outbox.status == "pending", Outbox.next_attempt_at <= now,
+                or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
+            if postgres:  # a row another replica is claiming right now is skipped, never waited for
                 query = query.with_for_update(skip_locked=True, of=Outbox)
-            rows = list((await session.execute(query)).scalars())
-            rows = await self._within_rate_limits(session, rows, now)
-            claimed: list[Outbox] = []
+            locked = {row.id: row for row in (await session.execute(query)).scalars()}
+            taken: list[Outbox] = []
+            cut: set[str] = set()
+            for row_id, conversation in sorted(candidates):  # a run is its conversation's rows in id order
+                row = locked.get(row_id)
+                if conversation in cut or row is None or allowance.get(conversation, 1) <= 0:
+                    cut.add(conversation)  # a gap: what follows would overtake it
+                    continue
+                if conversation in allowance:
+                    allowance[conversation] -= 1
+                taken.append(row)
+            for conversation, left in allowance.items():
+                if left <= 0:
+                    self._resting[conversation] = now + timedelta(seconds=min(
+                        lim.seconds for lim in self.settings.rate_limits[conversation.split(":", 1)[0]]))
+            if not taken:
+                return []
             # A lease that expired without an outcome (every outcome clears it) means the claimant died
             # somewhere around the send: the platform may have the message already.
-            uncertain = {row.id for row in rows if row.claimed_until is not None}
-            lease = now + self.settings.lease
-            for row in rows:
-                if postgres:
-                    row.claimed_until = lease
-                    row.attempts += 1
-                    claimed.append(row)
-                    continue
-                result = await session.execute(
-                    update(Outbox)
-                    .where(
-                        Outbox.id == row.id,
-                        Outbox.status == "pending",
-                        or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
-                    )
-                    .values(claimed_until=lease, attempts=Outbox.attempts + 1)
-                    .execution_options(synchronize_session=False)
-                )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    row.attempts += 1
-                    claimed.append(row)
+            uncertain = {row.id for row in taken if row.claimed_until is not None}
+            ids = [row.id for row in taken]
+            await session.execute(
+                update(Outbox).where(Outbox.id.in_(ids), Outbox.status == "pending",
+                                     or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
+                .values(claimed_until=now + self.settings.lease, attempts=Outbox.attempts + 1)
+                .execution_options(synchronize_session=False))
         return [
-            Delivery(r.id, r.platform, r.kind, r.conversation, r.target, r.payload, r.request_id, r.attempts,
+            Delivery(r.id, r.platform, r.kind, r.conversation, r.target, r.payload, r.request_id, r.attempts + 1,
                      maybe_sent=r.id in uncertain)
-            for r in claimed
+            for r in taken
         ]
 
-    async def _within_rate_limits(self, session: AsyncSession, rows: Sequence[Outbox], now: datetime) -> list[Outbox]:
-        limited = [r for r in rows if r.platform in self.settings.rate_limits]
+    async def _allowance(self, session: AsyncSession, candidates: Sequence[tuple[int, str]], now: datetime
+                         ) -> dict[str, int]:
+        """How many more rows each rate-limited conversation may send now (conversations are keyed
+        `platform:...`; conversations without limits are absent)."""
+        limited = sorted({c for _, c in candidates if c.split(":", 1)[0] in self.settings.rate_limits})
         if not limited:
-            return list(rows)
-        longest = max(limit.seconds for r in limited for limit in self.settings.rate_limits[r.platform])
-        conversations = sorted({r.conversation for r in limited})
+            return {}
+        longest = max(limit.seconds for c in limited for limit in self.settings.rate_limits[c.split(":", 1)[0]])
         recent = await session.execute(
             select(Outbox.conversation, Outbox.sent_at).where(
-                Outbox.conversation.in_(conversations),
-                Outbox.sent_at >= now - timedelta(seconds=longest),
-            )
-        )
+                Outbox.conversation.in_(limited), Outbox.sent_at >= now - timedelta(seconds=longest)))
         sent: dict[str, list[datetime]] = {}
         for conversation, sent_at in recent:
             sent.setdefault(conversation, []).append(sent_at)
-        keep = []
-        for row in rows:
-            limits = self.settings.rate_limits.get(row.platform, ())
-            times = sent.get(row.conversation, [])
-            if all(sum(1 for t in times if t > now - timedelta(seconds=lim.seconds)) < lim.count for lim in limits):
-                keep.append(row)
-        return keep
+        allowance = {}
+        for conversation in limited:
+            times = sent.get(conversation, [])
+            allowance[conversation] = min(
+                limit.count - sum(1 for t in times if t > now - timedelta(seconds=limit.seconds))
+                for limit in self.settings.rate_limits[conversation.split(":", 1)[0]])
+        return allowance
+
+    async def _release(self, ids: Sequence[int]) -> None:
+        """Give claimed rows back unsent (an earlier row of their run must be retried first)."""
+        if not ids:
+            return
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Outbox).where(Outbox.id.in_(ids), Outbox.status == "pending")
+                .values(claimed_until=None, attempts=Outbox.attempts - 1)
+                .execution_options(synchronize_session=False))
 
     def backoff(self, attempts: int) -> float:
         """Exponential back-off with full jitter, capped."""
@@ -336,19 +398,25 @@ class OutboxWorker:
         return random.uniform(ceiling / 2, ceiling)  # jitter, not security
 
     async def _record(self, item: Delivery, outcome: SendResult) -> None:
+        """Write one outcome in its own transaction (a crash loses at most the outcome of a send in flight).
+
+        A success, the common case, is one UPDATE (and the thread link, if the message starts one); a
+        failure goes through the ORM, which it can afford.
+        """
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
+            if isinstance(outcome, Sent):
+                done = await session.execute(
+                    update(Outbox).where(Outbox.id == item.id, Outbox.status == "pending")
+                    .values(status="sent", sent_at=now, result=outcome.result, last_error=None, claimed_until=None)
+                    .execution_options(synchronize_session=False))
+                if done.rowcount == 1:  # type: ignore[attr-defined]
+                    await _after_sent(session, item, outcome.result)
+                return
             row = await session.get(Outbox, item.id)
             if row is None or row.status != "pending":
                 return
             row.claimed_until = None
-            if isinstance(outcome, Sent):
-                row.status = "sent"
-                row.sent_at = now
-                row.result = outcome.result
-                row.last_error = None
-                await _after_sent(session, row, outcome.result)
-                return
             row.last_error = outcome.error
             expired = now - row.created_at >= self.settings.give_up_after
             if isinstance(outcome, Failed) or expired:
@@ -373,20 +441,19 @@ class OutboxWorker:
             row.next_attempt_at = now + timedelta(seconds=delay)
 
 
-async def _after_sent(session: AsyncSession, row: Outbox, result: dict[str, Any]) -> None:
+# A resend after a crash finds the thread linked already: nothing to do, and no savepoint needed.
+_LINK_THREAD = text("INSERT INTO thread_links (platform, channel, thread, request_id, purpose) "
+                    "VALUES (:platform, :channel, :thread, :request_id, :purpose) ON CONFLICT DO NOTHING")
+
+
+async def _after_sent(session: AsyncSession, item: Delivery, result: dict[str, Any]) -> None:
     """Remember the thread a sent message started, so replies in it reach the request."""
-    link = row.payload.get("link_thread")
+    link = item.payload.get("link_thread")
     channel, thread = result.get("channel"), result.get("thread")
-    if not link or row.request_id is None or not channel or not thread:
+    if not link or item.request_id is None or not channel or not thread:
         return
-    try:
-        async with session.begin_nested():
-            session.add(
-                ThreadLink(platform=row.platform, channel=channel, thread=thread, request_id=row.request_id,
-                           purpose=str(link))
-            )
-    except IntegrityError:
-        pass  # already linked (a resend after a crash)
+    await session.execute(_LINK_THREAD, {"platform": item.platform, "channel": channel, "thread": thread,
+                                         "request_id": item.request_id, "purpose": str(link)})
 
 
 async def backlog(sessions: async_sessionmaker[AsyncSession]) -> int:

@@ -3,14 +3,31 @@ errors and the give-up time leave a visible failure in the request's history; me
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import pytest_asyncio
 from sqlalchemy import select
 
 from adapters.slack.blocks import BLOCKS_MAX, SECTION_MAX, render_message
+from bot.clock import FakeClock
 from bot.messages import Button, Message
 from bot.model import Outbox
-from tests.slack.conftest import ALEXIS, IT_HELP, IT_TRIAGE, ZACK, SlackWorld, block_text
+from tests.fakes.slack_api import FakeSlackAPI
+from tests.slack.conftest import ALEXIS, IT_HELP, IT_TRIAGE, ROOT, ZACK, SlackWorld, block_text, start_world
+
+
+@pytest_asyncio.fixture
+async def slack_on_both(db_url: str, clock: FakeClock, fake: FakeSlackAPI) -> AsyncIterator[SlackWorld]:
+    """The Slack world on SQLite and on PostgreSQL (the outbox's claim is SQL each database runs its way)."""
+    world, runner = await start_world(ROOT / "app.yaml", db_url, clock, fake)
+    try:
+        yield world
+    finally:
+        await world.settle()
+        await world.http.close()
+        await runner.cleanup()
+        await world.services.engine.dispose()
 
 
 async def file_and_reply(slack: SlackWorld, reply: str = "Fixed, please try again") -> str:
@@ -128,3 +145,28 @@ def test_a_huge_message_is_capped_at_fifty_blocks_and_says_it_was_shortened() ->
     ids = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert len(ids) == len(set(ids)) == 30 and ids[:2] == ["zd:claim", "zd:claim:1"]
     assert len(text) <= 3000
+
+
+
+async def test_a_backlog_in_one_thread_goes_out_in_order_and_waits_behind_a_failed_reply(
+        slack_on_both: SlackWorld) -> None:
+    """Five replies queued for one thread: when the first fails, the four behind it stay queued rather
+    than overtake it; once it is due again, one delivery round sends all five, one after the other."""
+    slack = slack_on_both
+    await file_and_reply(slack, "Reply number 1")
+    for n in range(2, 6):
+        await slack.desk(ALEXIS, f"reply 1 Reply number {n}")
+    await slack.settle()
+
+    def thread_texts() -> list[str]:
+        return [n for p in slack.posts(IT_HELP) for n in "12345"
+                if f"Reply number {n}" in block_text(p["blocks"])]  # type: ignore[arg-type]
+
+    slack.fake.fail_next("chat.postMessage", times=1)
+    await slack.services.outbox.run_once()
+    assert thread_texts() == [], "the first reply failed, and nothing overtook it"
+    assert await slack.pending() == 5
+    slack.clock.advance(timedelta(minutes=5))
+    assert await slack.services.outbox.run_once() == 5, "the whole run went out in one round"
+    assert thread_texts() == ["1", "2", "3", "4", "5"]
+    assert await slack.pending() == 0

@@ -121,3 +121,18 @@ async def test_a_direct_message_starts_a_personal_chat_once_and_then_reuses_it(t
     chat = chats[0].response["id"]
     texts = [card_text(card_of(a)) for a in teams.sent_to(chat)]
     assert any("assigned you #2" in t for t in texts) and any("assigned you #1" in t for t in texts)
+
+
+
+async def test_a_busy_channel_is_held_to_teams_rate_limit_and_keeps_its_order(teams: TeamsWorld) -> None:
+    """Ten requests announced in one triage channel: seven posts go at once (Teams allows 7 a second per
+    conversation), the other three a second later, all in the order the requests were filed."""
+    for n in range(10):
+        await teams.post_in_channel(KARI, f"Problem number {n}")
+
+    await teams.deliver()
+    assert len(teams.new_threads(IT_TRIAGE)) == 7
+    teams.clock.advance(timedelta(seconds=1))
+    await teams.deliver()
+    texts = [card_text(card_of(activity)) for _, activity in teams.new_threads(IT_TRIAGE)]
+    assert [next(n for n in range(10) if f"Problem number {n}" in text) for text in texts] == list(range(10))
