@@ -125,11 +125,12 @@ async def main() -> None:
         kinds = await pending_kinds(url)
         unprocessed = await inbox_backlog(url)
         drain_started = time.perf_counter()
-        left = backlog
-        while left and time.perf_counter() - drain_started < args.drain:
+        left, waiting = backlog, unprocessed
+        while (left or waiting) and time.perf_counter() - drain_started < args.drain:
             await asyncio.sleep(0.5)  # polling the server's queue, not a test
-            left = await pending(http, server)
+            left, waiting = await pending(http, server), await inbox_backlog(url, quiet=True)
         drained = time.perf_counter() - drain_started
+        posted = len(slack.delivered("chat.postMessage"))
         server.stop()
         openid.stop()
     ordered = sorted(latencies)
@@ -145,8 +146,8 @@ async def main() -> None:
     print(f"  errors: {errors}   server peak RSS: {rss:.0f} MB   outbox backlog at the end: {backlog} "
           f"({', '.join(f'{n} {kind}' for kind, n in kinds) or 'none'})")
     print(f"  events acknowledged but not yet processed at the end: {unprocessed}")
-    print(f"  the backlog was {'delivered' if not left else f'NOT delivered ({left} left)'} {drained:.1f} s after "
-          "the load stopped")
+    outcome = "worked off" if not (left or waiting) else f"NOT worked off ({waiting} events, {left} messages left)"
+    print(f"  the backlog was {outcome} {drained:.1f} s after the load stopped; Slack got {posted} posts in all")
 
 
 async def pending(http: aiohttp.ClientSession, server: Served) -> int:
@@ -157,7 +158,7 @@ async def pending(http: aiohttp.ClientSession, server: Served) -> int:
                            if line.startswith("zonedesk_outbox_pending ")), "0")))
 
 
-async def inbox_backlog(url: str) -> int:
+async def inbox_backlog(url: str, *, quiet: bool = False) -> int:
     """Events acknowledged but not processed yet (intake falling behind the acks)."""
     from sqlalchemy import text
 
@@ -169,7 +170,8 @@ async def inbox_backlog(url: str) -> int:
         waiting = (await conn.execute(text("SELECT count(*) FROM inbound WHERE processed_at IS NULL AND "
                                            "claimed_until IS NULL"))).scalar()
     await engine.dispose()
-    print(f"  (of the unprocessed events, {waiting} were set aside for the recovery job)")
+    if not quiet:
+        print(f"  (of the unprocessed events, {waiting} were set aside for the recovery job)")
     return int(count or 0)
 
 
@@ -181,10 +183,10 @@ async def pending_kinds(url: str) -> list[tuple[str, int]]:
 
     engine = store.create_engine(url)
     async with engine.connect() as conn:
-        rows = (await conn.execute(text("SELECT kind, count(*) FROM outbox WHERE status = 'pending' GROUP BY kind "
-                                        "ORDER BY count(*) DESC"))).all()
+        rows = (await conn.execute(text("SELECT platform, kind, count(*) FROM outbox WHERE status = 'pending' "
+                                        "GROUP BY platform, kind ORDER BY count(*) DESC"))).all()
     await engine.dispose()
-    return [(str(kind), int(n)) for kind, n in rows]
+    return [(f"{platform} {kind}", int(n)) for platform, kind, n in rows]
 
 
 if __name__ == "__main__":
