@@ -1,6 +1,7 @@
 """Sustained mixed load on a running `zonedesk serve` through the real HTTP endpoints.
 
-Slack DM events, `/desk list` commands and Teams personal-chat messages, signed or tokened exactly as
+Slack DM events, `/desk list` commands, Claim clicks on triage announcements and Teams personal-chat
+messages, signed or tokened exactly as
 the platforms do, at a fixed rate for a set time, with the fakes of the Slack Web API and the Bot
 connector answering. Prints the acknowledgement latency (median, p99, p99.9, max), errors, the
 server's peak RSS, and the outbox backlog at the end. Optionally seeds the database first.
@@ -27,12 +28,19 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fakes.botframework import FakeConnector, OpenIdServer, teams_message  # noqa: E402
 from tests.fakes.slack_api import FakeSlackAPI  # noqa: E402
-from tests.fakes.slack_signing import command_body, event_body, sign_request  # noqa: E402
+from tests.fakes.slack_signing import (  # noqa: E402
+    block_actions_payload,
+    command_body,
+    event_body,
+    interaction_body,
+    sign_request,
+)
 from tests.reliability.harness import Served  # noqa: E402
 
 SLACK_TOKEN, SLACK_SECRET = "xoxb-load", "load-signing-secret"
 APP_ID, APP_PASSWORD = "5d3c8a71-0b4e-4f2a-9c61-7e2f9a0b1c2d", "load-client-secret"
 PEOPLE = 50
+AGENT = ("UFRIDA", "frida.dahl@nordlys.example", "Frida Dahl")  # the front desk's dispatcher in app.yaml
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -56,6 +64,7 @@ async def main() -> None:
     openid = OpenIdServer().start()
     async with FakeSlackAPI(token=SLACK_TOKEN) as slack, FakeConnector(APP_ID, APP_PASSWORD) as connector, \
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as http:
+        slack.add_user(*AGENT)
         for i in range(PEOPLE):
             slack.add_user(f"ULOAD{i}", f"load{i}@nordlys.example", f"Load Person {i}")
             connector.add_member(aad_object_id=f"aad-{i}", user_id=f"29:load{i}", name=f"Teams Person {i}",
@@ -86,9 +95,15 @@ async def main() -> None:
                                    "user": f"ULOAD{person}", "text": f"Load request {n}", "ts": f"1720000000.{n:06d}",
                                    "team": "T1"}, f"EvLoad{n}")
                 url_path, headers = "/slack/events", sign_request(body, SLACK_SECRET)
-            elif kind < 9:  # an agent lists their queue
-                body = command_body("/desk", "list", "ULOAD0", "DLOAD0", trigger_id=f"load-{n}",
+            elif kind == 7:  # the dispatcher lists the queue
+                body = command_body("/desk", "list", AGENT[0], "DFRIDA", trigger_id=f"load-{n}",
                                     response_url=slack.response_url(f"load-{n}"))
+                url_path, headers = "/slack/events", sign_request(body, SLACK_SECRET)
+            elif kind == 8:  # the dispatcher clicks Claim on an announcement of an earlier request
+                body = interaction_body(block_actions_payload(
+                    "zd:claim", str(max(1, n // 20)), user_id=AGENT[0], channel_id="C0FRONTDESK",
+                    message_ts=f"1720000001.{n:06d}", trigger_id=f"load-{n}",
+                    response_url=slack.response_url(f"load-{n}")))
                 url_path, headers = "/slack/events", sign_request(body, SLACK_SECRET)
             else:  # a Teams personal-chat message
                 activity = teams_message(service_url=connector.service_url, conversation_id=f"a:load{person}",
@@ -139,7 +154,7 @@ async def main() -> None:
         return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000
 
     print(f"{len(latencies)} requests in {elapsed:.1f} s ({len(latencies) / elapsed:.0f}/s; 70% Slack DMs, "
-          f"20% /desk list, 10% Teams messages) on {'PostgreSQL' if args.postgres else 'SQLite'}"
+          f"10% /desk list, 10% Claim clicks, 10% Teams messages) on {'PostgreSQL' if args.postgres else 'SQLite'}"
           f"{f' with {args.seed_requests:,} seeded requests' if args.seed_requests else ''}")
     print(f"  ack latency: median {statistics.median(latencies) * 1000:.1f} ms  p99 {pct(0.99):.1f} ms  "
           f"p99.9 {pct(0.999):.1f} ms  max {ordered[-1] * 1000:.1f} ms")
