@@ -64,6 +64,10 @@ class Timers(Protocol):
         """Called after every change to a request, before commit."""
         ...
 
+    async def before_commit(self, session: AsyncSession) -> None:
+        """Called once per transaction just before it commits (writes deferred for the whole group)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Filed:
@@ -248,6 +252,8 @@ class Desk:
                     tx.settled.append(dedupe_key)
                 yield tx
                 await tx.write_rows()
+                if self.timers is not None:
+                    await self.timers.before_commit(session)
             if tx.wrote_outbox and self.on_commit is not None:
                 self.on_commit()
             if tx.settled and self.on_settled is not None:

@@ -54,6 +54,10 @@ class RequestTimers:
         self.config = config
         self.calendars = calendars
 
+    async def before_commit(self, session: AsyncSession) -> None:
+        """Write the timers held back for the transaction's new requests."""
+        await rows.write_deferred(session)
+
     async def request_changed(self, session: AsyncSession, request: Request, now: datetime, kind: str) -> None:
         """Arm, re-arm or cancel the request's timers for its new state (in the change's transaction)."""
         zone = self.config.zone(request.zone_id)
@@ -73,7 +77,10 @@ class RequestTimers:
             if have is not None and (timer.keep or abs(have.due_at - timer.due_at) < _SAME_MOMENT):
                 continue
             changed.append(timer)
-        await rows.arm(session, changed)
+        if fresh:  # a new request has no timers to replace: armed with its group, just before commit
+            rows.arm_before_commit(session, changed)
+        else:
+            await rows.arm(session, changed)
         touched: set[str] = session.info.setdefault(TOUCHED, set())
         touched.update(a.key for a in ended)
         touched.update(t.key for t in changed)
