@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, bindparam, or_, select, text, update
+from sqlalchemy import JSON, bindparam, delete, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -181,6 +181,21 @@ class Inbox:
             row.claimed_until = None  # due for `recover`
             if row.attempts >= self.max_attempts:
                 row.processed_at = self.clock.now()  # parked with its error; visible in the table
+
+    async def prune(self, keep: timedelta = timedelta(days=14), limit: int = 5000) -> int:
+        """Delete processed events older than `keep` (their payloads hold what people wrote).
+
+        A retry or double click comes within minutes, so the keys are kept far longer than any of
+        them; a zone choice clicked after that is told the message is too old. At most `limit` rows
+        a call, so the job never holds a long transaction; returns how many went.
+        """
+        cutoff = self.clock.now() - keep
+        async with self.sessions() as session, session.begin():
+            old = select(Inbound.key).where(Inbound.processed_at.is_not(None), Inbound.processed_at < cutoff
+                                            ).limit(limit).scalar_subquery()
+            result = await session.execute(delete(Inbound).where(Inbound.key.in_(old))
+                                           .execution_options(synchronize_session=False))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def recover(self, limit: int = 100) -> int:
         """Process events that were accepted but never finished (a crash, a database blip, set aside)."""

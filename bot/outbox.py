@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Integer, bindparam, func, or_, select, text, update
+from sqlalchemy import Integer, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -391,6 +391,16 @@ class OutboxWorker:
                 update(Outbox).where(Outbox.id.in_(ids), Outbox.status == "pending")
                 .values(claimed_until=None, attempts=Outbox.attempts - 1)
                 .execution_options(synchronize_session=False))
+
+    async def prune(self, keep: timedelta = timedelta(days=14), limit: int = 5000) -> int:
+        """Delete sent messages older than `keep` (their payloads hold message text); failed rows stay, as
+        the visible record of what never arrived. At most `limit` rows a call; returns how many went."""
+        cutoff = self.clock.now() - keep
+        async with self.sessions() as session, session.begin():
+            old = select(Outbox.id).where(Outbox.status == "sent", Outbox.sent_at < cutoff).limit(limit)
+            result = await session.execute(delete(Outbox).where(Outbox.id.in_(old.scalar_subquery()))
+                                           .execution_options(synchronize_session=False))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def backoff(self, attempts: int) -> float:
         """Exponential back-off with full jitter, capped."""

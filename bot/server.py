@@ -87,7 +87,16 @@ class Services:
         self.platforms.add(platform)
         self.desk.platforms = frozenset(self.platforms)
 
+    async def retention(self) -> None:
+        """Delete what is kept only for a while: processed inbound events and sent messages older than
+        RETAIN (both hold what people wrote; the request and its history keep what matters)."""
+        while await self.inbox.prune(RETAIN) + await self.outbox.prune(RETAIN) >= RETENTION_BATCH:
+            pass  # a backlog after an upgrade: small transactions until it is gone
 
+
+RETAIN = timedelta(days=14)  # retries and double clicks come within minutes; this is far longer
+RETENTION_EVERY = 3600  # seconds
+RETENTION_BATCH = 5000
 SERVICES: web.AppKey[Services] = web.AppKey("services")
 CHANNELS: web.AppKey[tuple[str, ...]] = web.AppKey("channels")
 
@@ -306,6 +315,8 @@ async def _start_background(app: web.Application) -> None:
 
     scheduler.add_job(guarded, "interval", seconds=5, args=["inbox", services.inbox.recover],
                       max_instances=1, coalesce=True, id="inbox")
+    scheduler.add_job(guarded, "interval", seconds=RETENTION_EVERY, args=["retention", services.retention],
+                      max_instances=1, coalesce=True, id="retention")
     for name, seconds, job in services.periodic:
         scheduler.add_job(guarded, "interval", seconds=seconds, args=[name, job], max_instances=1, coalesce=True,
                           id=name)

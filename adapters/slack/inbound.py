@@ -281,11 +281,14 @@ class SlackInbound:
     async def _zone_chosen(self, key: str, payload: dict[str, Any], zone_id: str, event_key: str) -> None:
         user = payload["user"]["id"]
         original = await self.inbox.payload(event_key) if event_key.startswith("slack:event:") else None
-        event = (original or {}).get("event") or {}
+        if original is None:  # kept two weeks (bot.server.RETAIN), or not a message of ours
+            await self._tell_clicker(payload, "That message is too old to file from here; please send it again.")
+            return
+        event = original.get("event") or {}
         if event.get("user") != user:
             await self._tell_clicker(payload, "Only the person who wrote the message can choose its zone.")
             return
-        origin = Origin(SOURCE, (original or {}).get("team_id"), event["channel"], None, event["ts"], user)
+        origin = Origin(SOURCE, original.get("team_id"), event["channel"], None, event["ts"], user)
         actor = await self.people.actor(user)
         text = text_from_slack(event.get("text") or "", self.bot_user)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +161,19 @@ async def test_when_the_zone_is_unclear_the_bot_asks_with_buttons_and_files_on_t
     _, hook = await asking.click(ALEXIS, "zds:zone:it", choices["zds:zone:it"], channel=DM, message=question)
     assert "Only the person who wrote the message" in asking.answer_to(hook)
     assert await asking.requests() == 1
+
+
+async def test_a_zone_choice_on_a_message_no_longer_kept_asks_to_send_it_again(asking: SlackWorld) -> None:
+    """Inbound events are deleted two weeks after they were handled (bot.server.RETAIN); a zone button
+    clicked later cannot file what it no longer has, and says so."""
+    ts = await asking.message(ZACK, "Where do I report a broken chair?")
+    [question] = asking.posts(DM)
+    choices = buttons(question["blocks"])
+    asking.clock.advance(timedelta(days=15))
+    await asking.services.retention()
+
+    _, hook = await asking.click(ZACK, "zds:zone:facilities", choices["zds:zone:facilities"], channel=DM,
+                                 message=question)
+    await asking.deliver()
+    assert "too old to file from here; please send it again" in asking.answer_to(hook)
+    assert await asking.requests() == 0 and ts
