@@ -97,6 +97,7 @@ class Services:
 RETAIN = timedelta(days=14)  # retries and double clicks come within minutes; this is far longer
 RETENTION_EVERY = 3600  # seconds
 RETENTION_BATCH = 5000
+SHUTDOWN_GRACE = 5.0  # seconds a running background job gets to finish when the server stops
 SERVICES: web.AppKey[Services] = web.AppKey("services")
 CHANNELS: web.AppKey[tuple[str, ...]] = web.AppKey("channels")
 
@@ -306,12 +307,19 @@ async def _start_background(app: web.Application) -> None:
     services = app[SERVICES]
     app["outbox_task"] = asyncio.create_task(services.outbox.run(), name="outbox")
     scheduler = AsyncIOScheduler(timezone="UTC")
+    running: set[asyncio.Task[Any]] = set()
 
     async def guarded(name: str, job: BackgroundJob) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            running.add(task)
         try:
             await job()
         except Exception:  # the next interval tries again; a database outage must not stop the jobs
             log.exception("background job %s failed", name)
+        finally:
+            if task is not None:
+                running.discard(task)
 
     scheduler.add_job(guarded, "interval", seconds=5, args=["inbox", services.inbox.recover],
                       max_instances=1, coalesce=True, id="inbox")
@@ -322,12 +330,19 @@ async def _start_background(app: web.Application) -> None:
                           id=name)
     scheduler.start()
     app["apscheduler"] = scheduler
+    app["apscheduler_running"] = running
 
 
 async def _stop_background(app: web.Application) -> None:
     services = app[SERVICES]
     scheduler = app.get("apscheduler")
     if scheduler is not None:
+        # Let a job that is running finish (a tick, a recovery) rather than cancel it mid-transaction:
+        # APScheduler's asyncio executor can only cancel, and logs each cancellation as a failure.
+        scheduler.pause()
+        running = app.get("apscheduler_running") or set()
+        if running:
+            await asyncio.wait(list(running), timeout=SHUTDOWN_GRACE)
         scheduler.shutdown(wait=False)
     services.outbox.stop()
     task = app.get("outbox_task")

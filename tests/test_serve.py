@@ -48,6 +48,7 @@ async def test_serve_migrates_an_empty_database_and_reports_health(tmp_path: Pat
         server.terminate()
         output, _ = server.communicate(timeout=30)
     assert server.returncode == 0, output
+    assert "Traceback" not in output, "a clean stop logs no stack"
     assert (tmp_path / "fresh.db").exists()
     assert "empty database: creating the schema" in output
     assert "channel slack: not configured, not mounted" in output
