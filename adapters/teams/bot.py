@@ -210,6 +210,17 @@ class ZonedeskBot(TeamsActivityHandler):
             await self.tell(turn_context, exc.message)
 
     async def _command(self, turn_context: TurnContext, key: str) -> None:
+        """Run a `desk` command and answer it once, even when Teams sends the activity again.
+
+        A verb that changes something claims `key` with its change (a re-send is a Duplicate); a question
+        (list, show, help) claims `<key>:answered` once its answer went out, and a re-send finding that
+        mark stays silent. Should the process die between the answer and the mark, a re-send answers
+        again: at least once, never lost.
+        """
+        answered = f"{key}:answered"
+        if await self.desk.handled(answered):
+            log.info("teams: command %s answered before; ignored", key)
+            return
         text = COMMAND.sub("", clean_text(turn_context.activity, self.bot_id, mention_tokens=True), count=1)
         actor = await self.people.actor(turn_context)
         try:
@@ -219,6 +230,7 @@ class ZonedeskBot(TeamsActivityHandler):
             log.info("teams: command %s seen before; ignored", key)
             return
         await self.tell(turn_context, result.text)
+        await self.desk.mark_handled(answered, "teams")
 
     async def _fallback_click(self, turn_context: TurnContext, data: dict[str, Any]) -> None:
         """A button clicked in a client without Universal Actions: act, tell the clicker, update the card."""

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, cast
@@ -39,6 +39,7 @@ from bot.model import (
     Event,
     FormAnswer,
     Identity,
+    Inbound,
     Label,
     Outbox,
     Relation,
@@ -1078,6 +1079,18 @@ class Desk:
                                             or self.policy.level(actor, request) >= Level.READER):
                     return _task_view(task)
         raise DeskError(f"Task T{task_id} was not found.")
+
+    async def handled(self, key: str) -> bool:
+        """Whether an inbound key was marked processed (a platform re-sending something already answered)."""
+        async with self.sessions() as session:
+            return await session.scalar(
+                select(Inbound.key).where(Inbound.key == key, Inbound.processed_at.is_not(None))) is not None
+
+    async def mark_handled(self, key: str, source: str) -> None:
+        """Mark an inbound key processed on its own (an answer that changed nothing); a second mark is a no-op."""
+        with suppress(Duplicate):
+            async with self.transaction(dedupe_key=key, source=source):
+                pass
 
     async def thread_request(self, platform: str, channel: str, thread: str) -> tuple[int, str] | None:
         """The request a chat thread belongs to, and whether it is the origin or the triage thread."""

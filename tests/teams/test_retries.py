@@ -63,3 +63,14 @@ async def test_a_roster_outage_fails_the_turn_so_teams_sends_it_again(teams: Tea
     assert retried.status == 200
     assert await teams.requests() == 1
 
+
+
+async def test_a_resent_question_is_answered_once(teams: TeamsWorld) -> None:
+    """A command that changes nothing (list, show, help) runs again on a re-send, but answers once."""
+    await teams.post_in_channel(KARI, "Need Visio")
+    await teams.say(ALEXIS, "desk show 1", id="1732000004000")
+    await teams.say(ALEXIS, "desk show 1", id="1732000004000")
+    await teams.say(ALEXIS, "desk show 1", id="1732000004001")  # asked again: a new message, a new answer
+
+    answers = [card_text(card_of(a)) for a in teams.sent_to(ALEXIS.chat)]
+    assert len(answers) == 2 and all("Need Visio" in a for a in answers)
