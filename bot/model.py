@@ -245,6 +245,8 @@ class Outbox(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_conversation", "conversation", "status", "id"),
+        Index("ix_outbox_queue", "status", "id"),  # the claim walks the pending rows in order
+        Index("ix_outbox_claimed", "status", "claimed_until"),  # and finds the leased ones
     )
 
 

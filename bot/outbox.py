@@ -36,28 +36,23 @@ from bot.store import unavailable
 
 log = logging.getLogger(__name__)
 
-# Each conversation's pending rows in order, numbered, with how many rows before (and including) each
-# one are not sendable now (backing off, or leased). A run is the rows with none: the due head and what
-# follows it without a gap. Window functions: SQLite 3.25+ and PostgreSQL alike.
-_RUNS = text("""
-WITH pending AS (
-    SELECT id, conversation, platform,
-           CASE WHEN next_attempt_at <= :now AND (claimed_until IS NULL OR claimed_until < :now) THEN 0 ELSE 1 END
-               AS held
-    FROM outbox WHERE status = 'pending' AND platform IN :platforms AND conversation NOT IN :resting
-), runs AS (
-    SELECT id, conversation, platform,
-           ROW_NUMBER() OVER (PARTITION BY conversation ORDER BY id) AS position,
-           SUM(held) OVER (PARTITION BY conversation ORDER BY id ROWS UNBOUNDED PRECEDING) AS blocked
-    FROM pending
-)
-SELECT id, conversation FROM runs
-WHERE blocked = 0 AND position <= CASE WHEN platform IN :limited THEN :limited_run ELSE :run END
-ORDER BY id LIMIT :batch
+# The claim reads two small things through indexes, never the whole queue: the oldest sendable rows
+# (due, not leased; `ix_outbox_queue` walks the pending rows in id order and stops at the limit), and
+# the few rows that hold their conversation up (backing off, or leased), by conversation.
+_SENDABLE = text("""
+SELECT id, conversation FROM outbox
+WHERE status = 'pending' AND platform IN :platforms AND conversation NOT IN :resting
+  AND next_attempt_at <= :now AND (claimed_until IS NULL OR claimed_until < :now)
+ORDER BY id LIMIT :scan
 """).bindparams(bindparam("now", type_=UtcDateTime()), bindparam("platforms", expanding=True),
-                bindparam("resting", expanding=True), bindparam("limited", expanding=True),
-                bindparam("limited_run", type_=Integer()), bindparam("run", type_=Integer()),
-                bindparam("batch", type_=Integer()))
+                bindparam("resting", expanding=True), bindparam("scan", type_=Integer()))
+_HELD = text("""
+SELECT conversation, MIN(id) FROM (
+    SELECT conversation, id FROM outbox WHERE status = 'pending' AND next_attempt_at > :now
+    UNION ALL
+    SELECT conversation, id FROM outbox WHERE status = 'pending' AND claimed_until >= :now
+) AS held GROUP BY conversation
+""").bindparams(bindparam("now", type_=UtcDateTime()))
 
 
 def outbox_row(
@@ -300,57 +295,66 @@ class OutboxWorker:
 
     async def _claim(self) -> list[Delivery]:
         """Lease the next rows to send: each conversation's oldest pending rows, up to the first one that
-        is not due (backing off) or leased by another worker, and within its rate limits.
+        is backing off or leased by another worker, within its rate limits; the oldest rows first,
+        whatever their conversation, up to a batch.
 
-        One window query over the pending rows finds the runs (it replaced a correlated "no older
-        pending row" test per row, which made a backlog in one channel quadratic to drain). The oldest
-        rows go first, whatever their conversation: taking every conversation's head first starved a
-        busy triage channel to one post a round while new confirmations kept arriving.
+        The first claim tested "no older pending row" for each row, which made a backlog in one channel
+        quadratic to drain; a window query over the pending rows after it cost a whole-queue sort per
+        round, which under a sustained load held the event loop for tens of milliseconds at a time.
         """
         now = self.clock.now()
         platforms = sorted(self.senders)
         if not platforms:
             return []
         self._resting = {c: until for c, until in self._resting.items() if until > now}
-        limited = sorted(self.settings.rate_limits)
+        batch = self.settings.batch
         async with self.sessions() as session, session.begin():
-            candidates = [(int(i), str(c)) for i, c in await session.execute(_RUNS, {
-                "now": now, "platforms": platforms, "resting": [*self._resting, ""], "limited": [*limited, ""],
-                "limited_run": min((lim.count for lims in self.settings.rate_limits.values() for lim in lims),
-                                   default=self.settings.batch),
-                "run": self.settings.batch, "batch": self.settings.batch})]
-            if not candidates:
+            sendable = [(int(i), str(c)) for i, c in await session.execute(_SENDABLE, {
+                "now": now, "platforms": platforms, "resting": [*self._resting, ""], "scan": batch * 4})]
+            if not sendable:
                 return []
-            allowance = await self._allowance(session, candidates, now)
-            postgres = session.bind.dialect.name == "postgresql"
-            query = select(Outbox).where(
-                Outbox.id.in_([i for i, _ in candidates]), Outbox.status == "pending", Outbox.next_attempt_at <= now,
-                or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
-            if postgres:  # a row another replica is claiming right now is skipped, never waited for
-                query = query.with_for_update(skip_locked=True, of=Outbox)
-            locked = {row.id: row for row in (await session.execute(query)).scalars()}
-            taken: list[Outbox] = []
+            held = {str(c): int(i) for c, i in await session.execute(_HELD, {"now": now})}
+            allowance = await self._allowance(session, sendable, now)
+            chosen: list[tuple[int, str]] = []
             cut: set[str] = set()
-            for row_id, conversation in sorted(candidates):  # a run is its conversation's rows in id order
-                row = locked.get(row_id)
-                if conversation in cut or row is None or allowance.get(conversation, 1) <= 0:
-                    cut.add(conversation)  # a gap: what follows would overtake it
+            for row_id, conversation in sendable:  # id order: each conversation's rows come as its run
+                if conversation in cut:
+                    continue
+                if held.get(conversation, row_id) < row_id or allowance.get(conversation, 1) <= 0:
+                    cut.add(conversation)  # an older row must go first, or the conversation used its allowance
                     continue
                 if conversation in allowance:
                     allowance[conversation] -= 1
-                taken.append(row)
+                chosen.append((row_id, conversation))
+                if len(chosen) >= batch:
+                    break
             for conversation, left in allowance.items():
                 if left <= 0:
                     self._resting[conversation] = now + timedelta(seconds=min(
                         lim.seconds for lim in self.settings.rate_limits[conversation.split(":", 1)[0]]))
+            if not chosen:
+                return []
+            query = select(Outbox).where(
+                Outbox.id.in_([i for i, _ in chosen]), Outbox.status == "pending", Outbox.next_attempt_at <= now,
+                or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
+            if session.bind.dialect.name == "postgresql":  # rows another replica is claiming are skipped
+                query = query.with_for_update(skip_locked=True, of=Outbox)
+            locked = {row.id: row for row in (await session.execute(query)).scalars()}
+            taken: list[Outbox] = []
+            gap: set[str] = set()
+            for row_id, conversation in chosen:
+                row = locked.get(row_id)
+                if conversation in gap or row is None:
+                    gap.add(conversation)  # another replica took it meanwhile: what follows would overtake it
+                    continue
+                taken.append(row)
             if not taken:
                 return []
             # A lease that expired without an outcome (every outcome clears it) means the claimant died
             # somewhere around the send: the platform may have the message already.
             uncertain = {row.id for row in taken if row.claimed_until is not None}
-            ids = [row.id for row in taken]
             await session.execute(
-                update(Outbox).where(Outbox.id.in_(ids), Outbox.status == "pending",
+                update(Outbox).where(Outbox.id.in_([row.id for row in taken]), Outbox.status == "pending",
                                      or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
                 .values(claimed_until=now + self.settings.lease, attempts=Outbox.attempts + 1)
                 .execution_options(synchronize_session=False))
