@@ -21,10 +21,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Integer, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 # (due, not leased; `ix_outbox_queue` walks the pending rows in id order and stops at the limit), and
 # the few rows that hold their conversation up (backing off, or leased), by conversation.
 _SENDABLE = text("""
-SELECT id, conversation FROM outbox
+SELECT id, conversation, kind FROM outbox
 WHERE status = 'pending' AND platform IN :platforms AND conversation NOT IN :resting
   AND next_attempt_at <= :now AND (claimed_until IS NULL OR claimed_until < :now)
 ORDER BY id LIMIT :scan
@@ -188,6 +188,8 @@ class OutboxSettings:
     rate_limits: dict[str, tuple[RateLimit, ...]] = field(
         default_factory=lambda: {"teams": (RateLimit(7, 1.0), RateLimit(60, 30.0))}
     )
+    # Kinds whose rows, when several wait at once for one conversation, are sent as one digest message.
+    digest_kinds: frozenset[str] = frozenset({"triage"})
 
 
 class OutboxWorker:
@@ -249,7 +251,8 @@ class OutboxWorker:
 
         Each conversation's claimed rows (a run, oldest first) are sent one after the other; different
         conversations are sent side by side. When a send does not succeed, the rest of its run is
-        released unsent, so nothing overtakes a row that will be retried.
+        released unsent, so nothing overtakes a row that will be retried. Announcements that queued up
+        together for one channel (`digest_kinds`, DIGEST_MIN or more in a row) go as one digest.
         """
         claimed = await self._claim()
         if not claimed:
@@ -261,11 +264,14 @@ class OutboxWorker:
 
         async def one_run(run: list[Delivery]) -> None:
             async with gate:
-                for position, item in enumerate(run):
+                parts = segments(run, lambda item: item.kind if item.kind in self.settings.digest_kinds else None)
+                for position, part in enumerate(parts):
+                    item = part[0] if len(part) == 1 else digest(part)
                     outcome = await self._send(item)
-                    await self._record(item, outcome)
+                    await self._record(item, outcome, folded=[d.id for d in part[1:]])
                     if not isinstance(outcome, Sent):
-                        await self._release([later.id for later in run[position + 1:]])
+                        await self._release([d.id for later in parts[position + 1:] for d in later]
+                                            + [d.id for d in part[1:]])
                         return
 
         await asyncio.gather(*(one_run(run) for run in runs.values()))
@@ -309,29 +315,33 @@ class OutboxWorker:
         self._resting = {c: until for c, until in self._resting.items() if until > now}
         batch = self.settings.batch
         async with self.sessions() as session, session.begin():
-            sendable = [(int(i), str(c)) for i, c in await session.execute(_SENDABLE, {
+            sendable = [(int(i), str(c), str(k)) for i, c, k in await session.execute(_SENDABLE, {
                 "now": now, "platforms": platforms, "resting": [*self._resting, ""], "scan": batch * 4})]
             if not sendable:
                 return []
             held = {str(c): int(i) for c, i in await session.execute(_HELD, {"now": now})}
-            allowance = await self._allowance(session, sendable, now)
-            chosen: list[tuple[int, str]] = []
+            runs: dict[str, list[tuple[int, str]]] = {}
             cut: set[str] = set()
-            for row_id, conversation in sendable:  # id order: each conversation's rows come as its run
-                if conversation in cut:
+            count = 0
+            for row_id, conversation, kind in sendable:  # id order: each conversation's rows come as its run
+                if conversation in cut or held.get(conversation, row_id) < row_id:
+                    cut.add(conversation)  # an older row must go first
                     continue
-                if held.get(conversation, row_id) < row_id or allowance.get(conversation, 1) <= 0:
-                    cut.add(conversation)  # an older row must go first, or the conversation used its allowance
-                    continue
-                if conversation in allowance:
-                    allowance[conversation] -= 1
-                chosen.append((row_id, conversation))
-                if len(chosen) >= batch:
+                runs.setdefault(conversation, []).append((row_id, kind))
+                count += 1
+                if count >= batch:
                     break
-            for conversation, left in allowance.items():
-                if left <= 0:
-                    self._resting[conversation] = now + timedelta(seconds=min(
-                        lim.seconds for lim in self.settings.rate_limits[conversation.split(":", 1)[0]]))
+            allowance = await self._allowance(session, list(runs), now)
+            chosen: list[tuple[int, str]] = []
+            for conversation, run in runs.items():
+                if conversation in allowance:  # a digest is one message against the limit
+                    parts = segments(run, lambda row: row[1] if row[1] in self.settings.digest_kinds else None)
+                    run = [row for part in parts[:max(0, allowance[conversation])] for row in part]
+                    if len(parts) >= allowance[conversation]:
+                        self._resting[conversation] = now + timedelta(seconds=min(
+                            lim.seconds for lim in self.settings.rate_limits[conversation.split(":", 1)[0]]))
+                chosen += [(row_id, conversation) for row_id, _ in run]
+            chosen.sort()
             if not chosen:
                 return []
             query = select(Outbox).where(
@@ -364,17 +374,17 @@ class OutboxWorker:
             for r in taken
         ]
 
-    async def _allowance(self, session: AsyncSession, candidates: Sequence[tuple[int, str]], now: datetime
-                         ) -> dict[str, int]:
-        """How many more rows each rate-limited conversation may send now (conversations are keyed
-        `platform:...`; conversations without limits are absent)."""
-        limited = sorted({c for _, c in candidates if c.split(":", 1)[0] in self.settings.rate_limits})
+    async def _allowance(self, session: AsyncSession, conversations: Sequence[str], now: datetime) -> dict[str, int]:
+        """How many more messages each rate-limited conversation may send now (conversations are keyed
+        `platform:...`; conversations without limits are absent). Rows folded into a digest do not count."""
+        limited = sorted({c for c in conversations if c.split(":", 1)[0] in self.settings.rate_limits})
         if not limited:
             return {}
         longest = max(limit.seconds for c in limited for limit in self.settings.rate_limits[c.split(":", 1)[0]])
         recent = await session.execute(
             select(Outbox.conversation, Outbox.sent_at).where(
-                Outbox.conversation.in_(limited), Outbox.sent_at >= now - timedelta(seconds=longest)))
+                Outbox.conversation.in_(limited), Outbox.status == "sent",
+                Outbox.sent_at >= now - timedelta(seconds=longest)))
         sent: dict[str, list[datetime]] = {}
         for conversation, sent_at in recent:
             sent.setdefault(conversation, []).append(sent_at)
@@ -401,7 +411,7 @@ class OutboxWorker:
         the visible record of what never arrived. At most `limit` rows a call; returns how many went."""
         cutoff = self.clock.now() - keep
         async with self.sessions() as session, session.begin():
-            old = select(Outbox.id).where(Outbox.status == "sent", Outbox.sent_at < cutoff).limit(limit)
+            old = select(Outbox.id).where(Outbox.status.in_(("sent", "folded")), Outbox.sent_at < cutoff).limit(limit)
             result = await session.execute(delete(Outbox).where(Outbox.id.in_(old.scalar_subquery()))
                                            .execution_options(synchronize_session=False))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -411,11 +421,12 @@ class OutboxWorker:
         ceiling = min(self.settings.max_delay, self.settings.base_delay * (2 ** max(0, attempts - 1)))
         return random.uniform(ceiling / 2, ceiling)  # jitter, not security
 
-    async def _record(self, item: Delivery, outcome: SendResult) -> None:
+    async def _record(self, item: Delivery, outcome: SendResult, folded: Sequence[int] = ()) -> None:
         """Write one outcome in its own transaction (a crash loses at most the outcome of a send in flight).
 
-        A success, the common case, is one UPDATE (and the thread link, if the message starts one); a
-        failure goes through the ORM, which it can afford.
+        A success, the common case, is one UPDATE (and the thread link, if the message starts one); the
+        rows a digest carried (`folded`) are marked `folded` with it. A failure goes through the ORM,
+        which it can afford; the folded rows are then released by the caller.
         """
         now = self.clock.now()
         async with self.sessions() as session, session.begin():
@@ -424,6 +435,12 @@ class OutboxWorker:
                     update(Outbox).where(Outbox.id == item.id, Outbox.status == "pending")
                     .values(status="sent", sent_at=now, result=outcome.result, last_error=None, claimed_until=None)
                     .execution_options(synchronize_session=False))
+                if folded:
+                    await session.execute(
+                        update(Outbox).where(Outbox.id.in_(folded), Outbox.status == "pending")
+                        .values(status="folded", sent_at=now, result={"digest": item.id}, last_error=None,
+                                claimed_until=None)
+                        .execution_options(synchronize_session=False))
                 if done.rowcount == 1:  # type: ignore[attr-defined]
                     await _after_sent(session, item, outcome.result)
                 return
@@ -453,6 +470,58 @@ class OutboxWorker:
             if outcome.after is not None:
                 delay = max(delay, outcome.after)
             row.next_attempt_at = now + timedelta(seconds=delay)
+
+
+DIGEST_MIN = 3  # this many announcements waiting together for one channel go as one message
+DIGEST_MAX = 20  # and at most this many in one (Slack: 50 blocks; Teams: 80 KB per card)
+T = TypeVar("T")
+
+
+def segments(rows: Sequence[T], digest_kind: Callable[[T], str | None]) -> list[list[T]]:
+    """A run cut into what is sent as one message: a digest for DIGEST_MIN or more consecutive rows of one
+    digest kind (at most DIGEST_MAX each), every other row alone. The claim and the send cut alike."""
+    parts: list[list[T]] = []
+    i = 0
+    while i < len(rows):
+        kind, j = digest_kind(rows[i]), i + 1
+        if kind is not None:
+            while j < len(rows) and j - i < DIGEST_MAX and digest_kind(rows[j]) == kind:
+                j += 1
+        if j - i >= DIGEST_MIN:
+            parts.append(list(rows[i:j]))
+        else:
+            parts.extend([row] for row in rows[i:j])
+        i = j
+    return parts
+
+
+def digest(items: Sequence[Delivery]) -> Delivery:
+    """One message for announcements that queued up together for one channel (a burst of new requests).
+
+    It lists each request with its link, oldest first, and points to the agent desk; it carries the
+    first row's id (a sender checking for a post made before a crash looks for that id). The platforms
+    allow about one post a second per channel, so a burst announced one by one would trickle in for
+    minutes. Replies in a digest's thread are not linked to any one request.
+    """
+    first = items[0]
+    lines = []
+    desk_link = None
+    for item in items:
+        message = item.message
+        if message is None:
+            continue
+        lines.append(f"• {message.title or message.text[:100]}" + (f" · {message.link}" if message.link else ""))
+        if message.link and "/requests/" in message.link:
+            desk_link = message.link.rsplit("/requests/", 1)[0] + "/desk"
+    summary = Message(
+        title=f"{len(items)} new requests arrived together",
+        text="\n".join(lines),
+        link=desk_link, link_label="Open the desk" if desk_link else None,
+        footer="Announced together because they arrived at once; open each to claim it.",
+        extra={"digest": [item.request_id for item in items]},
+    )
+    return Delivery(first.id, first.platform, first.kind, first.conversation, first.target,
+                    {"message": summary.to_dict()}, None, first.attempts, maybe_sent=first.maybe_sent)
 
 
 # A resend after a crash finds the thread linked already: nothing to do, and no savepoint needed.

@@ -203,3 +203,13 @@ async def login_link(database_url: str, email: str) -> str:
     assert process.returncode == 0, err.decode()[-2000:]
     [link] = [line for line in out.decode().splitlines() if "/login/" in line]
     return "/login/" + link.rsplit("/login/", 1)[1].strip()
+
+
+async def folded_into_a_sent_digest(rows: Callable[[str], Awaitable[list[tuple[Any, ...]]]]) -> None:
+    """Every row folded into a digest points at a sent row of its conversation: announced once, in it."""
+    table = {int(i): (status, conversation, result if not isinstance(result, str) else json.loads(result))
+             for i, status, conversation, result in await rows("SELECT id, status, conversation, result FROM outbox")}
+    for row_id, (status, conversation, result) in table.items():
+        if status == "folded":
+            digest = table.get(int(result["digest"]))
+            assert digest is not None and digest[:2] == ("sent", conversation), (row_id, result, digest)

@@ -170,3 +170,27 @@ async def test_a_backlog_in_one_thread_goes_out_in_order_and_waits_behind_a_fail
     assert await slack.services.outbox.run_once() == 5, "the whole run went out in one round"
     assert thread_texts() == ["1", "2", "3", "4", "5"]
     assert await slack.pending() == 0
+
+
+async def test_a_burst_of_new_requests_is_announced_in_one_digest(slack_on_both: SlackWorld) -> None:
+    """Requests filed faster than announcements go out are listed in one triage post (Slack allows about
+    one post a second per channel); a lone request still gets its own announcement with its buttons."""
+    slack = slack_on_both
+    for n in range(5):
+        await slack.message(ZACK, f"Problem number {n}", channel=IT_HELP)
+    await slack.deliver()
+    [digest] = slack.posts(IT_TRIAGE)
+    shown = block_text(digest["blocks"])
+    assert "5 new requests arrived together" in shown
+    positions = [shown.index(f"New request #{n + 1}: Problem number {n}") for n in range(5)]
+    assert positions == sorted(positions)
+    assert len([p for p in slack.posts(IT_HELP) if "is filed with IT" in block_text(p["blocks"])]) == 5
+    async with slack.services.sessions() as session:
+        statuses = sorted((await session.execute(select(Outbox.status).where(Outbox.kind == "triage"))).scalars())
+    assert statuses == ["folded"] * 4 + ["sent"]
+
+    await slack.message(ZACK, "One more problem", channel=IT_HELP)
+    await slack.deliver()
+    alone = slack.posts(IT_TRIAGE)[-1]
+    assert "New request #6: One more problem" in block_text(alone["blocks"])
+    assert "zd:claim" in str(alone["blocks"])

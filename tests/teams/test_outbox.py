@@ -9,7 +9,18 @@ from sqlalchemy import select
 
 from bot.desk import WEB
 from bot.model import Event, Outbox
-from tests.teams.conftest import FRONT_DESK, IT_TRIAGE, IVAR, KARI, TeamsWorld, actions, card_of, card_text
+from tests.teams.conftest import (
+    ALEXIS,
+    FRONT_DESK,
+    IT_HELP,
+    IT_TRIAGE,
+    IVAR,
+    KARI,
+    TeamsWorld,
+    actions,
+    card_of,
+    card_text,
+)
 
 
 async def row(teams: TeamsWorld, kind: str) -> Outbox:
@@ -124,15 +135,36 @@ async def test_a_direct_message_starts_a_personal_chat_once_and_then_reuses_it(t
 
 
 
-async def test_a_busy_channel_is_held_to_teams_rate_limit_and_keeps_its_order(teams: TeamsWorld) -> None:
-    """Ten requests announced in one triage channel: seven posts go at once (Teams allows 7 a second per
-    conversation), the other three a second later, all in the order the requests were filed."""
+
+async def test_a_busy_thread_is_held_to_teams_rate_limit_and_keeps_its_order(teams: TeamsWorld) -> None:
+    """Ten replies for one thread: seven go at once (Teams allows 7 a second per conversation), the other
+    three a second later, all in the order they were written."""
+    _, post = await teams.post_in_channel(KARI, "Need Visio")
+    await teams.deliver()
+    teams.clock.advance(timedelta(seconds=31))  # the confirmation in that thread is out of every window
+    thread = f"{IT_HELP};messageid={post}"
+    before = len(teams.sent_to(thread))
     for n in range(10):
+        await teams.say(ALEXIS, f"desk reply 1 Update number {n}")
+
+    await teams.deliver()
+    assert len(teams.sent_to(thread)) - before == 7
+    teams.clock.advance(timedelta(seconds=1))
+    await teams.deliver()
+    texts = [card_text(card_of(activity)) for activity in teams.sent_to(thread)[before:]]
+    assert [next(n for n in range(10) if f"Update number {n}" in text) for text in texts] == list(range(10))
+
+
+async def test_a_burst_of_new_requests_is_announced_in_one_digest(teams: TeamsWorld) -> None:
+    """Twelve requests filed before the announcements could go: one card lists them all, oldest first,
+    instead of twelve threads that Teams would let through at two a second."""
+    for n in range(12):
         await teams.post_in_channel(KARI, f"Problem number {n}")
 
     await teams.deliver()
-    assert len(teams.new_threads(IT_TRIAGE)) == 7
-    teams.clock.advance(timedelta(seconds=1))
-    await teams.deliver()
-    texts = [card_text(card_of(activity)) for _, activity in teams.new_threads(IT_TRIAGE)]
-    assert [next(n for n in range(10) if f"Problem number {n}" in text) for text in texts] == list(range(10))
+    [(_, announcement)] = teams.new_threads(IT_TRIAGE)
+    text = card_text(card_of(announcement))
+    assert "12 new requests arrived together" in text
+    positions = [text.index(f"New request #{n + 1}: Problem number {n}") for n in range(12)]
+    assert positions == sorted(positions)
+    assert await teams.count(Outbox, Outbox.status == "pending") == 0
