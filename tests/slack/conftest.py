@@ -13,6 +13,7 @@ import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,6 +273,20 @@ async def start_world(config_path: Path, database_url: str, clock: FakeClock, fa
     return SlackWorld(services, fake, http, f"http://127.0.0.1:{port}/slack/events", clock), runner
 
 
+@asynccontextmanager
+async def serving(config_path: Path, database_url: str, clock: FakeClock, fake: FakeSlackAPI
+                  ) -> AsyncIterator[SlackWorld]:
+    """A running world for the length of a block; its work is finished and everything closed after."""
+    world, runner = await start_world(config_path, database_url, clock, fake)
+    try:
+        yield world
+    finally:
+        await world.settle()
+        await world.http.close()
+        await runner.cleanup()
+        await world.services.engine.dispose()
+
+
 @pytest_asyncio.fixture
 async def fake() -> AsyncIterator[FakeSlackAPI]:
     """The fake Slack Web API with the sample company's people as Slack users."""
@@ -285,14 +300,8 @@ async def fake() -> AsyncIterator[FakeSlackAPI]:
 @pytest_asyncio.fixture
 async def slack(sqlite_url: str, clock: FakeClock, fake: FakeSlackAPI) -> AsyncIterator[SlackWorld]:
     """The server with the sample app.yaml (unrouted DMs go to the front desk)."""
-    world, runner = await start_world(ROOT / "app.yaml", sqlite_url, clock, fake)
-    try:
+    async with serving(ROOT / "app.yaml", sqlite_url, clock, fake) as world:
         yield world
-    finally:
-        await world.settle()
-        await world.http.close()
-        await runner.cleanup()
-        await world.services.engine.dispose()
 
 
 def now() -> int:

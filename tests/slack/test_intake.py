@@ -24,7 +24,7 @@ from tests.slack.conftest import (
     block_text,
     buttons,
     config_variant,
-    start_world,
+    serving,
 )
 
 
@@ -129,14 +129,8 @@ async def asking(tmp_path: Path, sqlite_url: str, clock: FakeClock, fake: FakeSl
     def ask(data: dict[str, Any]) -> None:
         data["intake"]["unrouted"] = "ask"
 
-    world, runner = await start_world(config_variant(tmp_path, ask), sqlite_url, clock, fake)
-    try:
+    async with serving(config_variant(tmp_path, ask), sqlite_url, clock, fake) as world:
         yield world
-    finally:
-        await world.settle()
-        await world.http.close()
-        await runner.cleanup()
-        await world.services.engine.dispose()
 
 
 async def test_when_the_zone_is_unclear_the_bot_asks_with_buttons_and_files_on_the_choice(asking: SlackWorld

@@ -14,20 +14,14 @@ from bot.clock import FakeClock
 from bot.messages import Button, Message
 from bot.model import Outbox
 from tests.fakes.slack_api import FakeSlackAPI
-from tests.slack.conftest import ALEXIS, IT_HELP, IT_TRIAGE, ROOT, ZACK, SlackWorld, block_text, start_world
+from tests.slack.conftest import ALEXIS, IT_HELP, IT_TRIAGE, ROOT, ZACK, SlackWorld, block_text, serving
 
 
 @pytest_asyncio.fixture
 async def slack_on_both(db_url: str, clock: FakeClock, fake: FakeSlackAPI) -> AsyncIterator[SlackWorld]:
     """The Slack world on SQLite and on PostgreSQL (the outbox's claim is SQL each database runs its way)."""
-    world, runner = await start_world(ROOT / "app.yaml", db_url, clock, fake)
-    try:
+    async with serving(ROOT / "app.yaml", db_url, clock, fake) as world:
         yield world
-    finally:
-        await world.settle()
-        await world.http.close()
-        await runner.cleanup()
-        await world.services.engine.dispose()
 
 
 async def file_and_reply(slack: SlackWorld, reply: str = "Fixed, please try again") -> str:
