@@ -264,7 +264,7 @@ class OutboxWorker:
 
         async def one_run(run: list[Delivery]) -> None:
             async with gate:
-                parts = segments(run, lambda item: item.kind if item.kind in self.settings.digest_kinds else None)
+                parts = segments(run, lambda item: self._digest_kind(item.kind))
                 for position, part in enumerate(parts):
                     item = part[0] if len(part) == 1 else digest(part)
                     outcome = await self._send(item)
@@ -335,11 +335,11 @@ class OutboxWorker:
             chosen: list[tuple[int, str]] = []
             for conversation, run in runs.items():
                 if conversation in allowance:  # a digest is one message against the limit
-                    parts = segments(run, lambda row: row[1] if row[1] in self.settings.digest_kinds else None)
+                    parts = segments(run, lambda row: self._digest_kind(row[1]))
                     run = [row for part in parts[:max(0, allowance[conversation])] for row in part]
                     if len(parts) >= allowance[conversation]:
                         self._resting[conversation] = now + timedelta(seconds=min(
-                            lim.seconds for lim in self.settings.rate_limits[conversation.split(":", 1)[0]]))
+                            lim.seconds for lim in self._limits(conversation)))
                 chosen += [(row_id, conversation) for row_id, _ in run]
             chosen.sort()
             if not chosen:
@@ -374,13 +374,21 @@ class OutboxWorker:
             for r in taken
         ]
 
+    def _limits(self, conversation: str) -> tuple[RateLimit, ...]:
+        """The rate limits of a conversation (keyed `platform:...`); none for platforms without them."""
+        return self.settings.rate_limits.get(conversation.split(":", 1)[0], ())
+
+    def _digest_kind(self, kind: str) -> str | None:
+        """The kind a row may be folded into a digest with, or None when it is always sent alone."""
+        return kind if kind in self.settings.digest_kinds else None
+
     async def _allowance(self, session: AsyncSession, conversations: Sequence[str], now: datetime) -> dict[str, int]:
         """How many more messages each rate-limited conversation may send now (conversations are keyed
         `platform:...`; conversations without limits are absent). Rows folded into a digest do not count."""
-        limited = sorted({c for c in conversations if c.split(":", 1)[0] in self.settings.rate_limits})
+        limited = sorted({c for c in conversations if self._limits(c)})
         if not limited:
             return {}
-        longest = max(limit.seconds for c in limited for limit in self.settings.rate_limits[c.split(":", 1)[0]])
+        longest = max(limit.seconds for c in limited for limit in self._limits(c))
         recent = await session.execute(
             select(Outbox.conversation, Outbox.sent_at).where(
                 Outbox.conversation.in_(limited), Outbox.status == "sent",
@@ -393,7 +401,7 @@ class OutboxWorker:
             times = sent.get(conversation, [])
             allowance[conversation] = min(
                 limit.count - sum(1 for t in times if t > now - timedelta(seconds=limit.seconds))
-                for limit in self.settings.rate_limits[conversation.split(":", 1)[0]])
+                for limit in self._limits(conversation))
         return allowance
 
     async def _release(self, ids: Sequence[int]) -> None:
@@ -511,8 +519,7 @@ def digest(items: Sequence[Delivery]) -> Delivery:
         if message is None:
             continue
         lines.append(f"• {message.title or message.text[:100]}" + (f" · {message.link}" if message.link else ""))
-        if message.link and "/requests/" in message.link:
-            desk_link = message.link.rsplit("/requests/", 1)[0] + "/desk"
+        desk_link = message.extra.get("desk") or desk_link
     summary = Message(
         title=f"{len(items)} new requests arrived together",
         text="\n".join(lines),

@@ -349,7 +349,8 @@ class Desk:
             link=self.link(request.id),
             link_label="Open in Zonedesk",
             footer="Replies in this thread are internal notes.",
-            extra={"number": request.id},
+            # the agent desk, for a digest that lists this announcement with others (bot.outbox.digest)
+            extra={"number": request.id, "desk": f"{self.config.organisation.base_url.rstrip('/')}/desk"},
         )
         self._to_channels(tx, self.triage_channels(request.zone_id, request.team_id), message, request.id,
                           "triage", link_thread="triage")
