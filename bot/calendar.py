@@ -25,6 +25,7 @@ WEEKDAY_NAMES: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun
 # below run forever; no real calendar goes this long without a working day.
 _SEARCH_LIMIT_DAYS = 3660
 
+_SUMS_KEPT = 1024
 _ONE_DAY = timedelta(days=1)
 _MIDNIGHT = time(0, 0)
 _CLOCK = re.compile(r"(\d{2}):(\d{2})")
@@ -48,6 +49,10 @@ class WorkingCalendar:
     subdivision: str | None = None
     closed: frozenset[date] = frozenset()
     zone: ZoneInfo = field(init=False, repr=False, compare=False)
+    # Recent answers of `add_working_hours`: a group of filings asks the same sums (one instant, the
+    # same targets) a hundred times over.
+    _sums: dict[tuple[datetime, float | timedelta], datetime] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "zone", _zone(self.timezone))
@@ -159,6 +164,16 @@ class WorkingCalendar:
         be the exact end of a working day (Friday 14:00 + 2 h on 08:00-16:00 is Friday 16:00, not
         Monday 08:00). Zero hours gives `t` back. Negative amounts are refused.
         """
+        key = (t, hours)
+        found = self._sums.get(key)
+        if found is None:
+            found = self._add_working_hours(t, hours)
+            if len(self._sums) >= _SUMS_KEPT:
+                self._sums.clear()
+            self._sums[key] = found
+        return found
+
+    def _add_working_hours(self, t: datetime, hours: float | timedelta) -> datetime:
         t = _utc(t)
         remaining = _duration(hours)
         if not remaining:

@@ -18,10 +18,12 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, Table, and_, case, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import store
 from bot.calendar import WorkingCalendar
 from bot.config import SlaRule, Zone
 from bot.desk.status import OPEN
@@ -58,17 +60,38 @@ def pauses(request: Request, rule: SlaRule) -> bool:
     return request.waiting_reason == "requester" or (request.waiting_reason == "approval" and rule.pause_on_approval)
 
 
-def deadline_of(clock: SlaClock, calendar: WorkingCalendar) -> datetime:
+@dataclass
+class NewClock:
+    """A clock of a request filed in this transaction: worked out like a stored one, then inserted with
+    its group's (`store.defer`) instead of as an ORM object, since nothing reads it before commit."""
+
+    request_id: int
+    kind: str
+    target_hours: float
+    started_at: datetime
+    paused_at: datetime | None = None
+    paused_hours: float = 0.0
+    due_at: datetime | None = None
+    met_at: datetime | None = None
+    breached_at: datetime | None = None
+    warned_at: datetime | None = None
+
+
+Clock = SlaClock | NewClock
+_INSERT = insert(cast(Table, SlaClock.__table__))
+
+
+def deadline_of(clock: Clock, calendar: WorkingCalendar) -> datetime:
     """When the clock's target is used up: its start plus target and paused time, in working time."""
     return calendar.add_working_hours(clock.started_at, clock.target_hours + clock.paused_hours)
 
 
-def warning_of(clock: SlaClock, calendar: WorkingCalendar) -> datetime:
+def warning_of(clock: Clock, calendar: WorkingCalendar) -> datetime:
     """When less than 20% of the clock's target is left."""
     return calendar.add_working_hours(clock.started_at, clock.target_hours * WARN_FRACTION + clock.paused_hours)
 
 
-def next_check(clock: SlaClock, calendar: WorkingCalendar) -> datetime | None:
+def next_check(clock: Clock, calendar: WorkingCalendar) -> datetime | None:
     """When the scheduler should look at this clock next (warning, then breach); None if it needs nothing."""
     if clock.met_at is not None or clock.paused_at is not None or clock.breached_at is not None:
         return None
@@ -89,33 +112,33 @@ async def sync_clocks(session: AsyncSession, request: Request, zone: Zone, calen
                       now: datetime, *, fresh: bool = False) -> list[ClockCheck]:
     """Bring the request's clocks up to date after a change; return the checks the scheduler should arm.
 
-    `fresh`: the request was created in this transaction, so it has no clocks yet (saves a query).
+    `fresh`: the request was created in this transaction, so it has no clocks yet (saves a query; its
+    clocks are inserted with the rest of the transaction's, just before commit).
     """
     clocks: dict[str, SlaClock] = {}
     if not fresh:
+        await store.write_deferred(session)  # clocks of requests filed earlier in this transaction
         rows = await session.execute(select(SlaClock).where(SlaClock.request_id == request.id))
         clocks = {c.kind: c for c in rows.scalars()}
     rule = rule_for(zone, request)
     if rule is None:
-        for clock in clocks.values():
-            if clock.met_at is None and clock.breached_at is None:
-                await session.delete(clock)  # no target applies any more (priority lowered, moved zone)
+        for stored in clocks.values():
+            if stored.met_at is None and stored.breached_at is None:
+                await session.delete(stored)  # no target applies any more (priority lowered, moved zone)
         return []
     paused = pauses(request, rule)
     checks: list[ClockCheck] = []
+    new: list[NewClock] = []
     for kind, target in ((FIRST_RESPONSE, rule.first_response_hours), (RESOLUTION, rule.resolution_hours)):
-        found = clocks.get(kind)
-        if found is not None:
-            clock = found
-        else:
-            clock = SlaClock(request_id=request.id, kind=kind, target_hours=target, started_at=request.created_at,
-                             paused_at=None, paused_hours=0.0, due_at=None, met_at=None, breached_at=None,
-                             warned_at=None)
-            session.add(clock)
+        clock: Clock | None = clocks.get(kind)
+        if clock is None:
+            clock = NewClock(request.id, kind, target, request.created_at)
+            new.append(clock)
         _update(clock, request, target, paused, calendar, now)
         when = next_check(clock, calendar)
         if when is not None and request.status in OPEN:
             checks.append(ClockCheck(kind, when))
+    store.defer(session, _INSERT, [dict(vars(clock)) for clock in new])
     return checks
 
 
@@ -129,7 +152,7 @@ def _hours(delta: timedelta) -> float:
     return delta.total_seconds() / 3600
 
 
-def _update(clock: SlaClock, request: Request, target: float, paused: bool, calendar: WorkingCalendar,
+def _update(clock: Clock, request: Request, target: float, paused: bool, calendar: WorkingCalendar,
             now: datetime) -> None:
     met = _met_at(clock.kind, request)
     if clock.met_at is not None and met is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -172,6 +172,31 @@ _DRIVER_OUTAGES = frozenset({
     "CrashShutdownError", "ServerNotReadyError", "TooManyConnectionsError", "InterfaceError",
     "ConnectionRejectionError",
 })
+
+
+DEFERRED = "zonedesk.deferred"
+"""`session.info` key: rows held back to be inserted together just before the transaction commits."""
+
+
+def defer(session: AsyncSession, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Hold rows back to be written with the rest of the transaction's, one executemany per statement.
+
+    For rows nothing reads back while the transaction runs (a new request's timers and SLA clocks): a
+    group of a hundred filings writes them with one statement instead of a hundred. Whoever reads
+    such a table in a transaction that may hold some calls `write_deferred` first; the transaction
+    calls it before it commits (`bot.desk.service.Tx.write_rows`).
+    """
+    if rows:
+        held: dict[int, tuple[Any, list[dict[str, Any]]]] = session.info.setdefault(DEFERRED, {})
+        held.setdefault(id(statement), (statement, []))[1].extend(rows)
+
+
+async def write_deferred(session: AsyncSession) -> None:
+    """Write the rows `defer` held back, in the order their statements were first deferred."""
+    held = session.info.pop(DEFERRED, None)
+    if held:
+        for statement, rows in held.values():
+            await session.execute(statement, rows)
 
 
 @asynccontextmanager

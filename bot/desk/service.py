@@ -20,6 +20,7 @@ from sqlalchemy import Select, Table, bindparam, delete, func, insert, or_, sele
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import store
 from bot.access import Actor, Level, Policy, actor_for
 from bot.clock import Clock
 from bot.config import AppConfig, Team, Zone
@@ -63,10 +64,6 @@ class Timers(Protocol):
 
     async def request_changed(self, session: AsyncSession, request: Request, now: datetime, kind: str) -> None:
         """Called after every change to a request, before commit."""
-        ...
-
-    async def before_commit(self, session: AsyncSession) -> None:
-        """Called once per transaction just before it commits (writes deferred for the whole group)."""
         ...
 
 
@@ -179,12 +176,14 @@ class Tx:
         self.outbox.append(outbox_row(self.now, **values))
 
     async def write_rows(self) -> None:
-        """Insert the queued events and outbox rows (called by `Desk.transaction` before commit)."""
+        """Insert the queued events and outbox rows, and the rows held back with `store.defer` (new
+        requests' timers and SLA clocks); called just before commit."""
         if self.events:
             await self.session.execute(insert(_EVENTS), self.events)
             self.events = []
         if self.outbox:
             await self.session.execute(insert(_OUTBOX), self.outbox)
+        await store.write_deferred(self.session)
 
 
 def title_from_text(text: str, limit: int = 100) -> str:
@@ -253,8 +252,6 @@ class Desk:
                     tx.settled.append(dedupe_key)
                 yield tx
                 await tx.write_rows()
-                if self.timers is not None:
-                    await self.timers.before_commit(session)
             if tx.wrote_outbox and self.on_commit is not None:
                 self.on_commit()
             if tx.settled and self.on_settled is not None:

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import JSON, bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import store
 from bot.model import Schedule, UtcDateTime
 
 
@@ -80,37 +81,26 @@ def _values(timer: Timer) -> dict[str, Any]:
             "data": timer.data}
 
 
-DEFERRED = "zonedesk.scheduler.deferred"
-"""`session.info` key: timers of requests filed in this transaction, armed together before it commits."""
-
-
 def arm_before_commit(session: AsyncSession, timers: Sequence[Timer]) -> None:
     """Arm a new request's timers with the rest of its transaction's (a group of filings: one statement).
 
-    Every function here that reads or writes schedules writes these first, so nothing in the same
-    transaction can miss them; `write_deferred` writes whatever is left before the commit.
+    Every function here that reads or writes schedules writes deferred rows first (`store.defer`), so
+    nothing in the same transaction can miss them; the transaction writes whatever is left before it
+    commits.
     """
-    if timers:
-        session.info.setdefault(DEFERRED, []).extend(timers)
-
-
-async def write_deferred(session: AsyncSession) -> None:
-    """Write the timers `arm_before_commit` held back (the desk calls this before every commit)."""
-    timers = session.info.pop(DEFERRED, None)
-    if timers:
-        await session.execute(_ARM, [_values(t) for t in timers])
+    store.defer(session, _ARM, [_values(t) for t in timers])
 
 
 async def arm(session: AsyncSession, timers: Sequence[Timer]) -> None:
     """Arm timers now, replacing any timer of the same key (fired, cancelled or pending)."""
-    await write_deferred(session)
+    await store.write_deferred(session)
     if timers:
         await session.execute(_ARM, [_values(t) for t in timers])
 
 
 async def ensure(session: AsyncSession, timers: Sequence[Timer]) -> None:
     """Arm timers whose key has no timer in its current cycle; leave the others as they are."""
-    await write_deferred(session)
+    await store.write_deferred(session)
     if timers:
         await session.execute(_ENSURE, [_values(t) for t in timers])
 
@@ -127,15 +117,15 @@ _ARMED = text(
 
 async def cancel_ids(session: AsyncSession, ids: Iterable[int], now: datetime) -> None:
     """End the cycle of these timers (pending ones never fire)."""
-    await write_deferred(session)
     wanted = sorted(set(ids))
     if wanted:
+        await store.write_deferred(session)
         await session.execute(_CANCEL, {"now": now, "ids": wanted})
 
 
 async def cancel_keys(session: AsyncSession, keys: Iterable[str], now: datetime) -> None:
     """End the cycle of the timers with these keys."""
-    await write_deferred(session)
+    await store.write_deferred(session)
     wanted = sorted(set(keys))
     if wanted:
         await session.execute(
@@ -145,7 +135,7 @@ async def cancel_keys(session: AsyncSession, keys: Iterable[str], now: datetime)
 
 async def armed_for(session: AsyncSession, request_id: int, kinds: Iterable[str]) -> dict[str, Armed]:
     """The request's timers of these kinds in their current cycle, by key."""
-    await write_deferred(session)
+    await store.write_deferred(session)
     rows = await session.execute(_ARMED, {"request_id": request_id, "kinds": sorted(kinds)})
     return {key: Armed(id_, key, kind, due, bool(done)) for id_, key, kind, due, done in rows}
 
@@ -161,7 +151,7 @@ def _due(now: datetime) -> Any:
 
 async def claim_due(session: AsyncSession, now: datetime, token: str, lease: timedelta, limit: int) -> list[Claimed]:
     """Take a lease on up to `limit` due rows, earliest first; rows another claimant holds are skipped."""
-    await write_deferred(session)
+    await store.write_deferred(session)
     pick = select(Schedule.id).where(*_due(now)).order_by(Schedule.due_at).limit(limit)
     if session.bind.dialect.name == "postgresql":
         # A locking CTE runs once; as an IN (sub-select) PostgreSQL may run it again for every row.

@@ -193,8 +193,7 @@ class Scheduler:
                 tx = Tx(session, now)
                 async with session.begin():
                     done = await self._act(tx, group)
-                    await tx.write_rows()
-                    await rows.write_deferred(session)  # timers of anything a job filed
+                    await tx.write_rows()  # with the timers and clocks of anything a job filed
             if tx.wrote_outbox and self.desk.on_commit is not None:
                 self.desk.on_commit()
             return done, 0

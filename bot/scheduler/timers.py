@@ -54,10 +54,6 @@ class RequestTimers:
         self.config = config
         self.calendars = calendars
 
-    async def before_commit(self, session: AsyncSession) -> None:
-        """Write the timers held back for the transaction's new requests."""
-        await rows.write_deferred(session)
-
     async def request_changed(self, session: AsyncSession, request: Request, now: datetime, kind: str) -> None:
         """Arm, re-arm or cancel the request's timers for its new state (in the change's transaction)."""
         zone = self.config.zone(request.zone_id)
@@ -70,7 +66,8 @@ class RequestTimers:
             await withdraw_surveys(session, request.id)
         keys = {t.key for t in wanted}
         ended = [a for key, a in armed.items() if key not in keys]
-        await rows.cancel_ids(session, (a.id for a in ended), now)
+        if ended:
+            await rows.cancel_ids(session, (a.id for a in ended), now)
         changed = []
         for timer in wanted:
             have = armed.get(timer.key)

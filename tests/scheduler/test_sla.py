@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from bot.access import Level
+from bot.catalog import file_form
 from bot.config import Category, SlaRule, Zone
-from bot.model import Request, SlaClock
+from bot.desk import WEB
+from bot.model import Request, Schedule, SlaClock
 from bot.sla import pauses, rule_for, sla_breaches, sla_report
 from tests.scheduler.world import ALEXIS, IVAR, ZACK, World, oslo
 
@@ -35,6 +38,35 @@ async def test_a_high_priority_request_warns_the_triage_channel_then_breaches(wo
     detail = await world.desk.get_request(world.actor(ALEXIS), number)
     assert [e.kind for e in detail.history if e.kind.startswith("sla_")] == ["sla_warning", "sla_breached"]
     assert {e.channel for e in detail.history if e.kind.startswith("sla_")} == {"scheduler"}
+
+
+async def test_requests_filed_in_one_burst_each_get_their_clocks_and_warnings(world: World) -> None:
+    # Filed together, they share transactions; their clocks and timers are written with the group's.
+    numbers = await asyncio.gather(*(world.file(f"VPN is down for me ({i})", urgency="high") for i in range(6)))
+    for number in numbers:
+        clocks = await _clocks(world, number)
+        assert sorted(clocks) == ["first_response", "resolution"]
+        assert clocks["first_response"].due_at == oslo(2026, 11, 24, 10)
+        assert clocks["resolution"].due_at == oslo(2026, 11, 25, 9)  # 8 working hours: 7 today, 1 tomorrow
+    await world.at(oslo(2026, 11, 24, 9, 48))
+    assert sorted(w.request_id for w in await world.reminders("sla_warning")) == sorted(numbers)
+
+
+async def test_a_request_filed_and_changed_in_one_transaction_keeps_one_pair_of_clocks(world: World) -> None:
+    # The new-hire form opens its approval in the filing's transaction: a second change before commit.
+    ivar = world.desk.actor("ivar.lund@nordlys.example")
+    filed = await file_form(world.desk, world.services.catalog, ivar, WEB, "new-hire-account", {
+        "name": "Kari Nordmann", "personal-email": "kari@example.com", "manager": "marte.viken@nordlys.example",
+        "start-date": "2026-12-01", "laptop": "Developer 16-inch", "systems": ["Jira"], "nda-signed": "on"})
+    assert not isinstance(filed, dict)
+    assert (await world.request(filed.number)).waiting_reason == "approval"
+    clocks = await _clocks(world, filed.number)
+    assert sorted(clocks) == ["first_response", "resolution"]
+    assert clocks["first_response"].started_at == world.clock.now()
+    async with world.services.sessions() as session:
+        kinds = sorted((await session.execute(select(Schedule.kind).where(
+            Schedule.request_id == filed.number, Schedule.cancelled_at.is_(None)))).scalars())
+    assert kinds == ["approval_reminder", "sla", "sla"]
 
 
 async def test_an_agent_reply_meets_the_first_response_target_and_nothing_fires(world: World) -> None:
