@@ -19,6 +19,7 @@ from typing import Any, Protocol, cast
 from sqlalchemy import Select, Table, bindparam, delete, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import make_transient_to_detached
 
 from bot import store
 from bot.access import Actor, Level, Policy, actor_for
@@ -519,10 +520,9 @@ class Desk:
                 if key not in claimed:
                     outcomes[i] = Duplicate(key)
             tx.settled.extend(claimed)
-        live = [(i, f, Request(**f.columns, created_at=tx.now, updated_at=tx.now))
-                for i, f in enumerate(filings) if outcomes[i] is None]
-        tx.session.add_all([request for _, _, request in live])
-        await tx.session.flush()
+        waiting = [(i, f) for i, f in enumerate(filings) if outcomes[i] is None]
+        made = await _insert_requests(tx.session, [f.columns for _, f in waiting], tx.now)
+        live = [(i, f, request) for (i, f), request in zip(waiting, made, strict=True)]
         links = []
         for _, filing, request in live:
             origin = filing.origin
@@ -1096,6 +1096,38 @@ class Desk:
             row = (await session.execute(select(ThreadLink.request_id, ThreadLink.purpose).where(
                 ThreadLink.platform == platform, ThreadLink.channel == channel, ThreadLink.thread == thread))).first()
         return None if row is None else (int(row[0]), str(row[1]))
+
+
+_REQUESTS = cast(Table, Request.__table__)
+# Every column of a new request but its number, with the model's defaults: the row is written with
+# Core and its ORM object is built complete, so nothing about it is ever loaded back.
+_NEW_REQUEST = {column.key: getattr(column.default, "arg", None) if column.default is not None
+                and column.default.is_scalar else None for column in _REQUESTS.columns if not column.primary_key}
+
+
+async def _insert_requests(session: AsyncSession, rows: Sequence[dict[str, Any]], now: datetime) -> list[Request]:
+    """Insert new requests with one statement and return them as persistent ORM objects, in order.
+
+    The ORM's own flush inserts one row per statement on SQLite (it cannot trust the order RETURNING
+    gives there). Here a group is one multi-row INSERT: on PostgreSQL SQLAlchemy orders the returned
+    numbers by parameter (`sort_by_parameter_order`); on SQLite the numbers are sorted, since the rows
+    of one INSERT take ascending numbers in the order of its VALUES (the write lock is ours).
+    """
+    if not rows:
+        return []
+    values = [{**_NEW_REQUEST, **row, "created_at": now, "updated_at": now} for row in rows]
+    ordered = session.bind.dialect.name != "sqlite"
+    statement = insert(_REQUESTS).returning(_REQUESTS.c.id, sort_by_parameter_order=ordered)
+    numbers = [int(n) for n in (await session.execute(statement, values)).scalars()]
+    if not ordered:
+        numbers.sort()
+    made = []
+    for number, row in zip(numbers, values, strict=True):
+        request = Request(id=number, **row)
+        make_transient_to_detached(request)
+        made.append(request)
+    session.add_all(made)  # persistent: later changes in this transaction are flushed as UPDATEs
+    return made
 
 
 async def _claim_key(session: AsyncSession, key: str, source: str, now: datetime) -> None:
