@@ -96,7 +96,8 @@ class Request(Base):
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(20))
 
-    __table_args__ = (Index("ix_requests_zone_status", "zone_id", "status"),)
+    # Lists and queues: the page of ids comes from the index alone (see Desk.list_requests).
+    __table_args__ = (Index("ix_requests_list", "zone_id", "status", "updated_at", "team_id"),)
 
 
 class Event(Base):

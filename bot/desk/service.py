@@ -1046,8 +1046,12 @@ class Desk:
                             zone_id: str | None = None, text: str | None = None, limit: int = 50,
                             offset: int = 0) -> list[RequestSummary]:
         """Requests this person may see, filtered in SQL by the access rules. Scopes: all, mine, queue, assigned."""
-        query = self._list_query(actor, scope, status, zone_id, text)
-        query = query.order_by(Request.updated_at.desc(), Request.id.desc()).limit(limit).offset(offset)
+        newest = (Request.updated_at.desc(), Request.id.desc())
+        # The page's numbers first, then their rows: the numbers come from an index (ix_requests_list)
+        # without reading, let alone sorting, every open request of the zones.
+        page = (self._list_query(actor, scope, status, zone_id, text).with_only_columns(Request.id)
+                .order_by(*newest).limit(limit).offset(offset))
+        query = select(Request).where(Request.id.in_(page.scalar_subquery())).order_by(*newest)
         async with self.sessions() as session:
             rows = (await session.execute(query)).scalars()
             return [RequestSummary(r.id, r.title, r.zone_id, r.team_id, r.status, r.priority, r.assignee_email,
