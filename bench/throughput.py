@@ -13,7 +13,10 @@ Two shapes of load, single process:
 The plain-SQL baseline inserts the same rows, table by table with one multi-row statement each, in
 the same transactions: it replays the group sizes the desk used. Both run on the same driver.
 
-    python bench/throughput.py [--count 3000] [--concurrency 32] [--postgres URL]
+Each shape runs `--rounds` times, desk and baseline alternating, and prints the medians and the
+range: on a shared machine one round's absolute figures can be a third off.
+
+    python bench/throughput.py [--count 3000] [--concurrency 32] [--rounds 3] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -151,45 +154,58 @@ async def run_baseline(url: str, groups: list[int], tag: str, kinds: list[str], 
     return elapsed
 
 
-def describe(name: str, count: int, seconds: float, timings: list[float] | None = None) -> float:
-    rate = count / seconds
-    line = f"  {name:<22} {rate:8.0f} requests/s"
-    if timings:
-        ordered = sorted(timings)
-        p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)]
-        line += (f"   each waits: median {statistics.median(timings) * 1000:6.2f} ms, p99 {p99 * 1000:6.2f} ms")
-    print(line)
-    return rate
+def _p99(timings: list[float]) -> float:
+    ordered = sorted(timings)
+    return ordered[max(0, int(len(ordered) * 0.99) - 1)]
 
 
-async def bench(label: str, url: str, count: int, concurrency: int) -> None:
+def _spread(values: list[float], unit: str = "") -> str:
+    """The median, and the range when there were several rounds."""
+    middle = statistics.median(values)
+    if len(values) == 1:
+        return f"{middle:,.0f}{unit}"
+    return f"{middle:,.0f}{unit} (rounds: {min(values):,.0f}-{max(values):,.0f})"
+
+
+async def bench(label: str, url: str, count: int, concurrency: int, rounds: int) -> None:
     await _reset(url)
     await store.upgrade_async(url)
     # Warm both paths (imports, statement caches), then measure.
     await run_desk(url, 100, "warm", 1)
     kinds, clocks = await per_request(url, "schedules"), await per_request(url, "sla_clocks")
     await run_baseline(url, [1] * 50, "warm", kinds, clocks)
-    print(f"{label}: {count} requests (each: request, thread link, event, 2 outbox rows, {len(kinds)} timers, "
-          f"{len(clocks)} SLA clocks, its key)")
+    print(f"{label}: {count} requests per round, {rounds} rounds (each request: request, thread link, event, "
+          f"2 outbox rows, {len(kinds)} timers, {len(clocks)} SLA clocks, its key)")
     for shape, width in (("one at a time", 1), (f"burst of {concurrency}", concurrency)):
-        seconds, timings, groups = await run_desk(url, count, f"run{width}", width)
-        base = await run_baseline(url, groups, f"run{width}", kinds, clocks)
-        print(f" {shape}: {len(groups)} transactions, {count / len(groups):.1f} requests each on average")
-        d = describe("zonedesk", count, seconds, timings)
-        b = describe("plain SQL, same groups", count, base)
-        print(f"  {'ratio':<22} {d / b:8.0%} of the plain-SQL baseline")
+        desk_rates, base_rates, ratios, medians, p99s, sizes = [], [], [], [], [], []
+        for r in range(rounds):  # alternating, so a slow spell of a shared machine hits both sides
+            tag = f"run{width}r{r}"
+            seconds, timings, groups = await run_desk(url, count, tag, width)
+            base = await run_baseline(url, groups, tag, kinds, clocks)
+            desk_rates.append(count / seconds)
+            base_rates.append(count / base)
+            ratios.append(100 * base / seconds)
+            medians.append(statistics.median(timings) * 1000)
+            p99s.append(_p99(timings) * 1000)
+            sizes.append(count / len(groups))
+        print(f" {shape}: {statistics.median(sizes):.1f} requests per transaction on average")
+        print(f"  {'zonedesk':<22} {_spread(desk_rates):>34} requests/s   each waits: median "
+              f"{statistics.median(medians):6.2f} ms, p99 {statistics.median(p99s):6.2f} ms")
+        print(f"  {'plain SQL, same groups':<22} {_spread(base_rates):>34} requests/s")
+        print(f"  {'ratio':<22} {_spread(ratios, '%'):>34} of the plain-SQL baseline (median of the rounds)")
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="desk and baseline alternate this many times")
     parser.add_argument("--postgres", default=os.environ.get("ZONEDESK_BENCH_POSTGRES_URL"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        await bench("SQLite (WAL)", f"sqlite+aiosqlite:///{folder}/bench.db", args.count, args.concurrency)
+        await bench("SQLite (WAL)", f"sqlite+aiosqlite:///{folder}/bench.db", args.count, args.concurrency, args.rounds)
     if args.postgres:
-        await bench("PostgreSQL", args.postgres, args.count, args.concurrency)
+        await bench("PostgreSQL", args.postgres, args.count, args.concurrency, args.rounds)
     else:
         print("PostgreSQL: skipped (pass --postgres URL or set ZONEDESK_BENCH_POSTGRES_URL)")
 
