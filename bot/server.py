@@ -34,6 +34,7 @@ from bot.desk import Desk
 from bot.identity import Directory
 from bot.inbox import Inbox
 from bot.outbox import OutboxSettings, OutboxWorker, Sender, backlog
+from bot.stalls import StallWatch
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ RETENTION_BATCH = 5000
 SHUTDOWN_GRACE = 5.0  # seconds a running background job gets to finish when the server stops
 SERVICES: web.AppKey[Services] = web.AppKey("services")
 CHANNELS: web.AppKey[tuple[str, ...]] = web.AppKey("channels")
+STALLS: web.AppKey[StallWatch] = web.AppKey("stalls")
+CHECKPOINTS: web.AppKey[store.Checkpointer] = web.AppKey("checkpoints")
 
 
 def secret_key(database_url: str, env: Mapping[str, str]) -> bytes:
@@ -231,6 +234,7 @@ async def create_app(services: Services, env: Mapping[str, str] | None = None, *
     env = os.environ if env is None else env
     registry = CollectorRegistry()
     http_requests, http_latency, outbox_pending = _metrics(registry)
+    app_stalls = StallWatch(registry)
 
     @web.middleware
     async def observe(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -260,6 +264,7 @@ async def create_app(services: Services, env: Mapping[str, str] | None = None, *
 
     app = web.Application(middlewares=[observe], client_max_size=2 * 1024 * 1024)
     app[SERVICES] = services
+    app[STALLS] = app_stalls
     outage = services.outage
 
     async def healthz(_: web.Request) -> web.Response:
@@ -305,6 +310,9 @@ async def _start_background(app: web.Application) -> None:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     services = app[SERVICES]
+    app[STALLS].start()
+    app[CHECKPOINTS] = store.Checkpointer(services.engine)
+    await app[CHECKPOINTS].start()
     app["outbox_task"] = asyncio.create_task(services.outbox.run(), name="outbox")
     scheduler = AsyncIOScheduler(timezone="UTC")
     running: set[asyncio.Task[Any]] = set()
@@ -335,6 +343,7 @@ async def _start_background(app: web.Application) -> None:
 
 async def _stop_background(app: web.Application) -> None:
     services = app[SERVICES]
+    await app[STALLS].stop()
     scheduler = app.get("apscheduler")
     if scheduler is not None:
         # Let a job that is running finish (a tick, a recovery) rather than cancel it mid-transaction:
@@ -348,6 +357,9 @@ async def _stop_background(app: web.Application) -> None:
     task = app.get("outbox_task")
     if task is not None:
         await asyncio.gather(task, return_exceptions=True)
+    checkpoints = app.get(CHECKPOINTS)
+    if checkpoints is not None:
+        await checkpoints.stop()
     await services.engine.dispose()
 
 
