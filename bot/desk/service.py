@@ -107,7 +107,7 @@ class IntakeQueue:
     outcome (its request, or its own error: see `Desk._file_together`).
     """
 
-    MAX_GROUP = 64
+    MAX_GROUP = 32
 
     def __init__(self, run: Callable[[Sequence[_Filing]], Awaitable[list[Filed | Exception]]]) -> None:
         self.run = run
