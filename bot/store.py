@@ -130,14 +130,18 @@ class Checkpointer:
         connection = sqlite3.connect(str(self.path), timeout=5, isolation_level=None, check_same_thread=False)
         try:
             while not self._stop.wait(self.every):
-                try:
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error as exc:  # the next round tries again; the log only grows meanwhile
-                    log.warning("sqlite checkpoint failed: %s", exc)
+                _checkpoint(connection)
                 self.checkpointed.set()
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            _checkpoint(connection)  # what the last second wrote
         finally:
             connection.close()
+
+
+def _checkpoint(connection: sqlite3.Connection) -> None:
+    try:
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    except sqlite3.Error as exc:  # the next round tries again; the log only grows meanwhile
+        log.warning("sqlite checkpoint failed: %s", exc)
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
