@@ -7,6 +7,7 @@ record what happened (events, decisions) are append-only by convention and by co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +50,31 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any] | None:
+        """The usual conversion (`process_bind_param`, then the dialect's), remembering its last answer.
+
+        One transaction stamps most of its rows with the same instant (`Tx.now`): a group of filed
+        requests binds it about 30 times a request. The instant is immutable and held by the memo, so
+        `is` cannot mistake another value for it.
+        """
+        inner = super().bind_processor(dialect)
+        if inner is None:
+            return None
+        convert = inner
+        last: list[tuple[datetime | None, Any]] = [(None, None)]
+
+        def process(value: datetime | None) -> Any:
+            if value is None:
+                return None
+            seen, out = last[0]
+            if value is seen:
+                return out
+            out = convert(value)
+            last[0] = (value, out)
+            return out
+
+        return process
 
 
 class Base(DeclarativeBase):

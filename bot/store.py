@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
@@ -44,9 +45,18 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def json_dumps(value: Any) -> str:
+    """JSON columns are written with orjson: about ten values a filed request (history, outbox, timers),
+    several times faster than `json.dumps`. Keys that are not strings are written as strings, as
+    `json.dumps` does. Reading stays with the standard library (SQLAlchemy's default), which also
+    accepts anything an older release wrote."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
     """An async engine; on SQLite every connection gets WAL, foreign keys and a busy timeout."""
     url = url or database_url()
+    kwargs.setdefault("json_serializer", json_dumps)
     if is_sqlite(url):
         path = sqlite_path(url)
         if path is not None:

@@ -1,0 +1,60 @@
+"""What the data layer's shortcuts on the filing path must never change: what is stored."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Table, insert, select
+from sqlalchemy.exc import StatementError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import store
+from bot.model import Schedule
+
+SCHEDULES = Schedule.__table__
+assert isinstance(SCHEDULES, Table)
+
+
+@pytest.fixture
+async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = store.create_engine(db_url)
+    yield store.sessionmaker(engine)
+    await engine.dispose()
+
+
+async def _stored(sessions: async_sessionmaker[AsyncSession]) -> list[Schedule]:
+    async with sessions() as session:
+        return list((await session.execute(select(Schedule).order_by(Schedule.key))).scalars())
+
+
+async def test_a_batch_keeps_every_time_and_json_value_it_was_given(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    # A transaction binds its own instant over and over (the bind remembers the last one); rows in
+    # between carry other instants, the same instant in another offset, and no time at all.
+    now = datetime(2026, 11, 23, 9, 30, 15, 250_000, tzinfo=UTC)
+    oslo = now.astimezone(timezone(timedelta(hours=1)))
+    times = [now, now, now + timedelta(microseconds=1), now, oslo, None, now, datetime(2027, 1, 1, tzinfo=UTC), now]
+    data = [{"n": i, "text": "Grüße, «Zoë» 👋", "nested": {"list": [1, 2.5, None, True]}, 7: "seven"}
+            for i in range(len(times))]
+    async with sessions() as session, session.begin():
+        await session.execute(insert(SCHEDULES), [
+            {"key": f"k{i}", "kind": "stale", "due_at": now, "claimed_until": when, "data": data[i]}
+            for i, when in enumerate(times)])
+    stored = await _stored(sessions)
+    assert [s.claimed_until for s in stored] == times
+    assert all(s.due_at == now and s.due_at.tzinfo is not None for s in stored)
+    # Keys that are not strings come back as strings, as the standard library writes them.
+    assert [s.data for s in stored] == [{**{k: v for k, v in d.items() if k != 7}, "7": "seven"} for d in data]
+
+
+async def test_a_naive_time_is_refused_even_right_after_an_aware_one(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    now = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    with pytest.raises(StatementError, match="naive datetime"):
+        async with sessions() as session, session.begin():
+            await session.execute(insert(SCHEDULES), [
+                {"key": "aware", "kind": "stale", "due_at": now},
+                {"key": "naive", "kind": "stale", "due_at": now.replace(tzinfo=None)}])
+    assert await _stored(sessions) == []
