@@ -10,6 +10,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+_IMMUTABLE = (str, int, float, bool, type(None))
+
 
 @dataclass(frozen=True)
 class Button:
@@ -44,7 +46,8 @@ class Message:
             "buttons": [{"action": b.action, "label": b.label, "value": b.value, "style": b.style}
                         for b in self.buttons],
             "link": self.link, "link_label": self.link_label, "footer": self.footer,
-            "extra": copy.deepcopy(self.extra) if self.extra else {},
+            "extra": {key: value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
+                      for key, value in self.extra.items()},
         }
 
     @classmethod

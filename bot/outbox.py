@@ -66,7 +66,10 @@ def outbox_row(
     request_id: int | None = None,
     payload: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The column values of one pending outbound message (for a bulk INSERT at the end of a transaction)."""
+    """The column values of one pending outbound message (for a bulk INSERT at the end of a transaction).
+
+    Every row has the same keys (one executemany takes its columns from the first row). The lease,
+    the outcome and the error are left out: NULL until a worker sends the message."""
     body = dict(payload or {})
     if message is not None:
         body["message"] = message.to_dict()
@@ -81,10 +84,6 @@ def outbox_row(
         "attempts": 0,
         "created_at": now,
         "next_attempt_at": now,
-        "claimed_until": None,
-        "sent_at": None,
-        "last_error": None,
-        "result": None,
     }
 
 
