@@ -138,7 +138,9 @@ async def sync_clocks(session: AsyncSession, request: Request, zone: Zone, calen
         when = next_check(clock, calendar)
         if when is not None and request.status in OPEN:
             checks.append(ClockCheck(kind, when))
-    store.defer(session, _INSERT, [dict(vars(clock)) for clock in new])
+    # Unset times (not paused, met, warned...) are left out: NULL by the table's own definition.
+    store.defer(session, _INSERT, [{key: value for key, value in vars(clock).items() if value is not None}
+                                   for clock in new])
     return checks
 
 

@@ -268,11 +268,20 @@ def defer(session: AsyncSession, statement: Any, rows: Sequence[dict[str, Any]])
 
 
 async def write_deferred(session: AsyncSession) -> None:
-    """Write the rows `defer` held back, in the order their statements were first deferred."""
+    """Write the rows `defer` held back, in the order their statements were first deferred.
+
+    Rows of one statement that name different columns (a column left out where it is NULL) go in
+    one executemany per set of columns: an executemany takes its columns from its first row, and
+    would drop the values of a column that only later rows name, without a word.
+    """
     held = session.info.pop(DEFERRED, None)
     if held:
         for statement, rows in held.values():
-            await session.execute(statement, rows)
+            shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for row in rows:
+                shapes.setdefault(tuple(row), []).append(row)
+            for same in shapes.values():
+                await session.execute(statement, same)
 
 
 @asynccontextmanager
