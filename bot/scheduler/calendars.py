@@ -18,11 +18,17 @@ def calendar_from_settings(settings: CalendarSettings) -> WorkingCalendar:
 
 
 class Calendars:
-    """The calendars of one configuration, by zone (each built on first use; they never change)."""
+    """The calendars of one configuration, by zone; they never change.
+
+    The zones' calendars are built at once: the first one loads the public-holiday tables (tens of
+    milliseconds), which would otherwise land on the first request filed after start.
+    """
 
     def __init__(self, config: AppConfig) -> None:
         self.config = config
         self._built: dict[str, WorkingCalendar] = {}
+        for zone in config.zones:
+            self.named(zone.calendar)
 
     def named(self, name: str) -> WorkingCalendar:
         """The calendar called `name` in `app.yaml` (UTC office hours if it is not defined)."""
