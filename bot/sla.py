@@ -117,7 +117,6 @@ async def sync_clocks(session: AsyncSession, request: Request, zone: Zone, calen
     """
     clocks: dict[str, SlaClock] = {}
     if not fresh:
-        await store.write_deferred(session)  # clocks of requests filed earlier in this transaction
         rows = await session.execute(select(SlaClock).where(SlaClock.request_id == request.id))
         clocks = {c.kind: c for c in rows.scalars()}
     rule = rule_for(zone, request)

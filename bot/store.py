@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from bot import sqlite_inline
 
@@ -251,37 +252,55 @@ _DRIVER_OUTAGES = frozenset({
 
 
 DEFERRED = "zonedesk.deferred"
-"""`session.info` key: rows held back to be inserted together just before the transaction commits."""
+"""`session.info` key: rows held back to be inserted together before the next statement or the commit."""
 
 
-def defer(session: AsyncSession, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
+def defer(session: AsyncSession | Session, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
     """Hold rows back to be written with the rest of the transaction's, one executemany per statement.
 
     For rows nothing reads back while the transaction runs (a new request's timers and SLA clocks): a
-    group of a hundred filings writes them with one statement instead of a hundred. Whoever reads
-    such a table in a transaction that may hold some calls `write_deferred` first; the transaction
-    calls it before it commits (`bot.desk.service.Tx.write_rows`).
+    group of filings writes them with one statement instead of one per request. They are written
+    before the session's next statement, whatever it reads (`_write_held_first`), and before commit
+    (`_write_held_at_commit`), so no query in the transaction can miss them; a rollback drops them.
     """
     if rows:
-        held: dict[int, tuple[Any, list[dict[str, Any]]]] = session.info.setdefault(DEFERRED, {})
+        info = session.info
+        held: dict[int, tuple[Any, list[dict[str, Any]]]] = info.setdefault(DEFERRED, {})
         held.setdefault(id(statement), (statement, []))[1].extend(rows)
 
 
-async def write_deferred(session: AsyncSession) -> None:
+def _write_held(session: Session) -> None:
     """Write the rows `defer` held back, in the order their statements were first deferred.
 
     Rows of one statement that name different columns (a column left out where it is NULL) go in
     one executemany per set of columns: an executemany takes its columns from its first row, and
     would drop the values of a column that only later rows name, without a word.
     """
-    held = session.info.pop(DEFERRED, None)
+    held = session.info.pop(DEFERRED, None)  # popped first: the writes below pass through the hook
     if held:
         for statement, rows in held.values():
             shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for row in rows:
                 shapes.setdefault(tuple(row), []).append(row)
             for same in shapes.values():
-                await session.execute(statement, same)
+                session.execute(statement, same)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_held_first(state: ORMExecuteState) -> None:
+    if DEFERRED in state.session.info:
+        _write_held(state.session)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_held_at_commit(session: Session) -> None:
+    if DEFERRED in session.info:
+        _write_held(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_held(session: Session) -> None:
+    session.info.pop(DEFERRED, None)
 
 
 @asynccontextmanager

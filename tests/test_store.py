@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -60,7 +60,7 @@ async def test_a_naive_time_is_refused_even_right_after_an_aware_one(
     assert await _stored(sessions) == []
 
 
-async def test_held_back_rows_that_name_different_columns_are_all_written_whole(
+async def test_held_back_rows_that_name_different_columns_are_all_written_whole_at_commit(
         sessions: async_sessionmaker[AsyncSession]) -> None:
     # One executemany takes its columns from its first row: a column that only a later row names
     # would be dropped without a word. Rows held back with `store.defer` may differ (NULLs left out).
@@ -72,9 +72,33 @@ async def test_held_back_rows_that_name_different_columns_are_all_written_whole(
             {"key": "claimed", "kind": "stale", "due_at": now, "claimed_by": "replica-2",
              "claimed_until": now + timedelta(minutes=1)},
             {"key": "other", "kind": "sla", "due_at": now + timedelta(hours=1)}])
-        await store.write_deferred(session)
     by_key = {s.key: s for s in await _stored(sessions)}
     assert set(by_key) == {"plain", "claimed", "other"}
     assert by_key["claimed"].claimed_by == "replica-2"
     assert by_key["claimed"].claimed_until == now + timedelta(minutes=1)
     assert by_key["plain"].claimed_by is None and by_key["other"].kind == "sla"
+
+
+async def test_the_next_query_in_the_transaction_sees_held_back_rows(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    now = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    async with sessions() as session, session.begin():
+        store.defer(session, insert(SCHEDULES), [{"key": "stale:1", "kind": "stale", "due_at": now}])
+        found = (await session.execute(text("SELECT key FROM schedules"))).scalars().all()
+        assert found == ["stale:1"], "a plain-SQL read saw the held row"
+        store.defer(session, insert(SCHEDULES), [{"key": "stale:2", "kind": "stale", "due_at": now}])
+        got = await session.scalar(select(Schedule).where(Schedule.kind == "stale").order_by(Schedule.id.desc()))
+        assert got is not None and got.key == "stale:2", "an ORM read saw it too"
+    assert [s.key for s in await _stored(sessions)] == ["stale:1", "stale:2"]  # each written once
+
+
+async def test_a_rollback_drops_held_back_rows(sessions: async_sessionmaker[AsyncSession]) -> None:
+    now = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    async with sessions() as session:
+        with pytest.raises(RuntimeError):
+            async with session.begin():
+                store.defer(session, insert(SCHEDULES), [{"key": "lost", "kind": "stale", "due_at": now}])
+                raise RuntimeError("the action failed")
+        async with session.begin():  # the same session, a new transaction: nothing of the failed one
+            store.defer(session, insert(SCHEDULES), [{"key": "kept", "kind": "stale", "due_at": now}])
+    assert [s.key for s in await _stored(sessions)] == ["kept"]

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.instrumentation import manager_of_class
 
-from bot import store
 from bot.access import Actor, Level, Policy, actor_for
 from bot.clock import Clock
 from bot.config import AppConfig, Team, Zone
@@ -178,14 +177,13 @@ class Tx:
         self.outbox.append(outbox_row(self.now, **values))
 
     async def write_rows(self) -> None:
-        """Insert the queued events and outbox rows, and the rows held back with `store.defer` (new
-        requests' timers and SLA clocks); called just before commit."""
+        """Insert the queued events and outbox rows; called just before commit (which writes the rows
+        held back with `store.defer`, new requests' timers and SLA clocks, if nothing did before)."""
         if self.events:
             await self.session.execute(insert(_EVENTS), self.events)
             self.events = []
         if self.outbox:
             await self.session.execute(insert(_OUTBOX), self.outbox)
-        await store.write_deferred(self.session)
 
 
 def title_from_text(text: str, limit: int = 100) -> str:

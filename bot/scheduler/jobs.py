@@ -12,7 +12,6 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot import store
 from bot.desk.status import OPEN
 from bot.errors import DeskError
 from bot.messages import Message
@@ -126,7 +125,6 @@ async def sla_check(context: JobContext) -> str:
     """An SLA clock is near its target (warning) or past it (breach notice)."""
     request = context.request
     kind = str(context.data.get("clock", ""))
-    await store.write_deferred(context.tx.session)  # clocks of a request a job filed in this transaction
     clock = await context.tx.session.get(SlaClock, (request.id, kind)) if request is not None else None
     if request is None or clock is None or request.status not in OPEN:
         return "moot"

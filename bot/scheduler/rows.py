@@ -84,23 +84,20 @@ def _values(timer: Timer) -> dict[str, Any]:
 def arm_before_commit(session: AsyncSession, timers: Sequence[Timer]) -> None:
     """Arm a new request's timers with the rest of its transaction's (a group of filings: one statement).
 
-    Every function here that reads or writes schedules writes deferred rows first (`store.defer`), so
-    nothing in the same transaction can miss them; the transaction writes whatever is left before it
-    commits.
+    The rows are written before the session's next statement or its commit (`store.defer`), so
+    nothing in the same transaction can miss them.
     """
     store.defer(session, _ARM, [_values(t) for t in timers])
 
 
 async def arm(session: AsyncSession, timers: Sequence[Timer]) -> None:
     """Arm timers now, replacing any timer of the same key (fired, cancelled or pending)."""
-    await store.write_deferred(session)
     if timers:
         await session.execute(_ARM, [_values(t) for t in timers])
 
 
 async def ensure(session: AsyncSession, timers: Sequence[Timer]) -> None:
     """Arm timers whose key has no timer in its current cycle; leave the others as they are."""
-    await store.write_deferred(session)
     if timers:
         await session.execute(_ENSURE, [_values(t) for t in timers])
 
@@ -119,13 +116,11 @@ async def cancel_ids(session: AsyncSession, ids: Iterable[int], now: datetime) -
     """End the cycle of these timers (pending ones never fire)."""
     wanted = sorted(set(ids))
     if wanted:
-        await store.write_deferred(session)
         await session.execute(_CANCEL, {"now": now, "ids": wanted})
 
 
 async def cancel_keys(session: AsyncSession, keys: Iterable[str], now: datetime) -> None:
     """End the cycle of the timers with these keys."""
-    await store.write_deferred(session)
     wanted = sorted(set(keys))
     if wanted:
         await session.execute(
@@ -135,7 +130,6 @@ async def cancel_keys(session: AsyncSession, keys: Iterable[str], now: datetime)
 
 async def armed_for(session: AsyncSession, request_id: int, kinds: Iterable[str]) -> dict[str, Armed]:
     """The request's timers of these kinds in their current cycle, by key."""
-    await store.write_deferred(session)
     rows = await session.execute(_ARMED, {"request_id": request_id, "kinds": sorted(kinds)})
     return {key: Armed(id_, key, kind, due, bool(done)) for id_, key, kind, due, done in rows}
 
@@ -151,7 +145,6 @@ def _due(now: datetime) -> Any:
 
 async def claim_due(session: AsyncSession, now: datetime, token: str, lease: timedelta, limit: int) -> list[Claimed]:
     """Take a lease on up to `limit` due rows, earliest first; rows another claimant holds are skipped."""
-    await store.write_deferred(session)
     pick = select(Schedule.id).where(*_due(now)).order_by(Schedule.due_at).limit(limit)
     if session.bind.dialect.name == "postgresql":
         # A locking CTE runs once; as an IN (sub-select) PostgreSQL may run it again for every row.
