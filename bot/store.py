@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import sqlite3
@@ -51,7 +52,10 @@ def json_dumps(value: Any) -> str:
     several times faster than `json.dumps`. Keys that are not strings are written as strings, as
     `json.dumps` does. Reading stays with the standard library (SQLAlchemy's default), which also
     accepts anything an older release wrote."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:  # what orjson does not take (an integer past 64 bits in a platform's payload)
+        return json.dumps(value)
 
 
 def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
