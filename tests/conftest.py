@@ -88,6 +88,42 @@ def _reset_postgres() -> None:
     asyncio.run(truncate())
 
 
+async def fresh_postgres(admin_url: str, name: str) -> str:
+    """An empty PostgreSQL database of this run's own (named after the process: runs side by side must
+    not share one), dropped first if a run left it behind. `drop_postgres` removes it afterwards."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    admin = await asyncpg.connect(admin_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name}_{os.getpid()} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {name}_{os.getpid()}")
+    finally:
+        await admin.close()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}_{os.getpid()}"
+
+
+async def drop_postgres(database_url: str) -> None:
+    """Drop a database made by `fresh_postgres` (its servers are stopped)."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    base, name = database_url.rsplit("/", 1)
+    admin = await asyncpg.connect(base.replace("postgresql+asyncpg", "postgresql") + "/postgres")
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def own_postgres(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """An empty PostgreSQL database of the test's own, for tests that run servers or replicas on it (they
+    migrate it): named after the test's module and this process, dropped afterwards."""
+    assert POSTGRES_URL
+    url = await fresh_postgres(POSTGRES_URL, "zd_" + request.module.__name__.replace(".", "_"))
+    yield url
+    await drop_postgres(url)
+
+
 def database_params() -> list[object]:
     """SQLite always; PostgreSQL when ZONEDESK_TEST_POSTGRES_URL is set and reachable."""
     reason = "PostgreSQL not reachable: set ZONEDESK_TEST_POSTGRES_URL (CI does)"

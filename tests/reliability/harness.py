@@ -166,32 +166,6 @@ async def database_rows(database_url: str, sql: str) -> list[tuple[Any, ...]]:
         await conn.close()
 
 
-async def fresh_postgres(admin_url: str, name: str) -> str:
-    """An empty PostgreSQL database of this run's own (named after the process: runs side by side must
-    not share one), dropped first if a run left it behind. `drop_postgres` removes it afterwards."""
-    import asyncpg  # type: ignore[import-untyped]
-
-    admin = await asyncpg.connect(admin_url.replace("postgresql+asyncpg", "postgresql"))
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name}_{os.getpid()} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {name}_{os.getpid()}")
-    finally:
-        await admin.close()
-    return admin_url.rsplit("/", 1)[0] + f"/{name}_{os.getpid()}"
-
-
-async def drop_postgres(database_url: str) -> None:
-    """Drop a database made by `fresh_postgres` (its servers are stopped)."""
-    import asyncpg  # type: ignore[import-untyped]
-
-    base, name = database_url.rsplit("/", 1)
-    admin = await asyncpg.connect(base.replace("postgresql+asyncpg", "postgresql") + "/postgres")
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await admin.close()
-
-
 async def login_link(database_url: str, email: str) -> str:
     """A one-time sign-in link, from `zonedesk login-link` as an operator runs it (path only: any replica)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_", "ZONEDESK_"))}

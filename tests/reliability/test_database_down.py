@@ -40,7 +40,6 @@ pytestmark = [
     pytest.mark.skipif(not POSTGRES_OK, reason="needs ZONEDESK_TEST_POSTGRES_URL (CI sets it)"),
     pytest.mark.skipif(not (LOCAL and CAN_STOP), reason="needs a local PostgreSQL that pg_ctlcluster can stop (root)"),
 ]
-DATABASE = "zonedesk_outage"
 PEOPLE = [(f"UDOWN{i}", f"down{i}@nordlys.example", f"Person {i}") for i in range(8)]
 AGENT = ("UFRIDA", "frida.dahl@nordlys.example", "Frida Dahl")
 
@@ -56,24 +55,14 @@ def _ready() -> bool:
 
 
 @pytest.fixture
-def postgres_switch() -> Iterator[None]:
-    """Lets the test stop PostgreSQL; starts it again afterwards even if the test failed half-way."""
+def postgres_switch(own_postgres: str) -> Iterator[str]:
+    """The test's database, and leave to stop PostgreSQL: it is started again afterwards even if the
+    test failed half-way (before its database is dropped)."""
     try:
-        yield
+        yield own_postgres
     finally:
         if not _ready():
             _cluster("start")
-
-
-async def _fresh_database() -> str:
-    assert POSTGRES_URL
-    admin = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"))
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {DATABASE}")
-    finally:
-        await admin.close()
-    return POSTGRES_URL.rsplit("/", 1)[0] + f"/{DATABASE}"
 
 
 async def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
@@ -90,8 +79,8 @@ async def _health(http: aiohttp.ClientSession, server: Served) -> tuple[int, dic
 
 
 async def test_requests_during_a_database_outage_fail_loudly_and_nothing_is_lost(
-        tmp_path: Path, postgres_switch: None) -> None:
-    url = await _fresh_database()
+        tmp_path: Path, postgres_switch: str) -> None:
+    url = postgres_switch
     async with FakeSlackAPI(token=BOT_TOKEN) as fake, aiohttp.ClientSession() as http:
         for user, email, name in [*PEOPLE, AGENT]:
             fake.add_user(user, email, name)

@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import POSTGRES_OK, POSTGRES_URL
+from tests.conftest import POSTGRES_OK, POSTGRES_URL, drop_postgres, fresh_postgres
 from tests.fakes.botframework import FakeConnector, OpenIdServer
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.slack_signing import (
@@ -38,9 +38,7 @@ from tests.reliability.harness import (
     SlackClient,
     database_rows,
     dm_event,
-    drop_postgres,
     folded_into_a_sent_digest,
-    fresh_postgres,
     until,
     until_async,
 )

@@ -12,26 +12,12 @@ import aiohttp
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
-from tests.conftest import POSTGRES_OK, POSTGRES_URL
+from tests.conftest import POSTGRES_OK
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.reliability.harness import BOT_TOKEN, SIGNING_SECRET, Served, SlackClient, dm_event, until
 
 pytestmark = [pytest.mark.postgres,
               pytest.mark.skipif(not POSTGRES_OK, reason="needs ZONEDESK_TEST_POSTGRES_URL (CI sets it)")]
-DATABASE = "zonedesk_replicas"
-
-
-async def _fresh_database() -> str:
-    assert POSTGRES_URL
-    admin = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"))
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {DATABASE}")
-    finally:
-        await admin.close()
-    return POSTGRES_URL.rsplit("/", 1)[0] + f"/{DATABASE}"
-
-
 async def _count(url: str, sql: str) -> int:
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
     try:
@@ -40,8 +26,8 @@ async def _count(url: str, sql: str) -> int:
         await conn.close()
 
 
-async def test_two_replicas_share_the_work_and_do_everything_once(tmp_path: Path) -> None:
-    url = await _fresh_database()
+async def test_two_replicas_share_the_work_and_do_everything_once(tmp_path: Path, own_postgres: str) -> None:
+    url = own_postgres
     async with FakeSlackAPI(token=BOT_TOKEN) as fake, aiohttp.ClientSession() as http:
         users = [(f"UREP{i}", f"colleague{i}@nordlys.example", f"Colleague {i}") for i in range(5)]
         for user, email, name in users:

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import POSTGRES_OK, POSTGRES_URL
+from tests.conftest import POSTGRES_OK, POSTGRES_URL, drop_postgres, fresh_postgres
 from tests.fakes.botframework import FakeConnector, OpenIdServer
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.reliability.harness import (
@@ -23,9 +23,7 @@ from tests.reliability.harness import (
     SIGNING_SECRET,
     Served,
     database_rows,
-    drop_postgres,
     folded_into_a_sent_digest,
-    fresh_postgres,
     login_link,
     until,
     until_async,

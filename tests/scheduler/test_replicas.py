@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from bot import store
 from bot.model import Outbox, Schedule
 from bot.scheduler.rows import Timer, arm
-from tests.conftest import POSTGRES_OK, POSTGRES_URL
+from tests.conftest import POSTGRES_OK
 from tests.scheduler.probe import PROBE
 
 pytestmark = [pytest.mark.postgres,
@@ -29,27 +29,6 @@ ITEMS = 2000
 LEASE_SECONDS = 2
 
 
-async def _own_database() -> str:
-    """A database of this test's own (`zonedesk_sched`), emptied and migrated."""
-    import asyncpg  # type: ignore[import-untyped]
-
-    assert POSTGRES_URL
-    admin = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"))
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = 'zonedesk_sched'"):
-            await admin.execute("CREATE DATABASE zonedesk_sched")
-    finally:
-        await admin.close()
-    url = POSTGRES_URL.rsplit("/", 1)[0] + "/zonedesk_sched"
-    engine = store.create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
-    await store.upgrade_async(url)
-    return url
-
-
 def _replica(url: str, worker: str, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
     with log.open("ab") as out:
@@ -57,8 +36,9 @@ def _replica(url: str, worker: str, log: Path) -> subprocess.Popen[bytes]:
                                  "50"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-async def test_three_replicas_and_a_kill_do_every_timer_exactly_once(tmp_path: Path) -> None:
-    url = await _own_database()
+async def test_three_replicas_and_a_kill_do_every_timer_exactly_once(tmp_path: Path, own_postgres: str) -> None:
+    url = own_postgres
+    await store.upgrade_async(url)
     engine = store.create_engine(url)
     sessions = store.sessionmaker(engine)
     due = datetime.now(UTC) + timedelta(seconds=2)  # all three are up by then, so all three share the work
