@@ -962,9 +962,15 @@ class Desk:
                     Task.request_id == request.id, Task.status == "open"))
                 if not still_open:
                     request.status, request.waiting_reason = "in_progress", None
-            await self._direct(tx, request.assignee_email, Message(
-                title=f"Task T{task.id} on #{request.id} is done: {task.title}", text=outcome[:1500],
-                link=self.link(request.id), extra={"number": request.id}), request.id)
+            # The request's owners: its assignee, and the agent who asked for the task if they still
+            # work on the request (it may have moved to a zone of which they see nothing since).
+            owners = [request.assignee_email]
+            if self.policy.level(self.actor(task.created_by), request) >= Level.AGENT:
+                owners.append(task.created_by)
+            done = Message(title=f"Task T{task.id} on #{request.id} is done: {task.title}", text=outcome[:1500],
+                           link=self.link(request.id), extra={"number": request.id})
+            for email in dict.fromkeys(e.lower() for e in owners if e):
+                await self._direct(tx, email, done, request.id)
             return request.id
 
     # ---------------------------------------------------------------- reading

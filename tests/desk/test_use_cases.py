@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.clock import FakeClock
 from bot.desk import WEB, Desk, Origin
-from bot.errors import DeskError, Duplicate
+from bot.errors import DeskError, Duplicate, NotFound
 from bot.model import Event, Outbox, Relation, Request
 from bot.server import Services
 
@@ -406,6 +406,31 @@ async def test_tasks_across_zones_and_the_owner_hears_when_one_is_done(services:
     assert await desk.list_tasks(erika) == []
     with pytest.raises(DeskError, match=f"Task T{task_id} is already done."):
         await desk.complete_task(erika, task_id)
+
+
+async def test_the_agent_who_asked_for_a_task_hears_it_is_done_while_the_request_is_theirs(
+        services: Services, desk: Desk) -> None:
+    await services.directory.remember("slack", "UHANNA", HANNA, "Hanna Berg")
+    await services.directory.remember("slack", "UERIKA", ERIKA, "Erika Schmitt")
+    hanna, erika = desk.actor(HANNA), desk.actor(ERIKA, channel="teams")
+    number = (await desk.file_request(desk.actor(ZACK), WEB, "Overtime missing", zone_id="hr",
+                                      category_id="contract")).number
+    first = await desk.create_task(hanna, number, "Pay 3 hours overtime", to_team="payroll")  # nobody claimed it
+    second = await desk.create_task(hanna, number, "Correct the payslip", to_team="payroll")
+    start = await _last_outbox_id(services)
+    await desk.complete_task(erika, first, "Paid")
+    told = await _outbox(services, start)
+    assert [(r["kind"], r["target"]["user"], r["title"]) for r in told] == [
+        ("dm", "UHANNA", f"Task T{first} on #{number} is done: Pay 3 hours overtime")]
+    # Moved to Finance, where Hanna sees nothing: the outcome goes to Finance's assignee, not to her.
+    await desk.transfer(hanna, number, "finance")
+    with pytest.raises(NotFound):
+        await desk.get_request(hanna, number)
+    await desk.claim(erika, number)
+    start = await _last_outbox_id(services)
+    await desk.complete_task(erika, second, "Corrected")
+    told = await _outbox(services, start)
+    assert [(r["kind"], r["target"]["user"]) for r in told if r["kind"] == "dm"] == [("dm", "UERIKA")]
 
 
 @pytest.mark.parametrize(("agent", "zone", "target", "refusal"), [
