@@ -264,12 +264,11 @@ def defer(session: AsyncSession | Session, statement: Any, rows: Sequence[dict[s
 
     For rows nothing reads back while the transaction runs (a new request's timers and SLA clocks): a
     group of filings writes them with one statement instead of one per request. They are written
-    before the session's next statement, whatever it reads (`_write_held_first`), and before commit
-    (`_write_held_at_commit`), so no query in the transaction can miss them; a rollback drops them.
+    before the session's next statement, whatever it reads (`_write_held_first`), and before commit,
+    so no query in the transaction can miss them; a rollback drops them.
     """
     if rows:
-        info = session.info
-        held: dict[int, tuple[Any, list[dict[str, Any]]]] = info.setdefault(DEFERRED, {})
+        held: dict[int, tuple[Any, list[dict[str, Any]]]] = session.info.setdefault(DEFERRED, {})
         held.setdefault(id(statement), (statement, []))[1].extend(rows)
 
 
@@ -292,14 +291,10 @@ def _write_held(session: Session) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _write_held_first(state: ORMExecuteState) -> None:
-    if DEFERRED in state.session.info:
-        _write_held(state.session)
+    _write_held(state.session)
 
 
-@event.listens_for(Session, "before_commit")
-def _write_held_at_commit(session: Session) -> None:
-    if DEFERRED in session.info:
-        _write_held(session)
+event.listen(Session, "before_commit", _write_held)  # what no statement wrote since
 
 
 @event.listens_for(Session, "after_rollback")
