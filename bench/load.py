@@ -216,7 +216,7 @@ async def pending(http: aiohttp.ClientSession, server: Served) -> int:
 
 
 async def server_stalls(http: aiohttp.ClientSession, server: Served) -> str:
-    """How often and how long the server's event loop stood still (bot.stalls), from its /metrics: what of
+    """How often and how long the server's event loop stood still (bot.server.stalls), from its /metrics: what of
     a slow acknowledgement was the server's doing rather than the load generator's or the fakes'."""
     from prometheus_client.parser import text_string_to_metric_families
 

@@ -61,8 +61,8 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 async def _login_link(args: argparse.Namespace) -> int:
+    from bot.people.signin import SignIn
     from bot.server import build_services
-    from bot.signin import SignIn
 
     services = build_services(_config_path(args.config))
     from bot.server import prepare_database
@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions() -> list[Callable[[Any], None]]:
     """Sub-commands that live beside their feature (seed, export-form...), registered if present."""
     found = []
-    for module in ("bot.seed", "bot.exports", "bot.backup"):
+    for module in ("bot.store.seed", "bot.catalog.exports", "bot.store.backup"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError:

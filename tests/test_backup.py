@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bot import store
-from bot.backup import erase_person, export_all, import_all, pseudonym
 from bot.desk import WEB
 from bot.model import Comment, Event, Identity, Request
 from bot.server import Services
+from bot.store.backup import erase_person, export_all, import_all, pseudonym
 
 
 async def _some_work(services: Services) -> int:

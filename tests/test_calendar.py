@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.calendar import WorkingCalendar
+from bot.scheduler.calendar import WorkingCalendar
 
 WEEK = ["mon", "tue", "wed", "thu", "fri"]
 ALL_DAYS = [*WEEK, "sat", "sun"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from bot.messages import Button, Message
+from bot.delivery.messages import Button, Message
 
 
 def test_a_message_round_trips_through_its_stored_form() -> None:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from bot.model import Request
-from bot.seed import seed
 from bot.server import Services
+from bot.store.seed import seed
 
 
 async def test_seeded_requests_are_plausible_and_access_still_filters(services: Services) -> None:

@@ -48,7 +48,7 @@ from bot.store import unavailable
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
-EVENT_WORKERS = 8  # events processed at once per process (one sender stays in order: bot.inbox); the rest wait
+EVENT_WORKERS = 8  # events processed at once per process (one sender stays in order: bot.delivery.inbox); the rest wait
 
 Ack = Callable[..., Awaitable[None]]
 

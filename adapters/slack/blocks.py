@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.messages import Button, Message
+from bot.delivery.messages import Button, Message
 
 SECTION_MAX = 3000
 FIELD_MAX = 2000

@@ -15,8 +15,8 @@ from adapters.slack.people import SlackPeople
 from adapters.slack.views import FORM_PREFIX, _modal
 from bot.access import Actor
 from bot.catalog import Catalog, file_form
+from bot.catalog.forms import Form, FormField, validate_answers
 from bot.desk import Desk, Origin
-from bot.forms import Form, FormField, validate_answers
 
 Block = dict[str, Any]
 USER_ID_PLACEHOLDER = "slack-user@placeholder.invalid"  # lets a picked user pass the e-mail check before the ack

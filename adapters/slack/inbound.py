@@ -33,11 +33,11 @@ from adapters.slack.blocks import (
 from adapters.slack.people import SlackPeople
 from bot.access import Actor, Level
 from bot.catalog import saved_reply_text
-from bot.commands import run_command
+from bot.delivery.inbox import Inbox
 from bot.desk import Desk, Origin, title_from_text
 from bot.desk.actions import perform
+from bot.desk.commands import run_command
 from bot.errors import DeskError, Duplicate
-from bot.inbox import Inbox
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import Actor
 from bot.desk import Desk
-from bot.identity import Directory
+from bot.people.identity import Directory
 
 log = logging.getLogger(__name__)
 PLATFORM = "slack"

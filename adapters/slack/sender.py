@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import render_message
 from adapters.slack.people import SlackPeople
-from bot.outbox import Delivery, Failed, Retry, SendResult, Sent
+from bot.delivery.outbox import Delivery, Failed, Retry, SendResult, Sent
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 - A message in the personal chat, or mentioning the bot in a channel, files a request; a message in a
   thread that belongs to a request adds to it (the origin thread: a comment; the triage thread: an
   internal note). In a chat, which has no threads, replying to the message that filed a request counts.
-- `desk <verb> ...` typed to the bot runs the agent command language (`bot.commands`); the answer goes
+- `desk <verb> ...` typed to the bot runs the agent command language (`bot.desk.commands`); the answer goes
   to the agent alone: in the personal chat, or from a channel into the agent's personal chat (Teams has
   no private messages inside a channel; see docs/decisions/0005).
 - Card buttons arrive as `adaptiveCard/action` invokes and go to `bot.desk.actions.perform`; the invoke
@@ -58,9 +58,9 @@ from adapters.teams.conversations import (
 )
 from adapters.teams.dialogs import DialogAnswer, DialogRequest, Dialogs, ShowCard
 from adapters.teams.people import TeamsPeople, person_key
-from bot.commands import run_command
 from bot.desk import Desk, Origin, title_from_text
 from bot.desk.actions import perform
+from bot.desk.commands import run_command
 from bot.desk.service import TEXT_MAX
 from bot.errors import DeskError, Duplicate
 

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 from botbuilder.core import CardFactory
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
+from bot.delivery.messages import Button, Message
 from bot.desk.actions import Outcome
-from bot.messages import Button, Message
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"

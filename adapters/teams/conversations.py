@@ -20,7 +20,7 @@ from typing import Any
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ConversationReference
 
-from bot.identity import Directory
+from bot.people.identity import Directory
 
 PLATFORM = "teams"
 PERSONAL, CHANNEL, GROUP = "personal", "channel", "groupChat"

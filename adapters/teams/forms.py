@@ -12,9 +12,9 @@ from typing import Any
 from adapters.teams.cards import DIALOG, choice_set, dialog_card, error_block, escape, input_text, text_block
 from adapters.teams.dialogs import DialogAnswer, DialogRequest, ShowCard, ShowMessage
 from bot.catalog import Catalog, file_form
+from bot.catalog.forms import Form, FormField, display
 from bot.desk import Origin
 from bot.errors import DeskError
-from bot.forms import Form, FormField, display
 
 SHORT_VALUE_MAX = 100  # a date or number shown again (a forged submit may have sent anything)
 

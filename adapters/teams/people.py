@@ -18,7 +18,7 @@ from botframework.connector.models import ErrorResponseException
 from adapters.teams.conversations import PLATFORM, tenant_of
 from bot.access import Actor
 from bot.desk import Desk
-from bot.identity import Directory
+from bot.people.identity import Directory
 
 log = logging.getLogger(__name__)
 MENTION_TOKEN = re.compile(r"^<at:([^<>\s]+)>$")

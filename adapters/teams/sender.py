@@ -39,9 +39,9 @@ from adapters.teams.conversations import (
     user_key,
 )
 from adapters.teams.people import http_status
-from bot.identity import Directory
-from bot.messages import Message
-from bot.outbox import Delivery, Failed, Retry, SendResult, Sent
+from bot.delivery.messages import Message
+from bot.delivery.outbox import Delivery, Failed, Retry, SendResult, Sent
+from bot.people.identity import Directory
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ from typing import Any
 from aiohttp import web
 
 from adapters.web.site import Site, Visit
-from bot.approvals import decide, pending_for, request_approval
 from bot.catalog import export_form, file_form
+from bot.catalog.forms import Form
 from bot.desk import WEB
+from bot.desk.approvals import decide, pending_for, request_approval
 from bot.errors import DeskError, Duplicate, NotFound
-from bot.forms import Form
 
 
 class FormPages:

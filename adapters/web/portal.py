@@ -11,7 +11,7 @@ from adapters.web.site import Site, Visit
 from bot.config import Category, Zone
 from bot.desk import WEB
 from bot.errors import DeskError, Duplicate
-from bot.signin import SignIn
+from bot.people.signin import SignIn
 
 
 @dataclass(frozen=True)

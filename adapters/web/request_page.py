@@ -17,9 +17,9 @@ from aiohttp import web
 from adapters.web.pages import status_label
 from adapters.web.site import Site, Visit
 from bot.access import Level
-from bot.approvals import approvals_of
 from bot.catalog import saved_reply_text
 from bot.desk import EventView, RequestDetail
+from bot.desk.approvals import approvals_of
 from bot.desk.status import MOVES, OPEN, STATUSES, WAITING_REASONS
 from bot.errors import DeskError, Duplicate, NotFound
 from bot.model import Request

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.access import Actor
+from bot.delivery.messages import Message
 from bot.errors import DeskError
-from bot.messages import Message
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def extra_card(desk: object, number: int, line: str) -> Message:
 
 def _load_feature_actions() -> None:
     """Import the modules that register actions of their own (approvals, confirmations, surveys)."""
-    for module in ("bot.approvals", "bot.scheduler"):
+    for module in ("bot.desk.approvals", "bot.scheduler"):
         try:
             __import__(module)
         except ImportError:

@@ -25,6 +25,8 @@ from sqlalchemy.orm.instrumentation import manager_of_class
 from bot.access import Actor, Level, Policy, actor_for
 from bot.clock import Clock
 from bot.config import AppConfig, Team, Zone
+from bot.delivery.messages import Button, Message
+from bot.delivery.outbox import outbox_row
 from bot.desk.status import OPEN, WAITING_REASONS, check_move
 from bot.desk.types import (
     CommentView,
@@ -35,7 +37,6 @@ from bot.desk.types import (
     TaskView,
 )
 from bot.errors import DeskError, Duplicate, NotFound
-from bot.messages import Button, Message
 from bot.model import (
     Comment,
     Event,
@@ -50,7 +51,6 @@ from bot.model import (
     ThreadLink,
     UtcDateTime,
 )
-from bot.outbox import outbox_row
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class Tx:
         return bool(self.outbox)
 
     def enqueue(self, **values: Any) -> None:
-        """Queue an outbound message with this transaction (see `bot.outbox.outbox_row`)."""
+        """Queue an outbound message with this transaction (see `bot.delivery.outbox.outbox_row`)."""
         self.outbox.append(outbox_row(self.now, **values))
 
     async def write_rows(self) -> None:
@@ -225,7 +225,7 @@ class Desk:
         self.platforms = platforms & CHAT_PLATFORMS
         self.timers = timers
         self.on_commit = on_commit
-        self.on_settled = on_settled  # told the inbound keys a commit marked processed (bot.inbox.Inbox.settled)
+        self.on_settled = on_settled  # told the keys a commit marked processed (bot.delivery.inbox.Inbox.settled)
         # Filing under a burst shares transactions (IntakeQueue); off, every request commits alone.
         self.group_commit = True
         self._intake = IntakeQueue(self._file_together)
@@ -347,7 +347,7 @@ class Desk:
             link=self.link(request.id),
             link_label="Open in Zonedesk",
             footer="Replies in this thread are internal notes.",
-            # the agent desk, for a digest that lists this announcement with others (bot.outbox.digest)
+            # the agent desk, for a digest that lists this announcement with others (bot.delivery.outbox.digest)
             extra={"number": request.id, "desk": f"{self.config.organisation.base_url.rstrip('/')}/desk"},
         )
         self._to_channels(tx, self.triage_channels(request.zone_id, request.team_id), message, request.id,
@@ -1151,7 +1151,7 @@ async def _insert_requests(session: AsyncSession, rows: Sequence[dict[str, Any]]
 async def _claim_key(session: AsyncSession, key: str, source: str, now: datetime) -> None:
     """Mark an inbound key handled inside the action's transaction; a second claim raises Duplicate.
 
-    The key may already be recorded, unprocessed, by `bot.inbox` (Slack: recorded before the ack);
+    The key may already be recorded, unprocessed, by `bot.delivery.inbox` (Slack: recorded before the ack);
     then this transaction is the one that processes it. Otherwise it is recorded here (Teams, web).
     One statement either way (an upsert that only updates an unprocessed row), no savepoint.
     """

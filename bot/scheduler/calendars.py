@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from bot.calendar import WorkingCalendar
 from bot.config import AppConfig, CalendarSettings
+from bot.scheduler.calendar import WorkingCalendar
 
 _SEARCH_LIMIT_DAYS = 3660
 

@@ -9,15 +9,15 @@ survey), with a reminder one working day before.
 from __future__ import annotations
 
 from bot.access import Actor, Level, system_actor
+from bot.delivery.messages import Button, Message
 from bot.desk import Desk
 from bot.desk.actions import DeskLike, Outcome, action
+from bot.desk.surveys import expire_survey, send_survey
 from bot.errors import DeskError
-from bot.messages import Button, Message
 from bot.model import Request
 from bot.scheduler import rows
 from bot.scheduler.runner import JobContext, job
 from bot.scheduler.timers import AUTOCLOSE, CONFIRM, SURVEY, stamp
-from bot.surveys import expire_survey, send_survey
 
 SURVEY_EXPIRY = "survey_expire"
 

@@ -12,9 +12,9 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, case, func, select
 
 from bot.config import Team, Zone
+from bot.delivery.messages import Message
 from bot.desk.status import OPEN
 from bot.errors import DeskError
-from bot.messages import Message
 from bot.model import Request, SlaClock
 from bot.scheduler import rows
 from bot.scheduler.calendars import local_moment

@@ -12,13 +12,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bot.delivery.messages import Message
 from bot.desk.status import OPEN
 from bot.errors import DeskError
-from bot.messages import Message
 from bot.model import Approval, ApprovalVote, Request, SlaClock
 from bot.scheduler.runner import JobContext, job
+from bot.scheduler.sla import CLOCK_NAMES, deadline_of, warning_of
 from bot.scheduler.timers import APPROVAL, DEADLINE, SLA, STALE, WAITING
-from bot.sla import CLOCK_NAMES, deadline_of, warning_of
 
 
 def local_time(context: JobContext, moment: datetime) -> str:
@@ -96,7 +96,7 @@ async def deadline_reminder(context: JobContext) -> str:
 @job(APPROVAL, working_hours=True)
 async def approval_reminder(context: JobContext) -> str:
     """An approver has not decided yet: the card again, up to `approval_max` times."""
-    from bot.approvals import approval_card
+    from bot.desk.approvals import approval_card
 
     request, zone = context.request, context.zone()
     approver = str(context.data.get("approver", ""))

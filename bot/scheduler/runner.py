@@ -27,12 +27,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import SYSTEM_EMAIL
-from bot.calendar import WorkingCalendar
 from bot.clock import Clock
 from bot.config import Zone
 from bot.desk import Desk, Tx
 from bot.model import Request
 from bot.scheduler import rows
+from bot.scheduler.calendar import WorkingCalendar
 from bot.scheduler.calendars import Calendars
 from bot.scheduler.rows import Claimed
 from bot.scheduler.timers import TOUCHED, RequestTimers, approval_timer
@@ -263,7 +263,7 @@ class Scheduler:
 
 async def arm_approval_reminder(desk: Desk, session: Any, approval_id: int, approver_email: str, now: datetime
                                 ) -> None:
-    """Arm the reminder to one approver of one approval (for `bot.approvals`; kind `approval_reminder`).
+    """Arm the reminder to one approver of one approval (for `bot.desk.approvals`; kind `approval_reminder`).
 
     The reminder repeats every `reminders.approval_every_hours` working hours of the request's zone, at
     most `reminders.approval_max` times, while the approver has not decided. Arming twice is harmless.

@@ -17,11 +17,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import sla
 from bot.config import AppConfig, Zone
 from bot.desk.status import OPEN
 from bot.model import Approval, ApprovalVote, Request, Survey
-from bot.scheduler import rows
+from bot.scheduler import rows, sla
 from bot.scheduler.calendars import Calendars, working_hours_before
 from bot.scheduler.rows import Timer
 

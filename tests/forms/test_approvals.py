@@ -8,9 +8,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot.approvals import decide, pending_for, request_approval
 from bot.desk import WEB
 from bot.desk.actions import perform
+from bot.desk.approvals import decide, pending_for, request_approval
 from bot.errors import DeskError, Duplicate
 from bot.model import Approval, ApprovalVote, Event
 from bot.server import Services

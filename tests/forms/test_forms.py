@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.catalog import file_form
+from bot.catalog.forms import Form, validate_answers
 from bot.desk import WEB
-from bot.forms import Form, validate_answers
 from bot.model import Approval, FormAnswer, Request
 from bot.server import Services
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.catalog import saved_reply_text
+from bot.catalog.replies import SavedReply, parse_saved_reply, render
 from bot.desk import WEB
 from bot.errors import DeskError
 from bot.model import Comment
-from bot.replies import SavedReply, parse_saved_reply, render
 from bot.server import Services
 
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.desk.actions import perform
+from bot.desk.surveys import sampled
 from bot.errors import DeskError
 from bot.model import Survey
-from bot.surveys import sampled
 from tests.scheduler.world import ALEXIS, ZACK, Out, World, oslo
 
 

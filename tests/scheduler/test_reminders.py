@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.approvals import decide, request_approval
+from bot.desk.approvals import decide, request_approval
 from bot.model import Identity
 from tests.scheduler.world import ALEXIS, IVAR, MARTE, ZACK, World, oslo
 

@@ -12,7 +12,7 @@ from bot.catalog import file_form
 from bot.config import Category, SlaRule, Zone
 from bot.desk import WEB
 from bot.model import Request, Schedule, SlaClock
-from bot.sla import pauses, rule_for, sla_breaches, sla_report
+from bot.scheduler.sla import pauses, rule_for, sla_breaches, sla_report
 from tests.scheduler.world import ALEXIS, IVAR, ZACK, World, oslo
 
 

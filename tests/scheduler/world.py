@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from bot.access import Actor
 from bot.clock import FakeClock
+from bot.delivery.messages import Message
 from bot.desk import Origin
-from bot.messages import Message
 from bot.model import Outbox, Request
 from bot.scheduler import Scheduler, TickReport
 from bot.server import Services

@@ -16,9 +16,9 @@ from hypothesis import given, settings, target
 from hypothesis import strategies as st
 
 from adapters.teams.cards import Signer, card_activity, render_card, updated_card
-from bot.approvals import request_approval
+from bot.delivery.messages import Button, Message
 from bot.desk.actions import Outcome
-from bot.messages import Button, Message
+from bot.desk.approvals import request_approval
 from tests.teams import conftest as teams_world
 from tests.teams.conftest import (
     ALEXIS,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from adapters.slack.blocks import BLOCKS_MAX, SECTION_MAX, render_message
 from bot.clock import FakeClock
-from bot.messages import Button, Message
+from bot.delivery.messages import Button, Message
 from bot.model import Outbox
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.slack.conftest import ALEXIS, IT_HELP, IT_TRIAGE, ROOT, ZACK, SlackWorld, block_text, serving

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.approvals import request_approval
+from bot.desk.approvals import request_approval
 from bot.model import ApprovalVote, Event
 from tests.teams.conftest import (
     ALEXIS,

@@ -14,8 +14,8 @@ import pytest
 from aiohttp import web
 
 from bot.clock import FakeClock
+from bot.people.signin import SignIn
 from bot.server import Services, build_services, create_app
-from bot.signin import SignIn
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "web-test-secret-key-0123456789abcdef"

@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 
 from bot.access import Actor, Level
+from bot.delivery.messages import Button, Message
 from bot.desk import Desk, Tx
 from bot.desk.actions import DeskLike, Outcome, action
 from bot.desk.status import OPEN
 from bot.errors import DeskError
-from bot.messages import Button, Message
 from bot.model import Approval, ApprovalVote, Request
 
 

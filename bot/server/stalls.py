@@ -1,6 +1,6 @@
 """How long the event loop stood still: loop lag and garbage-collector pauses, as Prometheus histograms.
 
-Everything a server process does runs on one event loop (SQLite statements too, see `bot.sqlite_inline`),
+Everything a server process does runs on one event loop (SQLite statements too, see `bot.store.sqlite_inline`),
 so an acknowledgement waits for whatever holds the loop. These two figures say whether a slow answer
 was the server's doing: `zonedesk_event_loop_lag_seconds` (how late a 50 ms timer woke up) and
 `zonedesk_gc_pause_seconds` (each pass of Python's cyclic collector, by generation). When the loop is

@@ -30,11 +30,11 @@ from bot import store
 from bot.catalog import Catalog, load_catalog
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig, load_config
+from bot.delivery.inbox import Inbox
+from bot.delivery.outbox import OutboxSettings, OutboxWorker, Sender, backlog
 from bot.desk import Desk
-from bot.identity import Directory
-from bot.inbox import Inbox
-from bot.outbox import OutboxSettings, OutboxWorker, Sender, backlog
-from bot.stalls import StallWatch
+from bot.people.identity import Directory
+from bot.server.stalls import StallWatch
 
 log = logging.getLogger(__name__)
 

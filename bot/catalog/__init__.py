@@ -17,12 +17,12 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from bot.access import Actor, Level
+from bot.catalog.forms import Form, answers_csv, validate_answers
+from bot.catalog.replies import SavedReply, parse_saved_reply, render
 from bot.config import AppConfig, ConfigError, Problem, load_yaml, problems_from_validation
 from bot.desk import Desk, Filed, Origin
 from bot.errors import DeskError
-from bot.forms import Form, answers_csv, validate_answers
 from bot.model import FormAnswer, Request
-from bot.replies import SavedReply, parse_saved_reply, render
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ async def file_form(desk: Desk, catalog: Catalog, actor: Actor, origin: Origin, 
     async def then(tx: Any, request: Request) -> None:
         if form.approval is None:
             return
-        from bot.approvals import open_approval
+        from bot.desk.approvals import open_approval
 
         due = tx.now + timedelta(hours=form.approval.due_hours) if form.approval.due_hours else None
         await open_approval(desk, tx, actor, request, approvers, mode=form.approval.mode,
@@ -139,7 +139,7 @@ async def file_form(desk: Desk, catalog: Catalog, actor: Actor, origin: Origin, 
 
 
 def _text(value: Any) -> str:
-    from bot.forms import display
+    from bot.catalog.forms import display
 
     return display(value)
 

@@ -17,10 +17,10 @@ from sqlalchemy import select, update
 
 from bot.access import Actor
 from bot.config import Zone
+from bot.delivery.messages import Button, Message
 from bot.desk import Desk, Tx
 from bot.desk.actions import DeskLike, Outcome, action
 from bot.errors import DeskError
-from bot.messages import Button, Message
 from bot.model import Identity, Request, Survey
 
 COMMENT_MAX = 2000

@@ -30,7 +30,7 @@ from sqlalchemy import Integer, bindparam, delete, func, or_, select, text, upda
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.messages import Message
+from bot.delivery.messages import Message
 from bot.model import Event, Outbox, UtcDateTime
 from bot.store import unavailable
 

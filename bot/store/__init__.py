@@ -22,7 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from bot import sqlite_inline
+from bot.store import sqlite_inline
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./zonedesk.db"
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
         path = sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # Statements run inline on the loop over one connection: see bot/sqlite_inline.py.
+            # Statements run inline on the loop over one connection: see bot/store/sqlite_inline.py.
             kwargs.setdefault("pool_size", 1)
             kwargs.setdefault("max_overflow", 0)
             kwargs.setdefault("pool_timeout", 60)
@@ -102,7 +102,7 @@ class Checkpointer:
     """Copies SQLite's write-ahead log back into the database from a thread of its own.
 
     By default SQLite checkpoints inside whichever commit finds the log over 1,000 pages, and our
-    statements run on the event loop (`bot.sqlite_inline`): with a database of 100,000 requests such a
+    statements run on the event loop (`bot.store.sqlite_inline`): with a database of 100,000 requests such a
     commit held the loop for 250-450 ms, every acknowledgement waiting behind it. `start` turns that
     off for the server's connection and checkpoints every `every` seconds on another connection
     (PASSIVE: it never waits for, or blocks, the server's readers and writer; the sqlite3 module lets

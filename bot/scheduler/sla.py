@@ -24,10 +24,10 @@ from sqlalchemy import ColumnElement, Table, and_, case, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import store
-from bot.calendar import WorkingCalendar
 from bot.config import SlaRule, Zone
 from bot.desk.status import OPEN
 from bot.model import Request, SlaClock
+from bot.scheduler.calendar import WorkingCalendar
 
 FIRST_RESPONSE = "first_response"
 RESOLUTION = "resolution"

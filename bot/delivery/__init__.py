@@ -1,0 +1,1 @@
+"""Delivery: the durable inbox for inbound events, the outbox and its worker, the neutral outbound message."""

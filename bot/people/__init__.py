@@ -1,0 +1,1 @@
+"""People: platform users matched to e-mail addresses, conversation references, one-time sign-in links."""
