@@ -8,7 +8,7 @@ Two shapes of load, single process:
 
 - one at a time: each filing waits for the previous one (a quiet desk; every group holds one request);
 - a burst: `--concurrency` filings in flight at once (events arriving faster than one commit), which
-  the desk's group commit (`bot.desk.service.IntakeQueue`) files in shared transactions.
+  the desk's group commit (`bot.desk.intake.IntakeQueue`) files in shared transactions.
 
 The plain-SQL baseline inserts the same rows, table by table with one multi-row statement each, in
 the same transactions: it replays the group sizes the desk used. Both run on the same driver.
@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import store  # noqa: E402
+from bot.delivery.channels import ChannelInfo  # noqa: E402
 from bot.desk import Origin  # noqa: E402
 from bot.scheduler import install  # noqa: E402
 from bot.server import Services, build_services  # noqa: E402
@@ -56,7 +57,7 @@ async def _reset(url: str) -> None:
 def _services(url: str) -> Services:
     services = build_services(ROOT / "app.yaml", url, env={"ZONEDESK_SECRET_KEY": "bench-secret-key-0123456789abc"})
     install(services, env={"ZONEDESK_SCHEDULER": "off"})  # timers follow every change; no tick
-    services.desk.platforms = frozenset({"slack"})
+    services.desk.enable(ChannelInfo("slack"))
     return services
 
 
@@ -76,11 +77,11 @@ async def run_desk(url: str, count: int, tag: str, concurrency: int) -> tuple[fl
                                     dedupe_key=f"slack:event:{tag}{i}")
             timings.append(time.perf_counter() - started)
 
-    before = len(desk._intake.groups)
+    before = len(desk.intake.queue.groups)
     started = time.perf_counter()
     await asyncio.gather(*(filer() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    groups = desk._intake.groups[before:]
+    groups = desk.intake.queue.groups[before:]
     await services.engine.dispose()
     return elapsed, timings, groups
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, and_, false, or_, true
 
-from bot.config import AppConfig, Role
+from bot.config import AppConfig, Role, Team, Zone
 from bot.errors import DeskError, NotFound
 from bot.model import Request, Task
 
@@ -76,6 +76,15 @@ def actor_for(config: AppConfig, email: str, name: str | None, channel: str) -> 
         manages=frozenset(person.manages) if Role.ZONE_MANAGER in person.roles else frozenset(),
         known=True,
     )
+
+
+@dataclass(frozen=True)
+class TaskReceivers:
+    """Who in one zone a task may be addressed to: its teams, and its agents in person."""
+
+    zone: Zone
+    teams: tuple[Team, ...]
+    agents: tuple[Actor, ...]
 
 
 def name_from_email(email: str) -> str:
@@ -138,6 +147,38 @@ class Policy:
             raise DeskError(f"Only an agent of the request's zone can {doing}.")
         return level
 
+    def can_work(self, person: Actor, request: Request) -> bool:
+        """The person may work the request (claim it, be assigned it): an agent of its zone and private team."""
+        return self.can_work_in(person, request.zone_id, request.team_id)
+
+    def can_work_in(self, person: Actor, zone_id: str, team_id: str | None) -> bool:
+        """`can_work` for a request of this zone and team, without the request in hand."""
+        # The same test as `level(...) >= Level.AGENT`: acting zones are empty for non-staff.
+        hidden = team_id is not None and team_id in self.hidden_teams(person)
+        return person.is_staff and zone_id in self.acting_zones(person) and not hidden
+
+    def require_requester_or_agent(self, actor: Actor, request: Request, doing: str) -> None:
+        """Raise unless the actor filed the request or is its agent: cancel, reopen and urgency are theirs too."""
+        if self.level(actor, request) < Level.AGENT and request.requester_email != actor.email:
+            raise DeskError(f"Only the requester or an agent of the request's zone can {doing}.")
+
+    def assignees(self, zone_id: str, team_id: str | None) -> list[tuple[str, str]]:
+        """(e-mail, name) of the agents offered when assigning a request of this zone and team, by name.
+
+        A private team's request goes to its members only; any other to the members of the zone's
+        teams that are not private.
+        """
+        team = self.config.team(team_id) if team_id else None
+        teams = [team] if team is not None and team.private else [
+            t for t in self.config.teams_in(zone_id) if not t.private]
+        seen: dict[str, str] = {}
+        for candidate in teams:
+            for email in candidate.members:
+                person = self.config.person(email)
+                if person is not None and actor_for(self.config, email, None, "web").is_staff:
+                    seen.setdefault(email, person.name)
+        return sorted(seen.items(), key=lambda item: item[1])
+
     def can_resolve_in(self, zone_id: str) -> bool:
         """A dispatcher zone routes requests but never resolves them."""
         zone = self.config.zone(zone_id)
@@ -153,6 +194,30 @@ class Policy:
         if task.to_team is not None:
             return task.to_team in actor.teams
         return task.to_zone in actor.zones
+
+    def can_receive_task_in(self, person: Actor, zone_id: str) -> bool:
+        """A task may be addressed to this person in this zone: they work requests and have a team there."""
+        return person.is_staff and zone_id in person.zones
+
+    def task_receivers(self, from_zone_id: str) -> list[TaskReceivers]:
+        """Who may receive a task from a request of this zone, per zone.
+
+        Its own zone first, then (while its tasks are on) its `tasks_to` zones; in each, every team
+        and every agent `can_receive_task_in` it, in `app.yaml` order.
+        """
+        source = self.config.zone(from_zone_id)
+        if source is None:
+            return []
+        zone_ids = [source.id, *(source.tasks_to if source.tasks_enabled else ())]
+        people = [actor_for(self.config, p.email, None, "web") for p in self.config.people]
+        receivers = []
+        for zone_id in zone_ids:
+            zone = self.config.zone(zone_id)
+            if zone is None:
+                continue
+            agents = tuple(a for a in people if self.can_receive_task_in(a, zone.id))
+            receivers.append(TaskReceivers(zone, self.config.teams_in(zone.id), agents))
+        return receivers
 
     # -- list queries in SQL ---------------------------------------------------------------------
     def request_clause(self, actor: Actor, minimum: Level = Level.REQUESTER) -> ColumnElement[bool]:

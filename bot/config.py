@@ -1,22 +1,39 @@
 """The `app.yaml` schema: zones, teams, people, priority, intake and calendars, validated at start-up.
 
 Validation is pydantic (typed models, `extra="forbid"` so a misspelt key is an error, not a silent
-default) plus cross-reference checks pydantic cannot express (a team naming an unknown zone). Every
-problem is reported with the file, the key path, the line, and what was expected, all at once.
+default) plus cross-reference checks pydantic cannot express (a team naming an unknown zone, a
+platform key naming no installed channel). Every problem is reported with the file, the key path, the
+line, and what was expected, all at once.
+
+Chat channels are keyed by platform (`triage: {slack: C0X}`, `intake: channels: {slack: {C0X: it}}`),
+so a new channel needs no change here: the keys allowed are the installed `zonedesk.channels`.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+log = logging.getLogger(__name__)
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", to_lower=True)]
@@ -44,11 +61,13 @@ class Category(_Strict):
     children: tuple[Category, ...] = ()
 
 
-class ChannelRefs(_Strict):
-    """Where a zone or team is told about new work: a Slack channel id and/or a Teams conversation id."""
+def _given(value: Any) -> Any:
+    # `{slack: C0X, teams: null}` was valid when platforms were fixed keys: a platform without a channel.
+    return {k: v for k, v in value.items() if v is not None} if isinstance(value, dict) else value
 
-    slack: str | None = None
-    teams: str | None = None
+
+# Where a zone or team is told about new work: a channel id per platform, e.g. {slack: C0X, teams: "19:..."}.
+ChannelRefs = Annotated[dict[str, str], BeforeValidator(_given)]
 
 
 class Reminders(_Strict):
@@ -110,7 +129,7 @@ class Zone(_Strict):
     categories: tuple[Category, ...] = ()
     internal_categories: tuple[Slug, ...] = ()
     default_team: Slug | None = None
-    triage: ChannelRefs = ChannelRefs()
+    triage: ChannelRefs = Field(default_factory=dict)
     calendar: Slug = "default"
     auto_close_days: int = Field(default=5, ge=1)
     reminders: Reminders = Reminders()
@@ -142,7 +161,7 @@ class Team(_Strict):
     private: bool = False
     members: tuple[Email, ...] = ()
     categories: tuple[Slug, ...] = ()
-    triage: ChannelRefs = ChannelRefs()
+    triage: ChannelRefs = Field(default_factory=dict)
 
 
 class Person(_Strict):
@@ -169,13 +188,37 @@ class Priority(_Strict):
     floors: dict[str, str] = Field(default_factory=dict)
 
 
+# Deprecated spellings of `intake.channels.<platform>`, from before channels were keyed by platform:
+# still read (folded into `channels`), with a warning naming their line.
+DEPRECATED_INTAKE = {"slack_channels": "slack", "teams_channels": "teams"}
+
+
 class Intake(_Strict):
     """Where requests arrive: chat channels mapped to zones, and what to do when the zone is unclear."""
 
     unrouted: Literal["ask", "dispatcher"] = "ask"
     dispatcher_zone: Slug | None = None
-    slack_channels: dict[str, Slug] = Field(default_factory=dict)
-    teams_channels: dict[str, Slug] = Field(default_factory=dict)
+    channels: dict[str, dict[str, Slug]] = Field(default_factory=dict)  # platform -> {channel id -> zone}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_deprecated(cls, data: Any) -> Any:
+        """`slack_channels: {...}` is read as `channels: {slack: {...}}` (and `teams_channels` likewise)."""
+        if not isinstance(data, dict) or not DEPRECATED_INTAKE.keys() & data.keys():
+            return data
+        channels = data.get("channels") or {}
+        if not isinstance(channels, dict):
+            return data  # pydantic reports `channels` itself
+        data, channels = dict(data), dict(channels)
+        for old, platform in DEPRECATED_INTAKE.items():
+            if old not in data:
+                continue
+            if platform in channels:
+                raise ValueError(f"{old} is the deprecated spelling of channels.{platform}: "
+                                 f"keep only channels.{platform}")
+            channels[platform] = data.pop(old)
+        data["channels"] = channels
+        return data
 
 
 class CalendarSettings(_Strict):
@@ -323,16 +366,24 @@ def load_yaml(path: Path) -> tuple[Any, _LineIndex]:
     return data, _LineIndex(node)
 
 
-def problems_from_validation(file: str, error: ValidationError, lines: _LineIndex) -> list[Problem]:
-    """Turn pydantic's errors into file/key/line problems an administrator can act on."""
+KeyPath = tuple[int | str, ...]
+
+
+def problems_from_validation(file: str, error: ValidationError, lines: _LineIndex,
+                             written: Callable[[KeyPath], KeyPath] = lambda loc: loc) -> list[Problem]:
+    """Turn pydantic's errors into file/key/line problems an administrator can act on.
+
+    `written` maps a key path of the model to the one in the file, where a validator moved a key."""
     problems = []
     for item in error.errors():
-        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = written(tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-"))))
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see the documented keys in the sample app.yaml)"
         elif item["type"] == "missing":
             message = "required key is missing"
+        elif item["type"] == "value_error":  # our own validators' sentences, without pydantic's "Value error, "
+            message = str(item.get("ctx", {}).get("error", message))
         elif item["type"] == "literal_error":
             message = f"expected {item.get('ctx', {}).get('expected', 'one of the allowed values')}"
         elif item["type"] == "string_pattern_mismatch":
@@ -348,7 +399,21 @@ def _pattern_hint(loc: tuple[int | str, ...]) -> str:
     return "a lower-case id: letters, digits, '-' or '_', at most 40 characters"
 
 
-def _cross_check(cfg: AppConfig) -> Iterator[tuple[tuple[int | str, ...], str]]:
+def installed_channels() -> frozenset[str]:
+    """The names of the installed channels (the `zonedesk.channels` entry points), read without importing them."""
+    return frozenset(ep.name for ep in entry_points(group="zonedesk.channels"))
+
+
+def _platform_keys(cfg: AppConfig) -> Iterator[tuple[KeyPath, str]]:
+    """Every key that names a channel, with its path: triage of zones and teams, and intake channels."""
+    for i, zone in enumerate(cfg.zones):
+        yield from ((("zones", i, "triage", p), p) for p in zone.triage)
+    for i, team in enumerate(cfg.teams):
+        yield from ((("teams", i, "triage", p), p) for p in team.triage)
+    yield from ((("intake", "channels", p), p) for p in cfg.intake.channels)
+
+
+def _cross_check(cfg: AppConfig, channels: frozenset[str]) -> Iterator[tuple[KeyPath, str]]:
     zone_ids = [z.id for z in cfg.zones]
     known_zones = set(zone_ids)
     people = {p.email for p in cfg.people}
@@ -419,10 +484,14 @@ def _cross_check(cfg: AppConfig) -> Iterator[tuple[tuple[int | str, ...], str]]:
             yield ("intake", "dispatcher_zone"), "expected the id of a zone whose kind is 'dispatcher'"
     elif cfg.intake.unrouted == "dispatcher":
         yield ("intake", "dispatcher_zone"), "required when unrouted is 'dispatcher'"
-    for platform in ("slack_channels", "teams_channels"):
-        for channel, zone_id in getattr(cfg.intake, platform).items():
+    for platform, mapping in cfg.intake.channels.items():
+        for channel, zone_id in mapping.items():
             if zone_id not in known_zones:
-                yield ("intake", platform, channel), f"unknown zone '{zone_id}'"
+                yield ("intake", "channels", platform, channel), f"unknown zone '{zone_id}'"
+    if channels:  # no entry points at all: running from a source tree that was never installed
+        for path, platform in _platform_keys(cfg):
+            if platform not in channels:
+                yield path, f"unknown channel '{platform}' (expected one of: {', '.join(sorted(channels))})"
     for name, cal in cfg.calendars.items():
         start, end = cal.hours.split("-")
         if end <= start:
@@ -435,17 +504,40 @@ def _cross_check(cfg: AppConfig) -> Iterator[tuple[tuple[int | str, ...], str]]:
             yield ("calendars", name, "timezone"), f"unknown time zone '{cal.timezone}' (e.g. Europe/Oslo)"
 
 
+def _as_written(data: dict[str, Any]) -> Callable[[KeyPath], KeyPath]:
+    """Maps `intake.channels.<platform>...` back to the deprecated key it was read from, if it was."""
+    intake = data.get("intake")
+    moved = {platform: old for old, platform in DEPRECATED_INTAKE.items() if isinstance(intake, dict) and old in intake}
+
+    def written(loc: KeyPath) -> KeyPath:
+        if loc[:2] == ("intake", "channels") and len(loc) > 2 and loc[2] in moved:
+            return ("intake", moved[str(loc[2])], *loc[3:])
+        return loc
+
+    return written
+
+
 def load_config(path: str | Path) -> AppConfig:
-    """Load and validate `app.yaml`; raise ConfigError listing every problem."""
+    """Load and validate `app.yaml`; raise ConfigError listing every problem.
+
+    Deprecated keys are read and each is logged as a warning with its line."""
     path = Path(path)
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError([Problem(str(path), "", "expected a mapping of keys (zones, teams, people...)")])
+    written = _as_written(data)
     try:
         cfg = AppConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(problems_from_validation(str(path), exc, lines)) from exc
-    problems = [Problem(str(path), _path_text(loc), msg, lines.line(loc)) for loc, msg in _cross_check(cfg)]
+        raise ConfigError(problems_from_validation(str(path), exc, lines, written)) from exc
+    problems = [Problem(str(path), _path_text(written(loc)), msg, lines.line(written(loc)))
+                for loc, msg in _cross_check(cfg, installed_channels())]
     if problems:
         raise ConfigError(problems)
+    for platform in cfg.intake.channels:
+        old = written(("intake", "channels", platform))
+        if old[1] != "channels":
+            instead = "channels: {" + platform + ": {...}}"
+            log.warning("%s", Problem(str(path), _path_text(old), f"deprecated: write it as {instead} under intake "
+                                      "(this spelling is still read, for now)", lines.line(old)))
     return cfg

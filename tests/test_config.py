@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from bot import config as config_module
 from bot.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +23,76 @@ def test_the_shipped_company_is_valid() -> None:
     assert config.zone("it").visible_to == ("front-desk",)  # type: ignore[union-attr]
     assert config.team("employee-relations").private  # type: ignore[union-attr]
     assert {t.id for t in config.teams_in("finance")} == {"payroll", "accounting"}
+
+
+def test_chat_channels_are_keyed_by_platform() -> None:
+    config = load_config(ROOT / "app.yaml")
+    assert config.intake.channels == {
+        "slack": {"C0ITHELP": "it", "C0ASKHR": "hr", "C0OFFICE": "facilities"},
+        "teams": {"19:ithelp@thread.tacv2": "it"},
+    }
+    assert config.zone("it").triage == {"slack": "C0ITTRIAGE", "teams": "19:ittriage@thread.tacv2"}  # type: ignore[union-attr]
+    assert config.zone("hr").triage == {"slack": "C0HRTRIAGE"}  # type: ignore[union-attr]
+    assert config.team("payroll").triage == {"slack": "C0PAYROLL"}  # type: ignore[union-attr]
+    assert config.team("accounting").triage == {}  # type: ignore[union-attr]
+
+
+NEW_INTAKE = """  channels:
+    slack: {C0ITHELP: it, C0ASKHR: hr, C0OFFICE: facilities}
+    teams: {"19:ithelp@thread.tacv2": it}"""
+OLD_INTAKE = """  slack_channels: {C0ITHELP: it, C0ASKHR: hr, C0OFFICE: facilities}
+  teams_channels: {"19:ithelp@thread.tacv2": it}"""
+
+
+def test_the_deprecated_intake_keys_still_load_to_the_same_configuration(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    assert NEW_INTAKE in SAMPLE
+    old = tmp_path / "app.yaml"
+    old.write_text(SAMPLE.replace(NEW_INTAKE, OLD_INTAKE))
+    with caplog.at_level(logging.WARNING, logger="bot.config"):
+        loaded = load_config(old)
+    assert loaded == load_config(ROOT / "app.yaml")
+    lines = old.read_text().splitlines()
+    for key in ("slack_channels", "teams_channels"):
+        [warning] = [r.getMessage() for r in caplog.records if f": intake.{key}: deprecated" in r.getMessage()]
+        line = int(warning.split(":")[1])
+        assert lines[line - 1].strip().startswith(key), warning
+
+
+def test_a_problem_under_a_deprecated_key_names_that_key_and_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "app.yaml"
+    bad.write_text(SAMPLE.replace(NEW_INTAKE, OLD_INTAKE.replace("C0ASKHR: hr", "C0ASKHR: hrr")))
+    with pytest.raises(ConfigError) as caught:
+        load_config(bad)
+    [problem] = caught.value.problems
+    assert (problem.path, problem.message) == ("intake.slack_channels.C0ASKHR", "unknown zone 'hrr'")
+    assert problem.line is not None and "C0ASKHR: hrr" in bad.read_text().splitlines()[problem.line - 1]
+
+
+def test_both_spellings_of_one_platform_are_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "app.yaml"
+    bad.write_text(SAMPLE.replace(NEW_INTAKE, NEW_INTAKE + "\n  slack_channels: {C0OTHER: it}"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(bad)
+    assert "intake: slack_channels is the deprecated spelling of channels.slack: keep only channels.slack" in str(
+        caught.value)
+
+
+def test_a_platform_without_a_channel_id_is_left_out(tmp_path: Path) -> None:
+    """`teams: null` was how a zone said "no Teams channel" when the platforms were fixed keys."""
+    path = tmp_path / "app.yaml"
+    path.write_text(SAMPLE.replace("triage: {slack: C0HRTRIAGE}", "triage: {slack: C0HRTRIAGE, teams: null}"))
+    assert load_config(path).zone("hr").triage == {"slack": "C0HRTRIAGE"}  # type: ignore[union-attr]
+
+
+def test_platform_keys_are_not_checked_when_no_channel_is_installed(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "app.yaml"
+    path.write_text(SAMPLE.replace("triage: {slack: C0HRTRIAGE}", "triage: {email: hr@nordlys.example}"))
+    with pytest.raises(ConfigError, match=r"zones\[2\]\.triage\.email: unknown channel 'email'"):
+        load_config(path)
+    monkeypatch.setattr(config_module, "entry_points", lambda group: [])
+    assert load_config(path).zone("hr").triage == {"email": "hr@nordlys.example"}  # type: ignore[union-attr]
 
 
 # (text in the sample, its bad replacement, key path reported, message, text on the reported line)
@@ -39,6 +111,13 @@ BAD = [
     ("outage: high ", "outage: urgent ", "priority.floors.outage", "is not one of the levels", "outage: urgent"),
     ("members: [olav.strand@nordlys.example]\n", "members: [nobody@nordlys.example]\n",
      "teams[3].members[0]", "'nobody@nordlys.example' is not listed under people", "nobody@nordlys.example"),
+    ("triage: {slack: C0HRTRIAGE}", "triage: {slak: C0HRTRIAGE}", "zones[2].triage.slak",
+     "unknown channel 'slak' (expected one of: slack, teams, web)", "slak: C0HRTRIAGE"),
+    ("triage: {slack: C0PAYROLL}", "triage: {teems: C0PAYROLL}", "teams[4].triage.teems",
+     "unknown channel 'teems' (expected one of: slack, teams, web)", "teems: C0PAYROLL"),
+    ('    teams: {"19:ithelp', '    msteams: {"19:ithelp', "intake.channels.msteams",
+     "unknown channel 'msteams' (expected one of: slack, teams, web)", "msteams:"),
+    ("C0ASKHR: hr,", "C0ASKHR: h-r,", "intake.channels.slack.C0ASKHR", "unknown zone 'h-r'", "C0ASKHR: h-r"),
 ]
 
 

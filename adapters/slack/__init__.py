@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from adapters.slack.app import SlackRuntime, build_runtime
+from adapters.slack.app import CHANNEL, SlackRuntime, build_runtime
 from adapters.slack.inbound import FormModals
 from bot.server import Services
 
@@ -40,4 +40,4 @@ class SlackChannel:
 
 channel = SlackChannel()
 
-__all__ = ["FormModals", "SlackChannel", "SlackRuntime", "channel"]
+__all__ = ["CHANNEL", "FormModals", "SlackChannel", "SlackRuntime", "channel"]

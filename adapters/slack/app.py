@@ -42,12 +42,16 @@ from adapters.slack.forms import SlackForms
 from adapters.slack.inbound import LIVE, SOURCE, FormModals, SlackInbound, worth_recording
 from adapters.slack.people import SlackPeople
 from adapters.slack.sender import SlackSender
-from bot.server import UNAVAILABLE_TEXT, Services, StartupError
+from bot.delivery.channels import ChannelInfo
+from bot.server import UNAVAILABLE_TEXT, Services, required_setting
 from bot.store import unavailable
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
+# What this channel declares when it is mounted. Slack answers a post over its limit (about one a second
+# per channel) with 429 and Retry-After, which the outbox honours, so no limit is declared here.
+CHANNEL = ChannelInfo(SOURCE, threads=True)
 EVENT_WORKERS = 8  # events processed at once per process (one sender stays in order: bot.delivery.inbox); the rest wait
 
 Ack = Callable[..., Awaitable[None]]
@@ -55,15 +59,10 @@ Ack = Callable[..., Awaitable[None]]
 
 def settings_from(env: Mapping[str, str]) -> tuple[str, str, str]:
     """(token, signing secret, Web API base URL), refusing to start on missing or empty secrets."""
-    token = (env.get("SLACK_BOT_TOKEN") or "").strip()
-    secret = (env.get("SLACK_SIGNING_SECRET") or "").strip()
-    if not secret:
-        what = "empty" if "SLACK_SIGNING_SECRET" in env else "not set"
-        raise StartupError(f"SLACK_SIGNING_SECRET is {what}: copy the Signing Secret from your Slack app's "
-                           "Basic Information page (without it nobody's requests could be verified).")
-    if not token:
-        raise StartupError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) from your Slack "
-                           "app's OAuth & Permissions page.")
+    secret = required_setting(env, "SLACK_SIGNING_SECRET", "copy the Signing Secret from your Slack app's Basic "
+                              "Information page (without it nobody's requests could be verified).")
+    token = required_setting(env, "SLACK_BOT_TOKEN", "copy the Bot User OAuth Token (xoxb-...) from your Slack "
+                             "app's OAuth & Permissions page.")
     api_url = (env.get("SLACK_API_URL") or DEFAULT_API_URL).strip()
     return token, secret, api_url if api_url.endswith("/") else api_url + "/"
 
@@ -306,5 +305,5 @@ def build_runtime(services: Services, env: Mapping[str, str], forms: FormModals 
     runtime.clients = [client, send_client]
     runtime.secret = secret
     services.inbox.register(SOURCE, inbound.handle)
-    services.enable(SOURCE, sender)
+    services.enable(CHANNEL, sender)
     return runtime

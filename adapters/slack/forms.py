@@ -129,6 +129,7 @@ class SlackForms:
                 raw[field.id] = email
         outcome = await file_form(self.desk, self.catalog, actor, origin, form.id, raw, dedupe_key=dedupe_key)
         if isinstance(outcome, dict):
-            problems = "; ".join(f"{form.field(k).label if form.field(k) else k}: {v}" for k, v in outcome.items())
+            labels = {f.id: f.label for f in form.fields}
+            problems = "; ".join(f"{labels.get(k, k)}: {v}" for k, v in outcome.items())
             return f"Your {form.title} request was not filed: {problems}"
         return f"Request #{outcome.number} is filed with {outcome.zone_name}."

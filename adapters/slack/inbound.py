@@ -34,7 +34,7 @@ from adapters.slack.people import SlackPeople
 from bot.access import Actor, Level
 from bot.catalog import saved_reply_text
 from bot.delivery.inbox import Inbox
-from bot.desk import Desk, Origin, title_from_text
+from bot.desk import Desk, Origin, Outcome, title_from_text
 from bot.desk.actions import perform
 from bot.desk.commands import run_command
 from bot.errors import DeskError, Duplicate
@@ -75,7 +75,7 @@ def worth_recording(body: dict[str, Any]) -> bool:
         return True
     event = body.get("event") or {}
     if event.get("type") == "app_home_opened":
-        return event.get("tab", "home") == "home"
+        return bool(event.get("tab", "home") == "home")
     if event.get("bot_id") or event.get("subtype") in IGNORED_SUBTYPES or event.get("subtype") == "bot_message":
         return False
     return bool(event.get("user"))
@@ -159,67 +159,50 @@ class SlackInbound:
         if not worth_recording(body) or event.get("user") == self.bot_user:
             return
         channel, ts, thread = event["channel"], event["ts"], event.get("thread_ts")
-        if thread and thread != ts:
-            await self._thread_message(key, event, channel, thread)
-            return
-        if event.get("channel_type") == "im":
-            zone = self.desk.intake_zone(SOURCE, channel)
-        elif channel in self.desk.config.intake.slack_channels:
-            zone = self.desk.config.intake.slack_channels[channel]
-        else:
-            return  # a top-level message in a channel that is not for intake
-        origin = Origin(SOURCE, body.get("team_id"), channel, None, ts, event["user"])
-        await self._file(key, origin, event, zone)
+        in_thread = bool(thread and thread != ts)
+        origin = Origin(SOURCE, body.get("team_id"), channel, thread if in_thread else None, ts, event["user"])
+        direct = event.get("channel_type") == "im"
+        await self._receive(key, origin, event, addressed=direct, direct=direct)
 
     async def _mention(self, key: str, body: dict[str, Any], event: dict[str, Any]) -> None:
+        # The same post also arrives as a message event where the desk reads every message (a DM, an
+        # intake channel, a request's thread): that one handles it, this one would handle it twice.
         channel, ts, thread = event["channel"], event["ts"], event.get("thread_ts")
-        if channel in self.desk.config.intake.slack_channels or event.get("channel_type") == "im":
-            return  # the message event of the same post files it
+        if self.desk.channel_zone(SOURCE, channel) is not None or event.get("channel_type") == "im":
+            return
         if thread and await self.desk.thread_request(SOURCE, channel, thread) is not None:
-            return  # the message event of the same post adds it to its request
+            return
         origin = Origin(SOURCE, body.get("team_id"), channel, thread if thread != ts else None, ts, event["user"])
-        await self._file(key, origin, event, self.desk.intake_zone(SOURCE, channel))
+        await self._receive(key, origin, event, addressed=True, direct=False)
 
-    async def _file(self, key: str, origin: Origin, event: dict[str, Any], zone: str | None) -> None:
+    async def _receive(self, key: str, origin: Origin, event: dict[str, Any], *, addressed: bool,
+                       direct: bool) -> None:
+        """Hand a message to the desk, which decides what it is; then show the person what became of it."""
         text = text_from_slack(event.get("text") or "", self.bot_user)
         user = event["user"]
         thread = origin.thread or origin.message
-        if zone is None and origin.channel:
-            zones = self.desk.filing_zones()
-            await self.client.chat_postMessage(channel=origin.channel, thread_ts=thread,
-                                               text="Which department should handle this?",
-                                               blocks=views.zone_choice_blocks(zones, key))
-            return
-        actor = await self.people.actor(user)
-        await self.pause()
+
+        async def writer() -> Actor:
+            actor = await self.people.actor(user)
+            await self.pause()  # acknowledgements first: the desk writes next
+            return actor
+
         try:
-            await self.desk.file_request(actor, origin, title_from_text(text), text, zone_id=zone, dedupe_key=key)
+            received = await self.desk.receive(writer, origin, text, key, addressed=addressed, direct=direct)
         except Duplicate:
             raise
         except DeskError as exc:
             await self.ephemeral(origin.channel, user, exc.message, thread)
             return
-        await self.refresh_homes(actor)
-
-    async def _thread_message(self, key: str, event: dict[str, Any], channel: str, thread: str) -> None:
-        linked = await self.desk.thread_request(SOURCE, channel, thread)
-        if linked is None:
-            return
-        number, purpose = linked
-        text = text_from_slack(event.get("text") or "", self.bot_user)
-        actor = await self.people.actor(event["user"])
-        await self.pause()
-        try:
-            if purpose == "triage":
-                await self.desk.note(actor, number, text, dedupe_key=key)
-            else:
-                await self.desk.comment(actor, number, text, dedupe_key=key, from_thread=True)
-        except Duplicate:
-            raise
-        except DeskError as exc:
-            await self.ephemeral(channel, event["user"], exc.message, thread)
-            return
-        await self.refresh_homes(actor, number)
+        if received.outcome is Outcome.CHOOSE_ZONE and origin.channel:
+            await self.client.chat_postMessage(channel=origin.channel, thread_ts=thread,
+                                               text="Which department should handle this?",
+                                               blocks=views.zone_choice_blocks(received.zones, key))
+        elif received.outcome is Outcome.EMPTY:
+            await self.ephemeral(origin.channel, user, "Write a few words about what you need, and I file it.",
+                                 thread)
+        elif received.actor is not None:  # filed, or written on a request: the App Homes show it
+            await self.refresh_homes(received.actor, None if received.outcome is Outcome.FILED else received.number)
 
     # ---------------------------------------------------------------- buttons
     async def _block_actions(self, key: str, payload: dict[str, Any], live: bool) -> None:
@@ -347,22 +330,8 @@ class SlackInbound:
         if detail.level < Level.AGENT:
             await self._tell_clicker(payload, f"Only an agent of the request's zone can assign #{number}.")
             return
-        agents = self.agents_for(detail.zone_id, detail.team_id)
+        agents = self.desk.policy.assignees(detail.zone_id, detail.team_id)
         await self._open(payload, views.assign_modal(number, agents, {"number": number, "channel": channel}))
-
-    def agents_for(self, zone_id: str, team_id: str | None) -> list[tuple[str, str]]:
-        """(e-mail, name) of the agents who may work a request of this zone/team (a private team's members only)."""
-        config = self.desk.config
-        team = config.team(team_id) if team_id else None
-        teams = [team] if team is not None and team.private else [
-            t for t in config.teams_in(zone_id) if not t.private]
-        seen: dict[str, str] = {}
-        for candidate in teams:
-            for email in candidate.members:
-                person = config.person(email)
-                if person is not None and self.desk.actor(email).is_staff:
-                    seen.setdefault(email, person.name)
-        return sorted(seen.items(), key=lambda item: item[1])
 
     async def _open(self, payload: dict[str, Any], view: dict[str, Any]) -> None:
         try:
@@ -440,7 +409,7 @@ class SlackInbound:
                     "thread": message.get("thread_ts") if message.get("thread_ts") != message.get("ts") else None,
                     "team": _team(payload)}
         await self._open_create(payload, metadata, title=title_from_text(text), description=text,
-                                zone_id=self.desk.config.intake.slack_channels.get(channel or ""))
+                                zone_id=self.desk.channel_zone(SOURCE, channel))
 
     async def _command(self, key: str, payload: dict[str, Any], live: bool) -> None:
         command = str(payload.get("command") or "")
@@ -460,7 +429,7 @@ class SlackInbound:
                     return
                 await self._respond(payload, f"There is no form '{form_id}'; here is the general request form.")
             await self._open_create(payload, metadata,
-                                    zone_id=self.desk.config.intake.slack_channels.get(payload.get("channel_id", "")))
+                                    zone_id=self.desk.channel_zone(SOURCE, payload.get("channel_id")))
             return
         actor = await self.people.actor(user)
         result = await run_command(self.desk, actor, text, resolve=self.people.email_of_mention, dedupe_key=key)

@@ -50,18 +50,12 @@ class SlackSender:
             return Retry(f"Slack unreachable: {type(exc).__name__}")
 
     async def _send(self, item: Delivery) -> SendResult:
-        message = item.message
-        if message is None:
-            return Failed(f"nothing to send for a {item.kind} row")
-        target = item.target
-        channel = target.get("channel")
-        thread = target.get("thread")
-        if item.kind == "dm" or not channel:
-            channel = await self._direct_channel(target)
-            thread = None
+        channel, thread = item.channel, item.target.get("thread")
+        if item.direct or channel is None:
+            channel, thread = await self._direct_channel(item.target), None
             if channel is None:
                 return Failed("this person has no Slack account we know of")
-        text, blocks = render_message(message)
+        text, blocks = render_message(item.message)
         async with self._gate:
             await self.pause()  # acknowledgements first (adapters/slack/acks.py)
             if item.maybe_sent:

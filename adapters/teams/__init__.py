@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from adapters.teams.app import TeamsRuntime, build_runtime
+from adapters.teams.app import CHANNEL, TeamsRuntime, build_runtime
 from adapters.teams.dialogs import Dialog, DialogRequest, Dialogs, ShowCard, ShowMessage, built_in
 from adapters.teams.forms import FormDialog
 from bot.server import Services
@@ -48,5 +48,5 @@ class TeamsChannel:
 
 channel = TeamsChannel()
 
-__all__ = ["ROUTE", "Dialog", "DialogRequest", "Dialogs", "ShowCard", "ShowMessage", "TeamsChannel", "TeamsRuntime",
-           "channel"]
+__all__ = ["CHANNEL", "ROUTE", "Dialog", "DialogRequest", "Dialogs", "ShowCard", "ShowMessage", "TeamsChannel",
+           "TeamsRuntime", "channel"]

@@ -38,10 +38,14 @@ from adapters.teams.dialogs import Dialogs, built_in
 from adapters.teams.people import TeamsPeople
 from adapters.teams.sender import TeamsSender
 from adapters.teams.settings import TeamsSettings
+from bot.delivery.channels import ChannelInfo, RateLimit
 from bot.server import Services
 
 log = logging.getLogger(__name__)
 
+# What this channel declares when it is mounted. Teams lets a bot post 7 messages a second and 60 in 30 s
+# per conversation and answers more with 429: the outbox keeps each conversation within both.
+CHANNEL = ChannelInfo(PLATFORM, threads=True, rate_limits=(RateLimit(7, 1.0), RateLimit(60, 30.0)))
 KEYS_REFRESH_SECONDS = 6 * 3600.0
 NOT_AN_ACTIVITY = "the body is not a Bot Framework activity"
 DEPTH_MAX = 64  # JSON nesting: a Teams activity with a card submit in it is about ten deep
@@ -221,6 +225,6 @@ def invoke_http_response(status: int, body: Any) -> web.Response:
 def build_runtime(services: Services, env: Mapping[str, str], dialogs: Dialogs | None = None) -> TeamsRuntime:
     """Wire the Teams channel over the core's services (raises StartupError on bad settings)."""
     runtime = TeamsRuntime(services, TeamsSettings.from_env(env), dialogs)
-    services.enable(PLATFORM, runtime.sender)
+    services.enable(CHANNEL, runtime.sender)
     services.periodic.append(("teams-signing-keys", KEYS_REFRESH_SECONDS, runtime.refresh_keys))
     return runtime

@@ -50,7 +50,9 @@ from jwt.algorithms import RSAAlgorithm
 from msrest.pipeline import Request as PipelineRequest
 from msrest.pipeline import Response as PipelineResponse
 from msrest.pipeline.async_abc import AsyncHTTPSender
+from msrest.universal_http import ClientRequest
 from msrest.universal_http.aiohttp import AioHttpClientResponse
+from msrest.universal_http.async_abc import AsyncClientResponse
 
 from adapters.teams.settings import CHANNEL_SCOPE, TeamsSettings
 
@@ -64,7 +66,7 @@ SEND_TIMEOUT = 10.0  # seconds for a connector request (msrest's default is 100)
 USER_AGENT = "Zonedesk (botbuilder-python)"
 
 
-class OffLoopOpenIdMetadata(_OpenIdMetadata):
+class OffLoopOpenIdMetadata(_OpenIdMetadata):  # type: ignore[misc]  # untyped base (botbuilder)
     """The channel's signing keys, fetched in a worker thread; what the SDK's JWT extractor asks for keys."""
 
     def __init__(self, url: str) -> None:
@@ -142,7 +144,7 @@ def install_metadata(url: str) -> OffLoopOpenIdMetadata:
     return metadata
 
 
-class ConnectorTransport(AsyncHTTPSender):  # type: ignore[type-arg]
+class ConnectorTransport(AsyncHTTPSender[ClientRequest, AsyncClientResponse]):
     """msrest's HTTP sender for connector clients, over one pooled aiohttp session on the event loop.
 
     The SDK's default sends with `requests` in worker threads: every send then costs a thread hand-off
@@ -168,7 +170,8 @@ class ConnectorTransport(AsyncHTTPSender):  # type: ignore[type-arg]
     async def __aexit__(self, *exc_details: Any) -> None:
         return None
 
-    async def send(self, request: PipelineRequest, **config: Any) -> PipelineResponse:  # type: ignore[type-arg]
+    async def send(self, request: PipelineRequest[ClientRequest], **config: Any
+                   ) -> PipelineResponse[ClientRequest, AsyncClientResponse]:
         """Send one connector request and read its body (msrest deserialises it synchronously)."""
         http = request.http_request
         answer = await self.session().request(http.method, http.url, headers=dict(http.headers), data=http.data)
@@ -183,7 +186,7 @@ class ConnectorTransport(AsyncHTTPSender):  # type: ignore[type-arg]
             await self._session.close()
 
 
-class PooledConnectorFactory(ConnectorFactory):
+class PooledConnectorFactory(ConnectorFactory):  # type: ignore[misc]  # untyped base (botbuilder)
     """One connector client per service URL and audience, shared by every turn and every send."""
 
     def __init__(self, app_id: str, scope: str, login_url: str,
@@ -209,7 +212,7 @@ class PooledConnectorFactory(ConnectorFactory):
         return client
 
 
-class BotAuthentication(BotFrameworkAuthentication):
+class BotAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]  # untyped base (botbuilder)
     """`ConfigurationBotFrameworkAuthentication` for one bot, with the corrections described above."""
 
     def __init__(self, settings: TeamsSettings, credentials: ServiceClientCredentialsFactory) -> None:

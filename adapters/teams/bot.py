@@ -51,6 +51,7 @@ from adapters.teams.conversations import (
     References,
     activity_key,
     base_conversation,
+    deserialize,
     kind_of,
     tenant_of,
     thread_of,
@@ -58,10 +59,11 @@ from adapters.teams.conversations import (
 )
 from adapters.teams.dialogs import DialogAnswer, DialogRequest, Dialogs, ShowCard
 from adapters.teams.people import TeamsPeople, person_key
-from bot.desk import Desk, Origin, title_from_text
+from bot.access import Actor
+from bot.desk import Desk, Origin, Outcome
 from bot.desk.actions import perform
 from bot.desk.commands import run_command
-from bot.desk.service import TEXT_MAX
+from bot.desk.unit import TEXT_MAX
 from bot.errors import DeskError, Duplicate
 
 log = logging.getLogger(__name__)
@@ -111,7 +113,14 @@ def clean_text(activity: Activity, bot_id: str, *, mention_tokens: bool = False)
     return html.unescape(text).strip()
 
 
-class ZonedeskBot(TeamsActivityHandler):
+def channel_ids(activity: Activity) -> list[str]:
+    """The ids `app.yaml` may name a channel message's channel by: its base conversation id, or the channel
+    id Teams gives in channelData."""
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    return [base_conversation(activity.conversation.id), str((data.get("channel") or {}).get("id") or "")]
+
+
+class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (botbuilder)
     """The Teams activity handler of one server."""
 
     def __init__(self, desk: Desk, people: TeamsPeople, references: References, dialogs: Dialogs, signer: Signer,
@@ -154,60 +163,32 @@ class ZonedeskBot(TeamsActivityHandler):
         kind = kind_of(activity)
         if kind == CHANNEL:
             conversation, root = thread_of(activity)
-            linked = (await self.desk.thread_request(PLATFORM, conversation, root)
-                      if root != str(activity.id) else None)
+            reply_to = root if root != str(activity.id) else None
+            aliases = channel_ids(activity)
         else:
-            conversation, root = activity.conversation.id, None
-            linked = (await self.desk.thread_request(PLATFORM, conversation, activity.reply_to_id)
-                      if activity.reply_to_id else None)
-        if linked is not None:
-            await self._add_to_request(turn_context, key, text, *linked)
-            return
-        if not text:
-            await self.tell(turn_context, HELP)
-            return
-        zone = self._zone_for(activity, kind)
-        if zone is None:
-            await self.tell(turn_context, "This channel is not set up for requests. Write to me in a personal "
-                                          "chat, or ask an administrator to map the channel to a department.")
-            return
+            conversation, root, reply_to, aliases = activity.conversation.id, None, activity.reply_to_id, []
         origin = Origin(PLATFORM, tenant_of(activity), conversation, root, str(activity.id),
                         person_key(activity.from_property))
-        actor = await self.people.actor(turn_context)
-        if kind != PERSONAL:  # a personal chat was remembered as the turn began
-            await self.references.remember_turn(turn_context, conversation)
+
+        async def writer() -> Actor:
+            if kind != PERSONAL:  # a personal chat was remembered as the turn began
+                await self.references.remember_turn(turn_context, conversation)
+            return await self.people.actor(turn_context)
+
         try:
-            await self.desk.file_request(actor, origin, title_from_text(text), text, zone_id=zone, dedupe_key=key)
+            received = await self.desk.receive(writer, origin, text, key, addressed=True, direct=kind == PERSONAL,
+                                               reply_to=reply_to, aliases=aliases)
         except Duplicate:
             log.info("teams: %s seen before; ignored", key)
-        except DeskError as exc:
-            await self.tell(turn_context, exc.message)
-
-    def _zone_for(self, activity: Activity, kind: str) -> str | None:
-        if kind == CHANNEL:
-            channel = base_conversation(activity.conversation.id)
-            data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-            named = str((data.get("channel") or {}).get("id") or channel)
-            mapping = self.desk.config.intake.teams_channels
-            if channel in mapping or named in mapping:
-                return mapping.get(channel) or mapping[named]
-            return self.desk.intake_zone(PLATFORM, channel)
-        return self.desk.intake_zone(PLATFORM, None)
-
-    async def _add_to_request(self, turn_context: TurnContext, key: str, text: str, number: int,
-                              purpose: str) -> None:
-        if not text:
             return
-        actor = await self.people.actor(turn_context)
-        try:
-            if purpose == "triage":
-                await self.desk.note(actor, number, text, dedupe_key=key)
-            else:
-                await self.desk.comment(actor, number, text, dedupe_key=key, from_thread=True)
-        except Duplicate:
-            log.info("teams: %s seen before; ignored", key)
         except DeskError as exc:
             await self.tell(turn_context, exc.message)
+            return
+        if received.outcome is Outcome.EMPTY:
+            await self.tell(turn_context, HELP)
+        elif received.outcome is Outcome.CHOOSE_ZONE:
+            await self.tell(turn_context, "This channel is not set up for requests. Write to me in a personal "
+                                          "chat, or ask an administrator to map the channel to a department.")
 
     async def _command(self, turn_context: TurnContext, key: str) -> None:
         """Run a `desk` command and answer it once, even when Teams sends the activity again.
@@ -315,7 +296,7 @@ class ZonedeskBot(TeamsActivityHandler):
             return invoke_refusal(f"Zonedesk does not handle '{shorten(name, 60)}' invokes.")
         if model is not None:
             try:
-                model.deserialize(turn_context.activity.value)
+                deserialize(model, turn_context.activity.value)
             except (ValueError, TypeError, AttributeError) as exc:  # msrest's DeserializationError is a ValueError
                 log.info("teams: refused a %s invoke whose value is malformed: %s", name, type(exc).__name__)
                 return invoke_refusal(f"The value of this '{name}' invoke is malformed.")
@@ -407,6 +388,11 @@ class ZonedeskBot(TeamsActivityHandler):
                             person_key(activity.from_property))
         return DialogRequest(self.desk, actor, data, activity_key(activity), origin, message_text,
                              {"zone": self._zone_for(activity, kind)})
+
+    def _zone_for(self, activity: Activity, kind: str) -> str | None:
+        """The zone a dialog opened here files into unless the person picks another."""
+        mapped = self.desk.channel_zone(PLATFORM, *channel_ids(activity)) if kind == CHANNEL else None
+        return mapped or self.desk.intake_zone(PLATFORM, None)
 
     # ---------------------------------------------------------------- installation
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ConversationReference
+from msrest.serialization import Model
 
 from bot.people.identity import Directory
 
@@ -92,6 +94,12 @@ def reference_to_dict(reference: ConversationReference) -> dict[str, Any]:
 def reference_from_dict(data: dict[str, Any]) -> ConversationReference:
     """The inverse of `reference_to_dict`."""
     return ConversationReference().deserialize(data)
+
+
+def deserialize(model: type[Model], data: Any) -> Model:
+    """`data` read as a `model` (an invoke's value, say); msrest raises a ValueError when it does not fit."""
+    read: Callable[[Any], Model] = model.deserialize  # msrest leaves this classmethod without annotations
+    return read(data)
 
 
 def conv_key(conversation_id: str) -> str:

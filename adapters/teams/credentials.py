@@ -26,6 +26,8 @@ from typing import Any
 import aiohttp
 from botframework.connector.auth import AppCredentials, MicrosoftAppCredentials, ServiceClientCredentialsFactory
 from msrest.pipeline import SansIOHTTPPolicy
+from msrest.universal_http import ClientRequest
+from msrest.universal_http.async_abc import AsyncClientResponse
 
 from adapters.teams.settings import CHANNEL_SCOPE, checked_url
 
@@ -34,7 +36,8 @@ log = logging.getLogger(__name__)
 REFRESH_MARGIN = 300.0  # seconds before expiry a cached token is replaced
 
 
-class CachedTokenCredentials(AppCredentials, SansIOHTTPPolicy):  # type: ignore[type-arg]
+# ignore[misc]: AppCredentials comes from botbuilder, which has no type hints (an Any base to mypy)
+class CachedTokenCredentials(AppCredentials, SansIOHTTPPolicy[ClientRequest, AsyncClientResponse]):  # type: ignore[misc]
     """msrest credentials carrying a token fetched beforehand; signing a request never does I/O.
 
     Also a msrest pipeline policy, so a connector client on our aiohttp transport puts the bearer
@@ -65,7 +68,7 @@ class _Token:
     refresh_at: float
 
 
-class TokenUrlCredentialsFactory(ServiceClientCredentialsFactory):
+class TokenUrlCredentialsFactory(ServiceClientCredentialsFactory):  # type: ignore[misc]  # untyped base (botbuilder)
     """Client-credentials grant against `token_url`, with one cache per scope shared by every connector client."""
 
     def __init__(self, app_id: str, app_password: str, token_url: str, *, timeout: float = 10.0,
@@ -139,7 +142,7 @@ class TokenUrlCredentialsFactory(ServiceClientCredentialsFactory):
         return CachedTokenCredentials(app_id, scope, lambda: self.cached(scope))
 
 
-class MsalCredentialsFactory(ServiceClientCredentialsFactory):
+class MsalCredentialsFactory(ServiceClientCredentialsFactory):  # type: ignore[misc]  # untyped base (botbuilder)
     """Microsoft's login endpoint through the SDK's `MicrosoftAppCredentials` (MSAL), kept off the event loop."""
 
     def __init__(self, app_id: str, app_password: str, login_url: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from adapters.teams.cards import DIALOG, choice_set, dialog_card, error_block, input_text, text_block
 from bot.access import Actor, Level
 from bot.desk import Desk, Origin, title_from_text
-from bot.desk.service import TEXT_MAX, TITLE_MAX
+from bot.desk.unit import TEXT_MAX, TITLE_MAX
 from bot.errors import DeskError, Duplicate
 
 
@@ -115,20 +115,6 @@ def text_of(data: dict[str, Any], key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def agents_for(desk: Desk, zone_id: str, team_id: str | None) -> list[tuple[str, str]]:
-    """(e-mail, name) of the agents who may work a request of this zone/team (a private team's members only)."""
-    config = desk.config
-    team = config.team(team_id) if team_id else None
-    teams = [team] if team is not None and team.private else [t for t in config.teams_in(zone_id) if not t.private]
-    seen: dict[str, str] = {}
-    for candidate in teams:
-        for email in candidate.members:
-            person = config.person(email)
-            if person is not None and desk.actor(email).is_staff:
-                seen.setdefault(email, person.name)
-    return sorted(seen.items(), key=lambda item: item[1])
-
-
 # ---------------------------------------------------------------- built-in dialogs
 class CreateDialog:
     """File a request: title, description and zone, prefilled from the message it was opened on."""
@@ -197,7 +183,7 @@ class AssignDialog:
         detail = await request.desk.get_request(request.actor, number)
         if detail.level < Level.AGENT:
             return ShowMessage(f"Only an agent of the request's zone can assign #{number}.")
-        agents = [(email, name) for email, name in agents_for(request.desk, detail.zone_id, detail.team_id)
+        agents = [(email, name) for email, name in request.desk.policy.assignees(detail.zone_id, detail.team_id)
                   if email != request.actor.email]
         if not agents:
             return ShowMessage(f"Nobody else can work on #{number}; claim it yourself.")

@@ -31,7 +31,7 @@ def _field(field: FormField, value: Any, error: str | None) -> list[dict[str, An
             blocks[0]["style"] = "expanded"
         return blocks
     if field.type == "checkbox":
-        element = {"type": "Input.Toggle", "id": field.id, "title": field.label, "label": label,
+        element: dict[str, Any] = {"type": "Input.Toggle", "id": field.id, "title": field.label, "label": label,
                    "value": "true" if str(shown).lower() in {"true", "on", "yes"} else "false",
                    "valueOn": "true", "valueOff": "false"}
         return [element, *error_block(error)]

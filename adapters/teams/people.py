@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 
 from botbuilder.core import TurnContext
 from botbuilder.core.teams import TeamsInfo
@@ -76,7 +77,7 @@ class TeamsPeople:
                      zones=found.zones, manages=found.manages, known=found.known,
                      extra={"teams_user": str(account.id), "aad": person_key(account)})
 
-    def resolver(self, turn: TurnContext):  # type: ignore[no-untyped-def]
+    def resolver(self, turn: TurnContext) -> Callable[[str], Awaitable[str | None]]:
         """The command interpreter's person resolver for this turn: a mention token `<at:ID>` to an e-mail."""
 
         async def resolve(token: str) -> str | None:

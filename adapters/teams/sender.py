@@ -91,16 +91,12 @@ class TeamsSender:
         return Failed(f"Teams answered {status}{f' {code}' if code else ''}")
 
     async def _send(self, item: Delivery) -> SendResult:
-        message = item.message
-        if message is None:
-            return Failed(f"nothing to send for a {item.kind} row")
-        target = item.target
-        channel = target.get("channel")
-        if item.kind in ("triage", "task") and channel:
-            return await self._new_thread(str(channel), message)
-        if item.kind == "dm" or not channel:
-            return await self._direct(target, message)
-        return await self._to_conversation(item, str(channel), message)
+        message, channel = item.message, item.channel
+        if item.direct or channel is None:
+            return await self._direct(item.target, message)
+        if item.kind in ("triage", "task"):  # a new post that starts its own thread
+            return await self._new_thread(channel, message)
+        return await self._to_conversation(item, channel, message)
 
     # ---------------------------------------------------------------- rendering
     def activity(self, message: Message, kind: str, conversation_kind: str) -> Activity:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from bot.server import StartupError
+from bot.server import StartupError, required_setting
 
 DEFAULT_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
 DEFAULT_TOKEN_ISSUER = "https://api.botframework.com"  # noqa: S105 - an issuer URL, not a secret
@@ -71,16 +71,10 @@ class TeamsSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> TeamsSettings:
         """Read and check the settings; a StartupError says what to fix."""
-        app_id = (env.get("MICROSOFT_APP_ID") or "").strip()
-        password = (env.get("MICROSOFT_APP_PASSWORD") or "").strip()
-        if not app_id:
-            what = "empty" if "MICROSOFT_APP_ID" in env else "not set"
-            raise StartupError(f"MICROSOFT_APP_ID is {what}: copy the Microsoft App ID from your Azure Bot resource "
-                               "(an empty id would switch the Bot Framework's authentication off).")
-        if not password:
-            what = "empty" if "MICROSOFT_APP_PASSWORD" in env else "not set"
-            raise StartupError(f"MICROSOFT_APP_PASSWORD is {what}: create a client secret for the bot's app "
-                               "registration and put it in MICROSOFT_APP_PASSWORD.")
+        app_id = required_setting(env, "MICROSOFT_APP_ID", "copy the Microsoft App ID from your Azure Bot resource "
+                                  "(an empty id would switch the Bot Framework's authentication off).")
+        password = required_setting(env, "MICROSOFT_APP_PASSWORD", "create a client secret for the bot's app "
+                                    "registration and put it in MICROSOFT_APP_PASSWORD.")
         raw_type = (env.get("MICROSOFT_APP_TYPE") or "MultiTenant").strip()
         app_type = APP_TYPES.get(raw_type.lower())
         if app_type is None:

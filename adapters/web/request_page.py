@@ -22,7 +22,6 @@ from bot.desk import EventView, RequestDetail
 from bot.desk.approvals import approvals_of
 from bot.desk.status import MOVES, OPEN, STATUSES, WAITING_REASONS
 from bot.errors import DeskError, Duplicate, NotFound
-from bot.model import Request
 
 Action = Callable[[Visit, int], Awaitable[str]]
 
@@ -138,13 +137,9 @@ class RequestPage:
 
     def assignees(self, detail: RequestDetail, me: str) -> list[Choice]:
         """Agents the policy lets work this request (the same test `Desk.assign` makes), oneself excluded."""
-        probe = Request(zone_id=detail.zone_id, team_id=detail.team_id, requester_email=detail.requester_email)
-        choices = []
-        for person in self.config.people:
-            candidate = self.desk.actor(person.email, channel="web")
-            if candidate.email != me and candidate.is_staff and self.desk.policy.level(candidate, probe) >= Level.AGENT:
-                choices.append(Choice(candidate.email, candidate.name))
-        return choices
+        candidates = (self.desk.actor(person.email, channel="web") for person in self.config.people)
+        return [Choice(c.email, c.name) for c in candidates
+                if c.email != me and self.desk.policy.can_work_in(c, detail.zone_id, detail.team_id)]
 
     def transfers(self, zone_id: str) -> list[Choice]:
         """Zones this zone may transfer to, while transfers are on."""
@@ -155,22 +150,12 @@ class RequestPage:
         return [Choice(z, names.get(z, z)) for z in zone.transfer_to]
 
     def task_targets(self, zone_id: str) -> list[ChoiceGroup]:
-        """Teams and agents that may receive a task: this zone's, and (if tasks are on) its tasks_to zones'."""
-        zone = self.config.zone(zone_id)
-        if zone is None:
-            return []
-        zones = [zone.id, *(zone.tasks_to if zone.tasks_enabled else ())]
+        """Teams and agents that may receive a task from this zone, one group per receiving zone."""
         groups = []
-        for target_id in zones:
-            target = self.config.zone(target_id)
-            if target is None:
-                continue
-            choices = [Choice(f"team:{t.id}", f"Team {t.name}") for t in self.config.teams_in(target.id)]
-            for person in self.config.people:
-                agent = self.desk.actor(person.email, channel="web")
-                if agent.is_staff and target.id in agent.zones:
-                    choices.append(Choice(f"agent:{target.id}:{agent.email}", agent.name))
-            groups.append(ChoiceGroup(target.name, tuple(choices)))
+        for receivers in self.desk.policy.task_receivers(zone_id):
+            teams = [Choice(f"team:{t.id}", f"Team {t.name}") for t in receivers.teams]
+            agents = [Choice(f"agent:{receivers.zone.id}:{a.email}", a.name) for a in receivers.agents]
+            groups.append(ChoiceGroup(receivers.zone.name, tuple(teams + agents)))
         return groups
 
     def describe(self, event: EventView) -> str:

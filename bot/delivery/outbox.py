@@ -8,7 +8,8 @@ and jitter (honouring Retry-After), or failed with a visible event in the reques
 Ordering: a row is claimable only when every older row of the same `conversation` is sent or
 claimed with it, so replies reach a thread in the order they were accepted, across replicas too; a
 worker sends the run of one conversation it claimed in order and stops at the first failure. Per-conversation
-rate limits (Teams: 7 in 1 s, 60 in 30 s) are checked where rows are claimed, from `sent_at`.
+rate limits, as each channel declares them when it is mounted (`ChannelInfo.rate_limits`; Teams: 7 in 1 s,
+60 in 30 s), are checked where rows are claimed, from `sent_at`.
 
 A process killed after the platform accepted a message but before the row was marked sent leaves
 an expired lease behind; the next claim marks that delivery `maybe_sent`, and a sender that can look
@@ -30,6 +31,7 @@ from sqlalchemy import Integer, bindparam, delete, func, or_, select, text, upda
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.delivery.channels import RateLimit
 from bot.delivery.messages import Message
 from bot.model import Event, Outbox, UtcDateTime
 from bot.store import unavailable
@@ -121,10 +123,25 @@ class Delivery:
     maybe_sent: bool = False  # an earlier claim expired with no outcome: its process may have sent it
 
     @property
-    def message(self) -> Message | None:
-        """The neutral message to render, if the row carries one."""
-        data = self.payload.get("message")
-        return Message.from_dict(data) if data else None
+    def has_message(self) -> bool:
+        """The row carries a message (the worker fails one that does not before any sender sees it)."""
+        return bool(self.payload.get("message"))
+
+    @property
+    def message(self) -> Message:
+        """The neutral message to render."""
+        return Message.from_dict(self.payload["message"])
+
+    @property
+    def channel(self) -> str | None:
+        """The channel (or conversation) to post in, when the row names one."""
+        channel = self.target.get("channel")
+        return str(channel) if channel else None
+
+    @property
+    def direct(self) -> bool:
+        """The row goes to a person directly: a direct message, or a thread reply with no channel to post in."""
+        return self.kind == "dm" or self.channel is None
 
 
 @dataclass(frozen=True)
@@ -160,14 +177,6 @@ class Sender(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class RateLimit:
-    """At most `count` messages per conversation in `seconds`."""
-
-    count: int
-    seconds: float
-
-
 @dataclass
 class OutboxSettings:
     """Tuning of the delivery worker."""
@@ -184,9 +193,8 @@ class OutboxSettings:
     # and each claim reads the whole queue. An idle worker still wakes at once.
     linger: float = 0.05
     send_timeout: float = 15.0
-    rate_limits: dict[str, tuple[RateLimit, ...]] = field(
-        default_factory=lambda: {"teams": (RateLimit(7, 1.0), RateLimit(60, 30.0))}
-    )
+    # Per platform; `Services.enable` fills it from each mounted channel's declaration (`ChannelInfo`).
+    rate_limits: dict[str, tuple[RateLimit, ...]] = field(default_factory=dict)
     # Kinds whose rows, when several wait at once for one conversation, are sent as one digest message.
     digest_kinds: frozenset[str] = frozenset({"triage"})
 
@@ -290,6 +298,8 @@ class OutboxWorker:
         sender = self.senders.get(item.platform)
         if sender is None:
             return Retry(f"no {item.platform} channel is configured on this server")
+        if not item.has_message:
+            return Failed(f"nothing to send for a {item.kind} row")
         try:
             return await asyncio.wait_for(sender.send(item), timeout=self.settings.send_timeout)
         except TimeoutError:
@@ -514,9 +524,9 @@ def digest(items: Sequence[Delivery]) -> Delivery:
     lines = []
     desk_link = None
     for item in items:
-        message = item.message
-        if message is None:
+        if not item.has_message:
             continue
+        message = item.message
         lines.append(f"• {message.title or message.text[:100]}" + (f" · {message.link}" if message.link else ""))
         desk_link = message.extra.get("desk") or desk_link
     summary = Message(

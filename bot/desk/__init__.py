@@ -1,7 +1,10 @@
 """The service desk's use cases, platform-neutral: adapters call `Desk` with an `Actor` and an `Origin`."""
 
-from bot.desk.service import Desk, Filed, Timers, Tx, title_from_text
+from bot.desk.intake import Filed, title_from_text
+from bot.desk.receive import Outcome, Received
+from bot.desk.service import Desk
 from bot.desk.types import WEB, CommentView, EventView, Origin, RequestDetail, RequestSummary, TaskView
+from bot.desk.unit import Timers, Tx, Unit
 
 __all__ = [
     "WEB",
@@ -10,10 +13,13 @@ __all__ = [
     "EventView",
     "Filed",
     "Origin",
+    "Outcome",
+    "Received",
     "RequestDetail",
     "RequestSummary",
     "TaskView",
     "Timers",
     "Tx",
+    "Unit",
     "title_from_text",
 ]

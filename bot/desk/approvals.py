@@ -16,9 +16,9 @@ from sqlalchemy import func, select, update
 
 from bot.access import Actor, Level
 from bot.delivery.messages import Button, Message
-from bot.desk import Desk, Tx
 from bot.desk.actions import DeskLike, Outcome, action
 from bot.desk.status import OPEN
+from bot.desk.unit import Tx, Unit
 from bot.errors import DeskError
 from bot.model import Approval, ApprovalVote, Request
 
@@ -38,7 +38,7 @@ class ApprovalView:
     due_at: datetime | None
 
 
-def approval_card(approval: Approval, request: Request, desk: Desk, *, decided: str | None = None) -> Message:
+def approval_card(approval: Approval, request: Request, desk: Unit, *, decided: str | None = None) -> Message:
     """The card an approver sees: the request in brief and Approve / Reject, or who decided."""
     fields = (("Requester", request.requester_name), ("Request", f"#{request.id}"))
     if decided is not None:
@@ -55,7 +55,7 @@ def approval_card(approval: Approval, request: Request, desk: Desk, *, decided: 
     )
 
 
-async def open_approval(desk: Desk, tx: Tx, actor: Actor, request: Request, approvers: Sequence[str], *,
+async def open_approval(desk: Unit, tx: Tx, actor: Actor, request: Request, approvers: Sequence[str], *,
                         mode: str = "any", ordered: bool = False, due_at: datetime | None = None,
                         question: str = "") -> Approval:
     """Ask for a decision inside the caller's transaction; the request waits on it."""
@@ -85,26 +85,26 @@ async def open_approval(desk: Desk, tx: Tx, actor: Actor, request: Request, appr
         tx.session.add(ApprovalVote(approval_id=approval.id, approver_email=email, position=position))
     previous = request.status
     request.status, request.waiting_reason = "waiting", "approval"
-    await desk._changed(tx, request, actor, "approval_requested", approval=approval.id, approvers=wanted,
+    await tx.record(request, actor, "approval_requested", approval=approval.id, approvers=wanted,
                         mode=mode, ordered=approval.ordered, previous=previous)
     first = wanted[:1] if approval.ordered else wanted
     for email in first:
-        await desk._direct(tx, email, approval_card(approval, request, desk), request.id)
+        await tx.to_person(email, approval_card(approval, request, desk), request.id)
     return approval
 
 
-async def request_approval(desk: Desk, actor: Actor, number: int, approvers: Sequence[str], *, mode: str = "any",
+async def request_approval(desk: Unit, actor: Actor, number: int, approvers: Sequence[str], *, mode: str = "any",
                            ordered: bool = False, due_hours: float | None = None, question: str = "") -> int:
     """An agent asks for a decision on a request."""
     async with desk.transaction() as tx:
-        request = await desk._request(tx, actor, number, Level.AGENT, "ask for approval")
+        request = await tx.load(actor, number, Level.AGENT, "ask for approval")
         due = tx.now + timedelta(hours=due_hours) if due_hours else None
         approval = await open_approval(desk, tx, actor, request, approvers, mode=mode, ordered=ordered,
                                        due_at=due, question=question)
         return approval.id
 
 
-async def decide(desk: Desk, actor: Actor, approval_id: int, decision: str, comment: str = "",
+async def decide(desk: Unit, actor: Actor, approval_id: int, decision: str, comment: str = "",
                  dedupe_key: str | None = None) -> Outcome:
     """Record one approver's decision once; the outcome moves the request on and tells the people."""
     if decision not in {"approved", "rejected"}:
@@ -134,14 +134,14 @@ async def decide(desk: Desk, actor: Actor, approval_id: int, decision: str, comm
             return Outcome("You already decided.")
         mine.decision, mine.decided_at = decision, tx.now
         final = _outcome(approval.mode, votes)
-        await desk._changed(tx, request, actor, "approval_vote", approval=approval.id, decision=decision,
+        await tx.record(request, actor, "approval_vote", approval=approval.id, decision=decision,
                             comment=comment or None)
         line = f"{'Approved' if decision == 'approved' else 'Rejected'} by {actor.name} at {_stamp(tx.now)}"
         if final is None:
             if approval.ordered:
                 nxt = next((v for v in votes if v.decision is None), None)
                 if nxt is not None:
-                    await desk._direct(tx, nxt.approver_email, approval_card(approval, request, desk), request.id)
+                    await tx.to_person(nxt.approver_email, approval_card(approval, request, desk), request.id)
             return Outcome(f"Your decision is recorded: {decision}.", approval_card(approval, request, desk,
                                                                                      decided=line), final=True)
         closed = await tx.session.execute(
@@ -153,11 +153,11 @@ async def decide(desk: Desk, actor: Actor, approval_id: int, decision: str, comm
         if request.status == "waiting" and request.waiting_reason == "approval":
             back = approval.previous_status if approval.previous_status in OPEN - {"waiting"} else "in_progress"
             request.status, request.waiting_reason = back or "in_progress", None
-        await desk._changed(tx, request, actor, "approval_decided", approval=approval.id, outcome=final,
+        await tx.record(request, actor, "approval_decided", approval=approval.id, outcome=final,
                             status=request.status)
         told = f"Request #{request.id} was {final} by {actor.name}." + (f" Comment: {comment}" if comment else "")
-        desk._to_thread(tx, request, Message(text=told, extra={"number": request.id}), kind="status")
-        await desk._direct(tx, request.assignee_email, Message(title=f"#{request.id}: approval {final}", text=told,
+        tx.to_thread(request, Message(text=told, extra={"number": request.id}), kind="status")
+        await tx.to_person(request.assignee_email, Message(title=f"#{request.id}: approval {final}", text=told,
                                                                link=desk.link(request.id)), request.id)
         return Outcome(f"Your decision is recorded: {decision}.", approval_card(approval, request, desk,
                                                                                  decided=line), final=True)
@@ -189,7 +189,7 @@ def _already(approval: Approval, votes: Sequence[ApprovalVote]) -> str:
     return f"Already decided: {last.decision} by {last.approver_email} at {when}."
 
 
-async def pending_for(desk: Desk, actor: Actor) -> list[ApprovalView]:
+async def pending_for(desk: Unit, actor: Actor) -> list[ApprovalView]:
     """Approvals waiting on this person (the web's approvals page, reminders)."""
     async with desk.sessions() as session:
         rows = await session.execute(
@@ -203,7 +203,7 @@ async def pending_for(desk: Desk, actor: Actor) -> list[ApprovalView]:
         return result
 
 
-async def approvals_of(desk: Desk, actor: Actor, number: int) -> list[ApprovalView]:
+async def approvals_of(desk: Unit, actor: Actor, number: int) -> list[ApprovalView]:
     """Approvals on a request, for whoever may read it (READER and up) or decide it."""
     async with desk.sessions() as session:
         request = await session.get(Request, number)

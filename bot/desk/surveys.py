@@ -18,8 +18,8 @@ from sqlalchemy import select, update
 from bot.access import Actor
 from bot.config import Zone
 from bot.delivery.messages import Button, Message
-from bot.desk import Desk, Tx
 from bot.desk.actions import DeskLike, Outcome, action
+from bot.desk.unit import Tx, Unit
 from bot.errors import DeskError
 from bot.model import Identity, Request, Survey
 
@@ -37,7 +37,7 @@ def sampled(request_id: int, rate: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < rate
 
 
-def survey_message(desk: Desk, request: Request, survey_id: int) -> Message:
+def survey_message(desk: Unit, request: Request, survey_id: int) -> Message:
     """The question: five buttons and room for a comment."""
     return Message(
         title=f"How did we do with #{request.id}?",
@@ -49,7 +49,7 @@ def survey_message(desk: Desk, request: Request, survey_id: int) -> Message:
     )
 
 
-async def _why_not(desk: Desk, tx: Tx, request: Request, zone: Zone) -> str | None:
+async def _why_not(desk: Unit, tx: Tx, request: Request, zone: Zone) -> str | None:
     """Why this request gets no survey now, or None when it does."""
     if request.status != "closed" or request.closed_by == "auto":
         return "not closed by a person"
@@ -72,7 +72,7 @@ async def _why_not(desk: Desk, tx: Tx, request: Request, zone: Zone) -> str | No
     return None
 
 
-async def _reachable(desk: Desk, tx: Tx, request: Request) -> bool:
+async def _reachable(desk: Unit, tx: Tx, request: Request) -> bool:
     if request.origin_platform in desk.platforms and request.origin_channel:
         return True
     seen = await tx.session.scalar(select(Identity.platform).where(
@@ -80,7 +80,7 @@ async def _reachable(desk: Desk, tx: Tx, request: Request) -> bool:
     return seen is not None
 
 
-async def send_survey(desk: Desk, tx: Tx, request: Request, zone: Zone) -> tuple[str, Survey | None]:
+async def send_survey(desk: Unit, tx: Tx, request: Request, zone: Zone) -> tuple[str, Survey | None]:
     """Ask the requester for a rating if the rules allow; returns what happened and the survey sent."""
     reason = await _why_not(desk, tx, request, zone)
     if reason is not None:
@@ -91,9 +91,9 @@ async def send_survey(desk: Desk, tx: Tx, request: Request, zone: Zone) -> tuple
     await tx.session.flush()
     message = survey_message(desk, request, survey.id)
     if request.origin_platform in desk.platforms and request.origin_channel:
-        desk._to_thread(tx, request, message, kind="survey")
+        tx.to_thread(request, message, kind="survey")
     else:
-        await desk._direct(tx, request.requester_email, message, request.id)
+        await tx.to_person(request.requester_email, message, request.id)
     return "sent", survey
 
 
@@ -104,7 +104,7 @@ async def expire_survey(tx: Tx, survey_id: int) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def rate(desk: Desk, actor: Actor, survey_id: int, rating: int, comment: str = "", *,
+async def rate(desk: Unit, actor: Actor, survey_id: int, rating: int, comment: str = "", *,
                dedupe_key: str | None = None) -> Outcome:
     """Record the requester's rating (and comment) once; it shows on the request and in its history."""
     if rating not in RATINGS:
@@ -128,7 +128,7 @@ async def rate(desk: Desk, actor: Actor, survey_id: int, rating: int, comment: s
             query = query.with_for_update()
         request = (await tx.session.execute(query)).scalar_one()
         request.satisfaction = rating
-        await desk._changed(tx, request, actor, "rated", survey=survey.id, rating=rating, comment=comment or None)
+        await tx.record(request, actor, "rated", survey=survey.id, rating=rating, comment=comment or None)
         number = request.id
     line = f"Rated {rating}/5 by {actor.name}." + (f" Comment: {comment}" if comment else "")
     return Outcome(f"Thank you for rating #{number}: {rating}/5.",

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from bot.access import Actor, Level, system_actor
 from bot.delivery.messages import Button, Message
-from bot.desk import Desk
 from bot.desk.actions import DeskLike, Outcome, action
+from bot.desk.lifecycle import move
 from bot.desk.surveys import expire_survey, send_survey
+from bot.desk.unit import Unit
 from bot.errors import DeskError
 from bot.model import Request
 from bot.scheduler import rows
@@ -22,7 +23,7 @@ from bot.scheduler.timers import AUTOCLOSE, CONFIRM, SURVEY, stamp
 SURVEY_EXPIRY = "survey_expire"
 
 
-def confirm_message(desk: Desk, request: Request, text: str) -> Message:
+def confirm_message(desk: Unit, request: Request, text: str) -> Message:
     """The question with its two buttons."""
     return Message(
         title=f"Is your request #{request.id} solved?",
@@ -51,7 +52,7 @@ async def ask_confirmation(context: JobContext) -> str:
     request, zone = _same_resolution(context), context.zone()
     if request is None or zone is None:
         return "moot"
-    context.desk._to_thread(context.tx, request, confirm_message(context.desk, request, (
+    context.tx.to_thread(request, confirm_message(context.desk, request, (
         f"If it is not, press Not solved and we take it up again. Without an answer we close it in "
         f"{_days(zone.auto_close_days)}.")), kind="confirm")
     return "asked"
@@ -64,13 +65,13 @@ async def auto_close(context: JobContext) -> str:
     if request is None or zone is None:
         return "moot"
     if context.data.get("stage") == "warn":
-        context.desk._to_thread(context.tx, request, confirm_message(context.desk, request, (
+        context.tx.to_thread(request, confirm_message(context.desk, request, (
             "We close it after one more working day unless you tell us it is not solved.")), kind="confirm")
         assert request.resolved_at is not None
         context.again(context.calendar().add_working_days(request.resolved_at, zone.auto_close_days),
                       {**context.data, "stage": "close"})
         return "reminded requester"
-    await context.desk._move(context.tx, system_actor("scheduler"), request, "closed", None)
+    await move(context.tx, system_actor("scheduler"), request, "closed", None)
     return "closed"
 
 
@@ -105,28 +106,28 @@ def _number(value: str) -> int:
         raise DeskError("This button refers to no request.") from exc
 
 
-async def confirm_solved(desk: Desk, actor: Actor, number: int, *, dedupe_key: str | None = None) -> Outcome:
+async def confirm_solved(desk: Unit, actor: Actor, number: int, *, dedupe_key: str | None = None) -> Outcome:
     """The requester (or an agent) confirms a resolved request: it is closed."""
     async with desk.transaction(dedupe_key) as tx:
-        request = await desk._request(tx, actor, number, Level.REQUESTER, "confirm it")
-        desk._requester_or_agent(actor, request, "confirm it")
+        request = await tx.load(actor, number, Level.REQUESTER, "confirm it")
+        desk.policy.require_requester_or_agent(actor, request, "confirm it")
         if request.status != "resolved":
             return Outcome(f"Request #{number} is {request.status} already.", final=True)
-        await desk._move(tx, actor, request, "closed", None)
+        await move(tx, actor, request, "closed", None)
     return Outcome(f"Thank you! Request #{number} is closed.",
                    Message(title=f"Request #{number}", text=f"Confirmed solved by {actor.name}.",
                            extra={"number": number}), final=True)
 
 
-async def report_not_solved(desk: Desk, actor: Actor, number: int, *, dedupe_key: str | None = None) -> Outcome:
+async def report_not_solved(desk: Unit, actor: Actor, number: int, *, dedupe_key: str | None = None) -> Outcome:
     """The requester says a resolved (or closed) request is not solved: it is reopened and the assignee told."""
     async with desk.transaction(dedupe_key) as tx:
-        request = await desk._request(tx, actor, number, Level.REQUESTER, "reopen it")
-        desk._requester_or_agent(actor, request, "reopen it")
+        request = await tx.load(actor, number, Level.REQUESTER, "reopen it")
+        desk.policy.require_requester_or_agent(actor, request, "reopen it")
         if request.status not in {"resolved", "closed"}:
             return Outcome(f"Request #{number} is {request.status}: we are still on it.", final=True)
-        await desk._move(tx, actor, request, "reopened", None)
-        await desk._direct(tx, request.assignee_email, Message(
+        await move(tx, actor, request, "reopened", None)
+        await tx.to_person(request.assignee_email, Message(
             title=f"{actor.name} says #{number} is not solved: reopened", text=request.title,
             link=desk.link(number), extra={"number": number}), number)
     return Outcome(f"Request #{number} is reopened; we are on it again.",

@@ -38,13 +38,13 @@ def hours_text(hours: float) -> str:
 async def tell_owner(context: JobContext, request: Request, message: Message) -> str:
     """The assignee by direct message; a request without one, in its team's triage channel."""
     if request.assignee_email:
-        await context.desk._direct(context.tx, request.assignee_email, message, request.id)
+        await context.tx.to_person(request.assignee_email, message, request.id)
         return "assignee"
     try:
         channels = context.desk.triage_channels(request.zone_id, request.team_id)
     except DeskError:  # the zone left app.yaml
         channels = []
-    context.desk._to_channels(context.tx, channels, message, request.id, "triage")  # a new post in the channel
+    context.tx.to_channels(channels, message, request.id, "triage")  # a new post in the channel
     return "triage channel"
 
 
@@ -76,7 +76,7 @@ async def waiting_reminder(context: JobContext) -> str:
     message = _message(context, request, f"#{request.id} is waiting for your answer", (
         f"{request.title}\nWe need something from you to go on. Answer in the request's thread or open it "
         "in Zonedesk."), "waiting")
-    await context.desk._direct(context.tx, request.requester_email, message, request.id)
+    await context.tx.to_person(request.requester_email, message, request.id)
     return "reminded requester"
 
 
@@ -111,7 +111,7 @@ async def approval_reminder(context: JobContext) -> str:
     if approval.ordered and next(v for v in votes if v.decision is None) is not mine:
         return "moot: not their turn"
     card = approval_card(approval, request, context.desk)
-    await context.desk._direct(context.tx, approver, replace(card, title=f"Reminder: {card.title}"), request.id)
+    await context.tx.to_person(approver, replace(card, title=f"Reminder: {card.title}"), request.id)
     sent = int(context.data.get("sent", 0)) + 1
     reminders = zone.reminders
     if sent < reminders.approval_max:

@@ -189,13 +189,8 @@ class Scheduler:
         in a transaction of its own, so one bad timer neither blocks nor undoes the others.
         """
         try:
-            async with self.sessions() as session:
-                tx = Tx(session, now)
-                async with session.begin():
-                    done = await self._act(tx, group)
-                    await tx.write_rows()  # with the timers and clocks of anything a job filed
-            if tx.wrote_outbox and self.desk.on_commit is not None:
-                self.desk.on_commit()
+            async with self.desk.transaction(now=now) as tx:  # writes the timers and clocks of anything filed
+                done = await self._act(tx, group)
             return done, 0
         except Exception as exc:
             if len(group) > 1:

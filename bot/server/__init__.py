@@ -30,6 +30,7 @@ from bot import store
 from bot.catalog import Catalog, load_catalog
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig, load_config
+from bot.delivery.channels import ChannelInfo
 from bot.delivery.inbox import Inbox
 from bot.delivery.outbox import OutboxSettings, OutboxWorker, Sender, backlog
 from bot.desk import Desk
@@ -40,6 +41,18 @@ log = logging.getLogger(__name__)
 
 class StartupError(Exception):
     """The server cannot start as configured; the message says what to fix."""
+
+
+def required_setting(env: Mapping[str, str], name: str, remedy: str) -> str:
+    """A channel's setting from the environment, or a StartupError saying it is empty or not set and `remedy`.
+
+    Channels refuse to start on a missing secret instead of failing on the first request (or, for the
+    Bot Framework, switching authentication off).
+    """
+    value = (env.get(name) or "").strip()
+    if not value:
+        raise StartupError(f"{name} is {'empty' if name in env else 'not set'}: {remedy}")
+    return value
 
 
 class Channel(Protocol):
@@ -76,17 +89,22 @@ class Services:
     database_url: str
     catalog: Catalog = field(default_factory=Catalog)
     senders: dict[str, Sender] = field(default_factory=dict)
-    platforms: set[str] = field(default_factory=set)
+    channels: dict[str, ChannelInfo] = field(default_factory=dict)  # the live chat channels, by platform
     periodic: list[tuple[str, float, BackgroundJob]] = field(default_factory=list)
     outage: Outage = field(default_factory=lambda: Outage())
     extras: dict[str, Any] = field(default_factory=dict)
 
-    def enable(self, platform: str, sender: Sender) -> None:
-        """A chat platform is live: the desk writes outbox rows for it and the worker sends them."""
-        self.senders[platform] = sender
-        self.outbox.senders[platform] = sender
-        self.platforms.add(platform)
-        self.desk.platforms = frozenset(self.platforms)
+    def enable(self, channel: ChannelInfo, sender: Sender) -> None:
+        """A chat channel is live, as it declares itself: the desk writes outbox rows for its platform and
+        the worker sends them through `sender`, paced by the channel's rate limits.
+
+        Limits already given for that platform in the worker's settings (a test or a bench tuning them)
+        are kept."""
+        self.channels[channel.platform] = channel
+        self.senders[channel.platform] = sender
+        self.outbox.senders[channel.platform] = sender
+        self.outbox.settings.rate_limits.setdefault(channel.platform, channel.rate_limits)
+        self.desk.enable(channel)
 
     async def retention(self) -> None:
         """Delete what is kept only for a while: processed inbound events and sent messages older than

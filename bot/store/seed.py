@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import random
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -76,6 +77,17 @@ def _leaves(config: AppConfig) -> list[tuple[str, str | None, str | None]]:
     return combos
 
 
+def _origins(config: AppConfig) -> list[str]:
+    """Platforms to file from, one draw each: the chat platforms `app.yaml` names (intake and triage
+    channels), each as often as it names a channel there, and the web for about a quarter of requests."""
+    triage = [*(zone.triage for zone in config.zones), *(team.triage for team in config.teams)]
+    named = Counter(platform for refs in triage for platform in refs)
+    named.update({platform: len(channels) for platform, channels in config.intake.channels.items()})
+    named.pop("web", None)
+    chat = [platform for platform, count in sorted(named.items()) for _ in range(count)]
+    return chat + ["web"] * max(1, len(chat) // 3)
+
+
 def _staff(config: AppConfig, zone: str, team: str | None) -> list[str]:
     members = [m for t in config.teams_in(zone) if team is None or t.id == team for m in t.members]
     return members or [m for t in config.teams_in(zone) for m in t.members]
@@ -86,6 +98,7 @@ async def seed(config: AppConfig, url: str, count: int, rng_seed: int = 7, now: 
     rng = random.Random(rng_seed)
     now = now or datetime.now(UTC)
     combos = _leaves(config)
+    origins = _origins(config)
     names = [(rng.choice(FIRST), rng.choice(LAST)) for _ in range(400)]
     requesters = [(f"{first.lower()}.{last.lower()}{i}@nordlys.example", f"{first} {last}")
                   for i, (first, last) in enumerate(names)]
@@ -122,7 +135,7 @@ async def seed(config: AppConfig, url: str, count: int, rng_seed: int = 7, now: 
                     "status": status, "waiting_reason": "requester" if status == "waiting" else None,
                     "urgency": urgency, "weight": None, "priority": urgency, "category_id": category,
                     "internal_category": None, "deadline": None, "form_id": None, "project_id": None,
-                    "origin_platform": rng.choice(["slack", "slack", "teams", "web"]), "origin_workspace": None,
+                    "origin_platform": rng.choice(origins), "origin_workspace": None,
                     "origin_channel": None, "origin_thread": None, "origin_message": None, "origin_user": None,
                     "satisfaction": rng.choices([5, 4, 3, 2, 1], [50, 30, 10, 6, 4])[0] if closed and rng.random() < 0.4
                     else None,

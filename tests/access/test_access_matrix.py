@@ -19,7 +19,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot.access import Actor, Level
+from bot.access import Actor, Level, Policy
 from bot.config import AppConfig, load_config
 from bot.desk import WEB, Desk
 from bot.desk.status import OPEN
@@ -409,3 +409,147 @@ async def test_a_transfer_moves_access_with_the_request(services: Services, matr
     assert {p: await level(p) for p in levels} == {p: before for p, (before, _) in levels.items()}
     await desk.transfer(desk.actor(PEOPLE[mover]), number, target)
     assert {p: await level(p) for p in levels} == {p: after for p, (_, after) in levels.items()}
+
+
+# What the channels offer before anyone acts: the assign list, the task receivers. Each offer is
+# checked against the desk, which must then accept it.
+async def _rows(world: World) -> dict[str, Request]:
+    async with world.services.sessions() as session:
+        found = {r.id: r for r in (await session.execute(select(Request))).scalars()}
+    return {column: found[number] for column, number in world.numbers.items()}
+
+
+async def test_only_a_request_s_agents_may_work_it(world: World) -> None:
+    desk, policy = world.desk, world.desk.policy
+    rows = await _rows(world)
+    for column, number in world.numbers.items():
+        row = rows[column]
+        agents = [person for person in EXPECTED if _level(person, column) == A]
+        for person in EXPECTED:
+            actor, may = world.who(person), person in agents
+            where = f"{person} working {column}"
+            assert policy.can_work(actor, row) == may, where
+            assert policy.can_work_in(actor, row.zone_id, row.team_id) == may, where
+            if column == "closed":
+                continue
+            # What the assigning agent sees: the desk takes exactly those the policy lets work it.
+            if person == agents[0]:
+                with pytest.raises(DeskError, match=r"^To take it yourself, use claim\.$"):
+                    await desk.assign(actor, number, actor.email)
+            elif may:
+                assert await desk.assign(world.who(agents[0]), number, actor.email) == actor.name, where
+            else:
+                with pytest.raises(DeskError) as refused:
+                    await desk.assign(world.who(agents[0]), number, actor.email)
+                assert refused.value.message == (
+                    f"{actor.email} is not an agent who can work on request #{number}."), where
+
+
+# The assign list Slack and Teams show for each request (the clicker is left out afterwards), by name.
+ASSIGN_LISTS = {
+    "it": ("alexis", "ivar"),
+    "hr": ("hanna", "olav"),  # not Nora: she manages HR but works in no team
+    "private": ("olav",),  # the private team's members only: not Hanna of HR service
+    "desk": ("frida",),  # a dispatcher works her own zone's requests
+    "routed": ("alexis", "ivar"),  # now IT's: Frida, who routed it, only reads it
+    "moved": ("siri",),  # IT, which sent it away, is no longer offered
+    "tasked": ("hanna", "olav"),  # Erika, who received its task, is not
+    "payslip": ("erika", "per"),  # Alexis filed it but is no agent of Finance
+    "closed": ("alexis", "ivar"),
+}
+
+
+async def test_the_assign_list_offers_exactly_who_may_work_the_request(world: World) -> None:
+    policy = world.desk.policy
+    rows = await _rows(world)
+    assert set(ASSIGN_LISTS) == set(COLUMNS)
+    for column, offered in ASSIGN_LISTS.items():
+        row = rows[column]
+        expected = [(PEOPLE[p], world.who(p).name) for p in offered]
+        assert policy.assignees(row.zone_id, row.team_id) == expected, column
+        assert {p for p in EXPECTED if policy.can_work(world.who(p), row)} == set(offered), column
+
+
+async def test_cancel_reopen_and_urgency_are_the_requester_s_and_the_agents(world: World) -> None:
+    desk, policy = world.desk, world.desk.policy
+    rows = await _rows(world)
+    for person in EXPECTED:
+        actor = world.who(person)
+        for column, number in world.numbers.items():
+            level, where = _level(person, column), f"{person} cancelling {column}"
+            message = "Only the requester or an agent of the request's zone can cancel it."
+            if level in (Q, A):  # Alexis filed the payslip request: as its requester he may cancel it
+                policy.require_requester_or_agent(actor, rows[column], "cancel it")
+                continue
+            with pytest.raises(DeskError) as refused:
+                policy.require_requester_or_agent(actor, rows[column], "cancel it")
+            assert refused.value.message == message, where
+            if level == R:  # a reader (Frida following IT, Nora managing HR) is told so by the desk too
+                with pytest.raises(DeskError) as told:
+                    await desk.cancel(actor, number)
+                assert told.value.message == message, where
+    assert (await desk.get_request(world.who("zack"), world.numbers["it"])).status in OPEN
+
+
+# Who may receive a task from a request, per receiving zone in the order offered: (teams, agents).
+TASK_RECEIVERS = {
+    "it": {"it": (("it-support",), ("alexis", "ivar")),
+           "facilities": (("facilities-team",), ("siri",)),
+           "finance": (("payroll", "accounting"), ("erika", "per"))},
+    # A private team may receive a task; Nora (manages HR, no team) may not in person.
+    "hr": {"hr": (("hr-service", "employee-relations"), ("hanna", "olav")),
+           "finance": (("payroll", "accounting"), ("erika", "per")),
+           "it": (("it-support",), ("alexis", "ivar"))},
+    "desk": {"front-desk": (("dispatch",), ("frida",))},  # tasks are off in Front desk: its own zone only
+    "payslip": {"finance": (("payroll", "accounting"), ("erika", "per")),
+                "hr": (("hr-service", "employee-relations"), ("hanna", "olav"))},
+    "moved": {"facilities": (("facilities-team",), ("siri",))},  # Facilities sends tasks nowhere else
+}
+
+# May a task name this person in this zone, and does the desk agree.
+TASK_TAKERS = [
+    ("olav", "hr", True), ("hanna", "hr", True),
+    ("nora", "hr", False),  # manages HR, in no team
+    ("tor", "it", False),  # the agent role but no team
+    ("frida", "front-desk", True), ("frida", "it", False),  # she reads IT, works only Front desk
+    ("erika", "finance", True), ("erika", "hr", False),
+    ("marte", "hr", False), ("zack", "it", False),
+]
+HOME = {"it": "it", "hr": "hr", "front-desk": "desk", "finance": "payslip"}  # a request of each zone
+
+
+async def test_task_receivers_are_the_ones_the_desk_accepts(world: World) -> None:
+    desk, policy = world.desk, world.desk.policy
+    rows = await _rows(world)
+    for column, expected in TASK_RECEIVERS.items():
+        number, sender = world.numbers[column], world.who(ASSIGN_LISTS[column][0])
+        offered = policy.task_receivers(rows[column].zone_id)
+        assert [(r.zone.id, tuple(t.id for t in r.teams), tuple(a.email for a in r.agents)) for r in offered] == [
+            (zone, teams, tuple(PEOPLE[p] for p in agents)) for zone, (teams, agents) in expected.items()], column
+        for receivers in offered:
+            for team in receivers.teams:
+                await desk.create_task(sender, number, f"for {team.id}", to_team=team.id)
+            for agent in receivers.agents:
+                await desk.create_task(sender, number, f"for {agent.email}", to_zone=receivers.zone.id,
+                                       to_agent=agent.email)
+    for person, zone, may in TASK_TAKERS:
+        actor, where = world.who(person), f"a task for {person} in {zone}"
+        assert policy.can_receive_task_in(actor, zone) == may, where
+        column = HOME[zone]
+        sender = world.who(ASSIGN_LISTS[column][0])
+        if may:
+            await desk.create_task(sender, world.numbers[column], "in person", to_zone=zone, to_agent=actor.email)
+        else:
+            with pytest.raises(DeskError, match=r"is not an agent\.$|does not work in that zone\.$"):
+                await desk.create_task(sender, world.numbers[column], "in person", to_zone=zone,
+                                       to_agent=actor.email)
+
+
+def test_with_tasks_switched_off_a_zone_tasks_only_its_own_people(tmp_path: Path) -> None:
+    data = yaml.safe_load((ROOT / "app.yaml").read_text())
+    next(z for z in data["zones"] if z["id"] == "it")["tasks_enabled"] = False
+    path = tmp_path / "app.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    offered = Policy(load_config(path)).task_receivers("it")
+    assert [(r.zone.id, [t.id for t in r.teams], [a.email for a in r.agents]) for r in offered] == [
+        ("it", ["it-support"], [PEOPLE["alexis"], PEOPLE["ivar"]])]

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.delivery.channels import ChannelInfo
 from bot.desk import WEB, Desk, Origin
 from bot.desk.status import STATUSES
 from bot.errors import DeskError, Duplicate, NotFound
@@ -45,7 +46,7 @@ class World:
 @pytest.fixture
 async def world(services: Services) -> World:
     desk = services.desk
-    desk.platforms = frozenset({"slack"})  # so a leaked outbound message would show as an outbox row
+    desk.enable(ChannelInfo("slack"))  # so a leaked outbound message would show as an outbox row
     zack, alexis = desk.actor(ZACK), desk.actor(ALEXIS)
 
     def slack(thread: str) -> Origin:

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FakeClock
+from bot.delivery.channels import ChannelInfo
 from bot.desk import WEB, Desk, Origin
 from bot.errors import DeskError, Duplicate, NotFound
 from bot.model import Event, Outbox, Relation, Request
@@ -33,7 +34,7 @@ def slack_thread(ts: str, channel: str = "C0ITHELP") -> Origin:
 
 @pytest.fixture
 def desk(services: Services) -> Desk:
-    services.desk.platforms = frozenset({"slack"})
+    services.desk.enable(ChannelInfo("slack"))
     return services.desk
 
 

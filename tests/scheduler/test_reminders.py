@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.delivery.channels import ChannelInfo
 from bot.desk.approvals import decide, request_approval
 from bot.model import Identity
 from tests.scheduler.world import ALEXIS, IVAR, MARTE, ZACK, World, oslo
@@ -124,7 +125,8 @@ async def test_a_reminder_due_while_the_desk_was_down_waits_for_working_hours(wo
 
 
 async def test_a_reminder_reaches_the_person_on_every_platform_they_were_seen_on(world: World) -> None:
-    world.desk.platforms = frozenset({"slack", "teams"})
+    world.desk.enable(ChannelInfo("slack"))
+    world.desk.enable(ChannelInfo("teams"))
     async with world.services.sessions() as session, session.begin():
         session.add(Identity(platform="teams", user_id="29:alexis", email=ALEXIS, name="Alexis Baker", data={},
                              fetched_at=world.clock.now()))

@@ -1,0 +1,89 @@
+"""The conversation on a request: an agent's public reply, an internal note, the requester's comment.
+
+A reply goes into the requester's original thread; a note never leaves the desk; a requester writing
+on a request waiting for them puts it back in progress and tells its assignee.
+"""
+
+from __future__ import annotations
+
+from bot.access import Actor, Level
+from bot.delivery.messages import Message
+from bot.desk.unit import TEXT_MAX, Unit, clean_text
+from bot.errors import DeskError, NotFound
+from bot.model import Comment
+
+
+async def reply(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_key: str | None = None,
+                deliver: bool = True) -> int:
+    """A public reply from an agent: stored, and delivered into the requester's original thread."""
+    text = clean_text(text, "reply", required=True, limit=TEXT_MAX)
+    async with unit.transaction(dedupe_key) as tx:
+        request = await tx.load(actor, number, Level.AGENT, "reply to it")
+        comment = Comment(request_id=number, author_email=actor.email, author_name=actor.name, public=True,
+                          body=text, channel=actor.channel, created_at=tx.now)
+        tx.session.add(comment)
+        if request.first_response_at is None:
+            request.first_response_at = tx.now
+        await tx.session.flush()
+        await tx.record(request, actor, "replied", comment=comment.id)
+        if deliver:
+            tx.to_thread(request, Message(text=text, author=actor.name,
+                                                 extra={"number": number, "comment": comment.id}))
+        return comment.id
+
+
+async def note(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_key: str | None = None) -> int:
+    """An internal note: visible to agents who may read the request, never delivered to the requester."""
+    text = clean_text(text, "note", required=True, limit=TEXT_MAX)
+    async with unit.transaction(dedupe_key) as tx:
+        request = await tx.load(actor, number, Level.AGENT, "add notes")
+        comment = Comment(request_id=number, author_email=actor.email, author_name=actor.name, public=False,
+                          body=text, channel=actor.channel, created_at=tx.now)
+        tx.session.add(comment)
+        await tx.session.flush()
+        await tx.record(request, actor, "noted", comment=comment.id)
+        return comment.id
+
+
+async def comment(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_key: str | None = None,
+                  from_thread: bool = False) -> int | None:
+    """The requester adds to their request (web, or a message in the original thread).
+
+    An agent writing in the requester's thread makes a public reply that is already in the
+    thread, so it is stored but not delivered again. Anyone else in the thread is ignored.
+    """
+    text = clean_text(text, "message", required=True, limit=TEXT_MAX)
+    async with unit.transaction(dedupe_key) as tx:
+        request = await tx.find(number)
+        if request is None:
+            raise NotFound(number)
+        level = unit.policy.level(actor, request)
+        if level >= Level.AGENT and request.requester_email != actor.email:
+            comment = Comment(request_id=number, author_email=actor.email, author_name=actor.name, public=True,
+                              body=text, channel=actor.channel, created_at=tx.now)
+            tx.session.add(comment)
+            if request.first_response_at is None:
+                request.first_response_at = tx.now
+            await tx.session.flush()
+            await tx.record(request, actor, "replied", comment=comment.id, in_thread=True)
+            return comment.id
+        if request.requester_email != actor.email:
+            if from_thread:
+                return None
+            # A reader is told why they may not write; anyone else reads "not found".
+            unit.policy.require(actor, request, Level.AGENT, "write on it")
+            raise NotFound(number)
+        if request.status in {"closed", "cancelled"}:
+            raise DeskError(f"Request #{number} is {request.status}; file a new request or ask to reopen it.")
+        comment = Comment(request_id=number, author_email=actor.email, author_name=actor.name, public=True,
+                          body=text, channel=actor.channel, created_at=tx.now)
+        tx.session.add(comment)
+        await tx.session.flush()
+        moved = None
+        if request.status == "waiting" and request.waiting_reason == "requester":
+            request.status, request.waiting_reason, moved = "in_progress", None, "in_progress"
+        await tx.record(request, actor, "commented", comment=comment.id, status=moved)
+        await tx.to_person(request.assignee_email, Message(
+            title=f"{actor.name} wrote on #{number}: {request.title}", text=text[:500],
+            link=unit.link(number), extra={"number": number}), number)
+        return comment.id

@@ -1,0 +1,363 @@
+"""Filing: a request checked and built from any channel, then written alone or with its group.
+
+`Intake.file_request` validates what the person gave (title, zone, category, team, urgency, on behalf
+of), builds the row and hands it to `IntakeQueue`. A lone request is filed at once in its own
+transaction; requests that arrive while a transaction is committing are filed together by the next
+(group commit), with one statement per table for the group (`bot.desk.writes`). Each caller still gets
+its own outcome: its request, or its own error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.access import Actor
+from bot.config import AppConfig, Zone
+from bot.delivery.messages import Button, Message
+from bot.desk.types import Origin
+from bot.desk.unit import TEXT_MAX, TITLE_MAX, Tx, Unit, clean_text, compute_priority
+from bot.desk.writes import claim_keys, insert_requests, link_threads
+from bot.errors import DeskError, Duplicate
+from bot.model import FormAnswer, Request
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Filed:
+    """What the person who filed a request is told."""
+
+    number: int
+    title: str
+    zone_id: str
+    zone_name: str
+    team_id: str | None
+    status: str
+
+
+@dataclass
+class _Filing:
+    """A request checked and built, waiting for the transaction that files it."""
+
+    actor: Actor
+    origin: Origin
+    zone: Zone
+    title: str
+    category_id: str | None
+    form_id: str | None
+    on_behalf: bool
+    answers: tuple[tuple[str, str, str, Any], ...]
+    dedupe_key: str | None
+    link_origin_thread: bool
+    after: Callable[[Tx, Request], Awaitable[None]] | None
+    columns: dict[str, Any]  # the request row (a fresh Request per attempt: a rolled-back one keeps its id)
+
+
+class IntakeQueue:
+    """Group commit for filing: requests that arrive while a transaction is writing share the next one.
+
+    A lone request is filed at once, in its own transaction, with no added wait. Under a burst, the
+    requests that queued up during one commit are filed together by the next: one claim, one insert
+    per table and one commit for the group instead of one per request. Each caller still gets its own
+    outcome (its request, or its own error: see `Intake._file_together`).
+    """
+
+    MAX_GROUP = 32
+
+    def __init__(self, run: Callable[[Sequence[_Filing]], Awaitable[list[Filed | Exception]]]) -> None:
+        self.run = run
+        self.pending: list[tuple[_Filing, asyncio.Future[Filed]]] = []
+        self.draining = False
+        self.task: asyncio.Future[None] | None = None
+        self.groups: list[int] = []  # sizes of the groups committed (bench/throughput.py replays them)
+
+    async def submit(self, filing: _Filing) -> Filed:
+        """Queue a filing and wait for its outcome."""
+        future: asyncio.Future[Filed] = asyncio.get_running_loop().create_future()
+        self.pending.append((filing, future))
+        if not self.draining:
+            self.draining = True
+            self.task = asyncio.ensure_future(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self.pending:
+                group, self.pending = self.pending[:self.MAX_GROUP], self.pending[self.MAX_GROUP:]
+                try:
+                    outcomes = await self.run([filing for filing, _ in group])
+                except Exception as exc:  # `run` hands errors back per filing; this is a bug, told to all
+                    outcomes = [exc] * len(group)
+                except BaseException:  # the loop is shutting down: nobody may wait for ever
+                    for _, future in [*group, *self.pending]:
+                        future.cancel()
+                    self.pending = []
+                    raise
+                self.groups.append(len(group))
+                del self.groups[:-10_000]
+                for (_, future), outcome in zip(group, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(outcome, Exception):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
+        finally:
+            self.draining = False
+
+
+def title_from_text(text: str, limit: int = 100) -> str:
+    """A request title from a chat message: its first line, shortened on a word boundary."""
+    first = next((line.strip() for line in text.strip().splitlines() if line.strip()), "")
+    if len(first) <= limit:
+        return first
+    cut = first[:limit].rsplit(" ", 1)[0]
+    return (cut or first[:limit]).rstrip(" ,.;:") + "…"
+
+
+# ---------------------------------------------------------------- routing
+def mapped_zone(config: AppConfig, platform: str, *channels: str | None) -> str | None:
+    """The zone `app.yaml` maps a channel to (`intake.channels`), trying each id the channel goes by."""
+    mapping = config.intake.channels.get(platform, {})
+    return next((mapping[channel] for channel in channels if channel and channel in mapping), None)
+
+
+def intake_zone(config: AppConfig, platform: str, channel: str | None) -> str | None:
+    """The zone a chat channel files into; for a DM, the dispatcher zone when `app.yaml` routes there."""
+    mapped = mapped_zone(config, platform, channel)
+    if mapped is None and config.intake.unrouted == "dispatcher":
+        return config.intake.dispatcher_zone
+    return mapped
+
+
+def team_for(config: AppConfig, zone: Zone, category_id: str | None) -> str | None:
+    """The team that handles a category of a zone (by the category or an ancestor), else the zone's default."""
+    if category_id:
+        lineage = _lineage(zone, category_id)
+        for team in config.teams_in(zone.id):
+            if lineage & set(team.categories):
+                return team.id
+    return zone.default_team
+
+
+def _lineage(zone: Zone, category_id: str) -> set[str]:
+    """The category and its ancestors (a team handling 'access' handles 'software-access')."""
+
+    def path(nodes: Sequence[Any], trail: list[str]) -> list[str] | None:
+        for node in nodes:
+            if node.id == category_id:
+                return [*trail, node.id]
+            found = path(node.children, [*trail, node.id])
+            if found:
+                return found
+        return None
+
+    return set(path(zone.categories, []) or [category_id])
+
+
+def check_urgency(config: AppConfig, value: str, what: str = "urgency") -> str:
+    """An urgency (or weight: the same scale) from the priority matrix, or a refusal listing them."""
+    allowed = list(config.priority.matrix)
+    if value not in allowed:
+        article = "an" if what[:1] in "aeiou" else "a"
+        raise DeskError(f"'{value}' is not {article} {what}. Choose one of: {', '.join(allowed)}.")
+    return value
+
+
+def check_category(zone: Zone, category_id: str) -> str:
+    """A category of the zone, or a refusal listing the zone's categories."""
+    if zone.category(category_id) is None:
+        names = ", ".join(sorted(zone.category_ids())) or "none"
+        raise DeskError(f"'{category_id}' is not a category of {zone.name}. Categories: {names}.")
+    return category_id
+
+
+def announce(tx: Tx, request: Request) -> None:
+    """Tell the zone's (or private team's) triage channels about a new request, with Claim, Assign, Reply."""
+    unit = tx.unit
+    zone = unit.zone(request.zone_id)
+    category = zone.category(request.category_id) if request.category_id else None
+    fields = [("Requester", request.requester_name), ("Zone", zone.name), ("Priority", request.priority)]
+    if category is not None:
+        fields.append(("Category", category.name))
+    if request.team_id and (team := unit.config.team(request.team_id)):
+        fields.append(("Team", team.name))
+    message = Message(
+        title=f"New request #{request.id}: {request.title}",
+        text=request.description[:500],
+        fields=tuple(fields),
+        buttons=(
+            Button("claim", "Claim", str(request.id), "primary"),
+            Button("assign", "Assign", str(request.id)),
+            Button("reply", "Reply", str(request.id)),
+        ),
+        link=unit.link(request.id),
+        link_label="Open in Zonedesk",
+        footer="Replies in this thread are internal notes.",
+        # the agent desk, for a digest that lists this announcement with others (bot.delivery.outbox.digest)
+        extra={"number": request.id, "desk": f"{unit.config.organisation.base_url.rstrip('/')}/desk"},
+    )
+    tx.to_triage(request.zone_id, request.team_id, message, request.id, "triage", link_thread="triage")
+
+
+class Intake:
+    """Files requests for one desk; under a burst, through its group commit queue."""
+
+    def __init__(self, unit: Unit) -> None:
+        self.unit = unit
+        # Filing under a burst shares transactions (IntakeQueue); off, every request commits alone.
+        self.group_commit = True
+        self.queue = IntakeQueue(self._file_together)
+
+    async def file_request(
+        self,
+        actor: Actor,
+        origin: Origin,
+        title: str,
+        description: str = "",
+        *,
+        zone_id: str | None = None,
+        category_id: str | None = None,
+        urgency: str | None = None,
+        on_behalf_of: tuple[str, str] | None = None,
+        form_id: str | None = None,
+        answers: Sequence[tuple[str, str, str, Any]] = (),
+        deadline: datetime | None = None,
+        dedupe_key: str | None = None,
+        link_origin_thread: bool = True,
+        team_id: str | None = None,
+        after: Callable[[Tx, Request], Awaitable[None]] | None = None,
+    ) -> Filed:
+        """File a request from any channel. Unknown people file as requesters; `on_behalf_of` is for dispatchers."""
+        title = clean_text(title, "title", required=True, limit=TITLE_MAX)
+        description = clean_text(description, "description", required=False, limit=TEXT_MAX)
+        config = self.unit.config
+        zone_id = zone_id or intake_zone(config, origin.platform, origin.channel)
+        if zone_id is None:
+            raise DeskError("Choose a zone for this request.")
+        zone = self.unit.zone(zone_id)
+        if category_id:
+            check_category(zone, category_id)
+        named_team = config.team(team_id) if team_id is not None else None
+        if team_id is not None and (named_team is None or named_team.zone != zone.id):
+            raise DeskError(f"'{team_id}' is not a team of {zone.name}.")
+        urgency = check_urgency(config, urgency or config.priority.default)
+        requester_email, requester_name = actor.email, actor.name
+        if on_behalf_of is not None:
+            if not actor.is_dispatcher:
+                raise DeskError("Only a dispatcher can file a request on behalf of someone else.")
+            requester_email, requester_name = on_behalf_of[0].strip().lower(), on_behalf_of[1]
+            if "@" not in requester_email:
+                raise DeskError(f"'{on_behalf_of[0]}' is not an e-mail address.")
+        filing = _Filing(
+            actor=actor, origin=origin, zone=zone, title=title, category_id=category_id, form_id=form_id,
+            on_behalf=on_behalf_of is not None, answers=tuple(answers), dedupe_key=dedupe_key,
+            link_origin_thread=link_origin_thread, after=after,
+            columns=dict(
+                zone_id=zone.id, team_id=team_id or team_for(config, zone, category_id),
+                requester_email=requester_email,
+                requester_name=requester_name, filed_by_email=actor.email, title=title, description=description,
+                status="new", urgency=urgency, priority=compute_priority(config, urgency, None, category_id, None),
+                category_id=category_id, deadline=deadline, form_id=form_id, origin_platform=origin.platform,
+                origin_workspace=origin.workspace, origin_channel=origin.channel, origin_thread=origin.thread,
+                origin_message=origin.message, origin_user=origin.user,
+            ),
+        )
+        if not self.group_commit:
+            return await self._file_alone(filing)
+        return await self.queue.submit(filing)
+
+    async def _file_alone(self, filing: _Filing) -> Filed:
+        """File one request in its own transaction; its errors are the caller's."""
+        async with self.unit.transaction() as tx:
+            (outcome,) = await self._file_group(tx, [filing])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def _file_together(self, filings: Sequence[_Filing]) -> list[Filed | Exception]:
+        """Group commit: file many requests in one transaction (the intake queue's batches).
+
+        Any failure other than a duplicate key rolls the whole group back and files each request
+        alone, so one bad request never takes its neighbours with it and each gets its own error.
+        """
+        if len(filings) == 1:
+            try:
+                return [await self._file_alone(filings[0])]
+            except Exception as exc:  # handed to the one waiting caller
+                return [exc]
+        try:
+            async with self.unit.transaction() as tx:
+                return await self._file_group(tx, filings)
+        except Exception:
+            log.debug("intake: a group of %d failed; filing each alone", len(filings), exc_info=True)
+        outcomes: list[Filed | Exception] = []
+        for filing in filings:
+            try:
+                outcomes.append(await self._file_alone(filing))
+            except Exception as exc:  # handed to the caller waiting for this request
+                outcomes.append(exc)
+        return outcomes
+
+    async def _file_group(self, tx: Tx, filings: Sequence[_Filing]) -> list[Filed | Exception]:
+        """The writes of filing, for one request or many, with one statement per table for the group.
+
+        Keys claimed in one upsert (a key seen before, or twice in the group, is a Duplicate for that
+        request only), requests inserted in one flush, origin threads linked in one insert; then each
+        request's history event, timers, confirmation and triage announcement.
+        """
+        outcomes: list[Filed | Exception | None] = [None] * len(filings)
+        keyed: dict[str, int] = {}
+        for i, filing in enumerate(filings):
+            if filing.dedupe_key is None:
+                continue
+            if filing.dedupe_key in keyed:
+                outcomes[i] = Duplicate(filing.dedupe_key)
+            else:
+                keyed[filing.dedupe_key] = i
+        if keyed:
+            claimed = await claim_keys(tx.session, [(key, filings[i].origin.platform) for key, i in keyed.items()],
+                                        tx.now)
+            for key, i in keyed.items():
+                if key not in claimed:
+                    outcomes[i] = Duplicate(key)
+            tx.settled.extend(claimed)
+        waiting = [(i, f) for i, f in enumerate(filings) if outcomes[i] is None]
+        made = await insert_requests(tx.session, [f.columns for _, f in waiting], tx.now)
+        live = [(i, f, request) for (i, f), request in zip(waiting, made, strict=True)]
+        links = []
+        for _, filing, request in live:
+            origin = filing.origin
+            for field_id, label, kind, value in filing.answers:
+                tx.session.add(
+                    FormAnswer(request_id=request.id, field_id=field_id, label=label, kind=kind, value=value))
+            thread = origin.thread or origin.message
+            if filing.link_origin_thread and self.unit.threaded(origin.platform) and origin.channel and thread:
+                links.append({"platform": origin.platform, "channel": origin.channel, "thread": thread,
+                              "request_id": request.id, "purpose": "origin"})
+        if links:
+            linked = await link_threads(tx.session, links)
+            if len(linked) != len(links):
+                raise DeskError("This thread already belongs to a request; reply in it instead.")
+        for i, filing, request in live:
+            zone = filing.zone
+            await tx.record(request, filing.actor, "filed", zone=zone.id, team=request.team_id,
+                                category=filing.category_id, title=filing.title, on_behalf=filing.on_behalf,
+                                form=filing.form_id)
+            tx.to_thread(request, Message(
+                title=f"Request #{request.id} is filed with {zone.name}",
+                text=f"{filing.title}\nWe will answer in this thread. You can add details here at any time.",
+                link=self.unit.link(request.id), link_label=f"Follow #{request.id}",
+                extra={"number": request.id, "confirmation": True},
+            ), kind="confirmation")
+            announce(tx, request)
+            if filing.after is not None:
+                await filing.after(tx, request)
+            outcomes[i] = Filed(request.id, filing.title, zone.id, zone.name, request.team_id, request.status)
+        return [o for o in outcomes if o is not None]
+

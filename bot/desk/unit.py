@@ -1,0 +1,262 @@
+"""The unit of work every use case is written on: a transaction, a request loaded for an actor, a
+change recorded, messages queued.
+
+A use case (in this package or a feature module beside it: approvals, surveys, the scheduler's jobs)
+opens `Unit.transaction()`, loads the request with `Tx.load` at the access level it needs, changes
+it, calls `Tx.record` (the history event, the priority where it applies, the scheduler's timers),
+and queues what people should hear with `Tx.to_thread`, `Tx.to_person` or `Tx.to_triage`. All of it
+commits together: history events and outbox rows are inserted with one statement each just before
+commit, and the delivery worker is woken after it. Nothing here names a platform: messages go to the
+channels declared live with `Unit.enable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, cast
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.access import Actor, Level, Policy, actor_for
+from bot.clock import Clock
+from bot.config import AppConfig, Zone
+from bot.delivery.channels import ChannelInfo
+from bot.delivery.messages import Message
+from bot.delivery.outbox import outbox_row
+from bot.desk.writes import claim_key
+from bot.errors import DeskError, NotFound
+from bot.model import Event, Identity, Outbox, Request
+
+TITLE_MAX = 200
+TEXT_MAX = 20_000
+
+
+class Timers(Protocol):
+    """What the scheduler needs to hear about: arm, re-arm or cancel timers inside the same transaction."""
+
+    async def request_changed(self, session: AsyncSession, request: Request, now: datetime, kind: str) -> None:
+        """Called after every change to a request, before commit."""
+        ...
+
+
+def clean_text(value: str, what: str, *, required: bool, limit: int) -> str:
+    """A person's text, stripped; refused with a sentence they can act on when empty or too long."""
+    value = (value or "").strip()
+    if required and not value:
+        raise DeskError(f"The {what} is empty; write a few words.")
+    if len(value) > limit:
+        raise DeskError(f"The {what} is too long ({len(value):,} characters; at most {limit:,}).")
+    return value
+
+
+def compute_priority(config: AppConfig, urgency: str, weight: str | None, category_id: str | None,
+                     internal: str | None) -> str:
+    """Requester's urgency x dispatcher's weight from the matrix, raised to any category floor."""
+    prio = config.priority
+    row = prio.matrix.get(urgency, {})
+    level = row.get(weight or "normal", prio.default)
+    candidates = [level] + [prio.floors[k] for k in (category_id, internal) if k and k in prio.floors]
+    return max(candidates, key=prio.levels.index)
+
+
+# Core tables: a multi-row INSERT through them compiles once, unlike the ORM's bulk path.
+_EVENTS = cast(Table, Event.__table__)
+_OUTBOX = cast(Table, Outbox.__table__)
+
+
+@dataclass
+class Tx:
+    """One unit of work: the session, the instant every row of it is stamped with, and the history
+    events and outbox rows it adds (inserted together, one statement each, just before commit)."""
+
+    unit: Unit
+    session: AsyncSession
+    now: datetime
+    events: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    settled: list[str] = field(default_factory=list)  # inbound keys this transaction marks processed
+
+    # ---------------------------------------------------------------- requests
+    async def load(self, actor: Actor, number: int, needed: Level, doing: str) -> Request:
+        """The request, locked for this transaction where the database can, if the actor has `needed`.
+
+        A request the actor may not know reads exactly as not found; one they may read but not act on
+        says why, with `doing` ("reply to it").
+        """
+        request = await self.find(number)
+        if request is None:
+            raise NotFound(number)
+        self.unit.policy.require(actor, request, needed, doing)
+        return request
+
+    async def find(self, number: int) -> Request | None:
+        """The request, locked where the database can, with no access check (the caller decides)."""
+        query = select(Request).where(Request.id == number)
+        if self.session.bind.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def record(self, request: Request, actor: Actor, kind: str, *, reprioritise: bool = False,
+                     **data: Any) -> None:
+        """Record a change: its history event and the scheduler's timers; with `reprioritise`, the
+        priority is computed again from urgency, weight and categories and written into the event."""
+        if reprioritise:
+            request.priority = compute_priority(self.unit.config, request.urgency, request.weight,
+                                                request.category_id, request.internal_category)
+            data["priority"] = request.priority
+        if request.updated_at != self.now:  # a request filed in this transaction is left clean: no flush
+            request.updated_at = self.now
+        self.events.append({"request_id": request.id, "at": self.now, "actor_email": actor.email,
+                            "actor_name": actor.name, "channel": actor.channel, "kind": kind, "data": data})
+        if self.unit.timers is not None:
+            await self.unit.timers.request_changed(self.session, request, self.now, kind)
+
+    # ---------------------------------------------------------------- messages
+    @property
+    def wrote_outbox(self) -> bool:
+        """The transaction queued outbound messages (the delivery worker should wake after commit)."""
+        return bool(self.outbox)
+
+    def enqueue(self, **values: Any) -> None:
+        """Queue an outbound message with this transaction (see `bot.delivery.outbox.outbox_row`)."""
+        self.outbox.append(outbox_row(self.now, **values))
+
+    def to_thread(self, request: Request, message: Message, *, kind: str = "thread_reply") -> None:
+        """Post into the requester's original thread, if it came from a live channel with threads."""
+        if not self.unit.threaded(request.origin_platform) or not request.origin_channel:
+            return
+        thread = request.origin_thread or request.origin_message
+        self.enqueue(
+            platform=request.origin_platform, kind=kind, request_id=request.id,
+            conversation=f"{request.origin_channel}:{thread or ''}",
+            target={"channel": request.origin_channel, "thread": thread, "workspace": request.origin_workspace,
+                    "user": request.origin_user},
+            message=message,
+        )
+
+    async def to_person(self, email: str | None, message: Message, request_id: int | None) -> None:
+        """A direct message to a person on every live channel where we have seen them."""
+        if not email:
+            return
+        rows = await self.session.execute(
+            select(Identity.platform, Identity.user_id).where(Identity.email == email.lower())
+        )
+        for platform, user_id in rows:
+            if platform not in self.unit.channels:
+                continue
+            self.enqueue(platform=platform, kind="dm", request_id=request_id,
+                         conversation=f"dm:{user_id}", target={"user": user_id, "email": email}, message=message)
+
+    def to_channels(self, refs: Sequence[tuple[str, str]], message: Message, request_id: int, kind: str,
+                    link_thread: str | None = None) -> None:
+        """Post in channels, given as (platform, channel id); those of channels not live are skipped."""
+        for platform, channel in refs:
+            if platform not in self.unit.channels:
+                continue
+            self.enqueue(platform=platform, kind=kind, request_id=request_id,
+                         conversation=f"{channel}:", target={"channel": channel}, message=message,
+                         payload={"link_thread": link_thread} if link_thread else None)
+
+    def to_triage(self, zone_id: str, team_id: str | None, message: Message, request_id: int, kind: str,
+                  link_thread: str | None = None) -> None:
+        """Post where new work of a zone or team is announced (`Unit.triage_channels`)."""
+        self.to_channels(self.unit.triage_channels(zone_id, team_id), message, request_id, kind, link_thread)
+
+    async def write_rows(self) -> None:
+        """Insert the queued events and outbox rows; called just before commit (which writes the rows
+        held back with `store.defer`, new requests' timers and SLA clocks, if nothing did before)."""
+        if self.events:
+            await self.session.execute(insert(_EVENTS), self.events)
+            self.events = []
+        if self.outbox:
+            await self.session.execute(insert(_OUTBOX), self.outbox)
+
+
+class Unit:
+    """Opens units of work over one configuration, database and clock, for the channels that are live."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        timers: Timers | None = None,
+        on_commit: Callable[[], None] | None = None,
+        on_settled: Callable[[Sequence[str]], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.sessions = sessions
+        self.clock = clock
+        self.policy = Policy(config)
+        self.channels: dict[str, ChannelInfo] = {}
+        self.timers = timers
+        self.on_commit = on_commit
+        self.on_settled = on_settled  # told the keys a commit marked processed (bot.delivery.inbox.Inbox.settled)
+
+    # ---------------------------------------------------------------- channels
+    def enable(self, channel: ChannelInfo) -> None:
+        """A channel is live: messages for its platform are queued from now on."""
+        self.channels[channel.platform] = channel
+
+    @property
+    def platforms(self) -> frozenset[str]:
+        """The platforms of the live channels."""
+        return frozenset(self.channels)
+
+    def threaded(self, platform: str | None) -> bool:
+        """Whether answers can go back into a thread of this platform (a live channel with threads)."""
+        channel = self.channels.get(platform or "")
+        return channel is not None and channel.threads
+
+    # ---------------------------------------------------------------- transactions
+    @asynccontextmanager
+    async def transaction(self, dedupe_key: str | None = None, source: str = "desk", *,
+                          now: datetime | None = None) -> AsyncIterator[Tx]:
+        """One transaction; with `dedupe_key`, a second attempt with the same key raises Duplicate.
+
+        `now` stamps its rows with another instant than the clock's (the scheduler's tick time).
+        """
+        async with self.sessions() as session:
+            tx = Tx(self, session, now or self.clock.now())
+            async with session.begin():
+                if dedupe_key is not None:
+                    await claim_key(session, dedupe_key, source, tx.now)
+                    tx.settled.append(dedupe_key)
+                yield tx
+                await tx.write_rows()
+            if tx.wrote_outbox and self.on_commit is not None:
+                self.on_commit()
+            if tx.settled and self.on_settled is not None:
+                self.on_settled(tx.settled)
+
+    # ---------------------------------------------------------------- organisation
+    def actor(self, email: str, name: str | None = None, channel: str = "web") -> Actor:
+        """The actor for an e-mail on a channel."""
+        return actor_for(self.config, email, name, channel)
+
+    def link(self, number: int) -> str:
+        """The web page of a request."""
+        return f"{self.config.organisation.base_url.rstrip('/')}/requests/{number}"
+
+    def zone(self, zone_id: str) -> Zone:
+        """A zone by id; an unknown one is refused with the zones there are."""
+        zone = self.config.zone(zone_id)
+        if zone is None:
+            known = ", ".join(f"{z.id} ({z.name})" for z in self.config.zones)
+            raise DeskError(f"There is no zone '{zone_id}'. Zones: {known}.")
+        return zone
+
+    def triage_channels(self, zone_id: str, team_id: str | None) -> list[tuple[str, str]]:
+        """Where new work of a zone/team is announced. A private team's work only in its own channel."""
+        team = self.config.team(team_id) if team_id else None
+        refs = team.triage if team is not None and team.triage else None
+        if refs is None:
+            if team is not None and team.private:
+                return []  # never announce a private team's request where non-members read
+            refs = self.zone(zone_id).triage
+        return [(platform, channel) for platform, channel in sorted(refs.items()) if channel]
