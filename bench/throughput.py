@@ -77,11 +77,11 @@ async def run_desk(url: str, count: int, tag: str, concurrency: int) -> tuple[fl
                                     dedupe_key=f"slack:event:{tag}{i}")
             timings.append(time.perf_counter() - started)
 
-    before = len(desk.intake.queue.groups)
+    before = len(desk.queue.groups)
     started = time.perf_counter()
     await asyncio.gather(*(filer() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    groups = desk.intake.queue.groups[before:]
+    groups = desk.queue.groups[before:]
     await services.engine.dispose()
     return elapsed, timings, groups
 

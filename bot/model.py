@@ -121,6 +121,7 @@ class Request(Base):
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(20))
+    resolution: Mapped[str | None] = mapped_column(Text)  # the agent's note on resolving: shown to the requester
 
     # Lists and queues: the page of ids comes from the index alone (see Desk.list_requests).
     __table_args__ = (Index("ix_requests_list", "zone_id", "status", "updated_at", "team_id"),)
@@ -225,6 +226,7 @@ class Approval(Base):
     due_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
     previous_status: Mapped[str | None] = mapped_column(String(20))
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)  # why a pending approval was withdrawn
 
 
 class ApprovalVote(Base):

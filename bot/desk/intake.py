@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from bot.access import Actor
@@ -205,14 +206,15 @@ def announce(tx: Tx, request: Request) -> None:
     tx.to_triage(request.zone_id, request.team_id, message, request.id, "triage", link_thread="triage")
 
 
-class Intake:
-    """Files requests for one desk; under a burst, through its group commit queue."""
+class Intake(Unit):
+    """A unit of work that files requests; under a burst, through its group commit queue."""
 
-    def __init__(self, unit: Unit) -> None:
-        self.unit = unit
-        # Filing under a burst shares transactions (IntakeQueue); off, every request commits alone.
-        self.group_commit = True
-        self.queue = IntakeQueue(self._file_together)
+    group_commit = True  # filing under a burst shares transactions; off, every request commits alone
+
+    @cached_property
+    def queue(self) -> IntakeQueue:
+        """The group commit queue of this desk's filings."""
+        return IntakeQueue(self._file_together)
 
     async def file_request(
         self,
@@ -236,11 +238,11 @@ class Intake:
         """File a request from any channel. Unknown people file as requesters; `on_behalf_of` is for dispatchers."""
         title = clean_text(title, "title", required=True, limit=TITLE_MAX)
         description = clean_text(description, "description", required=False, limit=TEXT_MAX)
-        config = self.unit.config
+        config = self.config
         zone_id = zone_id or intake_zone(config, origin.platform, origin.channel)
         if zone_id is None:
             raise DeskError("Choose a zone for this request.")
-        zone = self.unit.zone(zone_id)
+        zone = self.zone(zone_id)
         if category_id:
             check_category(zone, category_id)
         named_team = config.team(team_id) if team_id is not None else None
@@ -274,7 +276,7 @@ class Intake:
 
     async def _file_alone(self, filing: _Filing) -> Filed:
         """File one request in its own transaction; its errors are the caller's."""
-        async with self.unit.transaction() as tx:
+        async with self.transaction() as tx:
             (outcome,) = await self._file_group(tx, [filing])
         if isinstance(outcome, Exception):
             raise outcome
@@ -292,7 +294,7 @@ class Intake:
             except Exception as exc:  # handed to the one waiting caller
                 return [exc]
         try:
-            async with self.unit.transaction() as tx:
+            async with self.transaction() as tx:
                 return await self._file_group(tx, filings)
         except Exception:
             log.debug("intake: a group of %d failed; filing each alone", len(filings), exc_info=True)
@@ -337,7 +339,7 @@ class Intake:
                 tx.session.add(
                     FormAnswer(request_id=request.id, field_id=field_id, label=label, kind=kind, value=value))
             thread = origin.thread or origin.message
-            if filing.link_origin_thread and self.unit.threaded(origin.platform) and origin.channel and thread:
+            if filing.link_origin_thread and self.threaded(origin.platform) and origin.channel and thread:
                 links.append({"platform": origin.platform, "channel": origin.channel, "thread": thread,
                               "request_id": request.id, "purpose": "origin"})
         if links:
@@ -352,7 +354,7 @@ class Intake:
             tx.to_thread(request, Message(
                 title=f"Request #{request.id} is filed with {zone.name}",
                 text=f"{filing.title}\nWe will answer in this thread. You can add details here at any time.",
-                link=self.unit.link(request.id), link_label=f"Follow #{request.id}",
+                link=self.link(request.id), link_label=f"Follow #{request.id}",
                 extra={"number": request.id, "confirmation": True},
             ), kind="confirmation")
             announce(tx, request)

@@ -62,7 +62,7 @@ async def receive(intake: Intake, writer: Writer, origin: Origin, text: str, key
     when that could belong to a request (defaults to the origin's thread). `aliases`: other ids of
     the same channel that `app.yaml` may map (Teams names a channel two ways).
     """
-    unit = intake.unit
+    unit = intake
     reply_to = reply_to or origin.thread
     if reply_to and origin.channel:
         linked = await thread_request(unit, origin.platform, origin.channel, reply_to)

@@ -1,7 +1,8 @@
 """`Desk`: the front every adapter calls, over the use cases of this package.
 
-`Desk` is the unit of work (`bot.desk.unit.Unit`: transactions, the policy, the live channels) with
-the use cases attached by name, so an adapter needs one object. Each use case lives in the module of
+`Desk` is the unit of work (`bot.desk.unit.Unit`: transactions, the policy, the live channels) that
+files requests (`bot.desk.intake.Intake`), with the other use cases attached by name, so an adapter
+needs one object. Each use case lives in the module of
 its concept and is written only on the unit of work; a new feature is a new module beside them that
 uses the same few calls (see `bot/desk/unit.py`), not a new method here.
 
@@ -21,73 +22,27 @@ uses the same few calls (see `bot/desk/unit.py`), not a new method here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from bot.access import Actor
-from bot.clock import Clock
-from bot.config import AppConfig, Zone
+from bot.config import Zone
 from bot.desk import conversation, fields, lifecycle, ownership, reads, tasks, transfers
 from bot.desk import receive as receiving
-from bot.desk.intake import Filed, Intake, intake_zone, mapped_zone
-from bot.desk.receive import Received, Writer
-from bot.desk.types import Origin
-from bot.desk.unit import Timers, Tx, Unit, compute_priority
-from bot.model import Request
+from bot.desk.intake import Intake, intake_zone, mapped_zone
+from bot.desk.unit import compute_priority
 
 
-class Desk(Unit):
-    """The service desk's use cases over one configuration, database and clock."""
+class Desk(Intake):
+    """The service desk's use cases over one configuration, database and clock.
 
-    def __init__(
-        self,
-        config: AppConfig,
-        sessions: async_sessionmaker[AsyncSession],
-        clock: Clock,
-        *,
-        timers: Timers | None = None,
-        on_commit: Callable[[], None] | None = None,
-        on_settled: Callable[[Sequence[str]], None] | None = None,
-    ) -> None:
-        super().__init__(config, sessions, clock, timers=timers, on_commit=on_commit, on_settled=on_settled)
-        self.intake = Intake(self)
-        # Forms and saved replies (bot.catalog.Catalog), set by the server; the core's commands use it.
-        self.catalog: Any = None
+    A unit of work (`Unit`) that files requests (`Intake`: `file_request`, with group commit), with
+    every other use case attached by name below.
+    """
+
+    # Forms and saved replies (bot.catalog.Catalog), set by the server; the core's commands use it.
+    catalog: Any = None
 
     # ---------------------------------------------------------------- intake
-    async def file_request(
-        self,
-        actor: Actor,
-        origin: Origin,
-        title: str,
-        description: str = "",
-        *,
-        zone_id: str | None = None,
-        category_id: str | None = None,
-        urgency: str | None = None,
-        on_behalf_of: tuple[str, str] | None = None,
-        form_id: str | None = None,
-        answers: Sequence[tuple[str, str, str, Any]] = (),
-        deadline: datetime | None = None,
-        dedupe_key: str | None = None,
-        link_origin_thread: bool = True,
-        team_id: str | None = None,
-        after: Callable[[Tx, Request], Awaitable[None]] | None = None,
-    ) -> Filed:
-        """File a request from any channel (see `bot.desk.intake.Intake.file_request`)."""
-        return await self.intake.file_request(
-            actor, origin, title, description, zone_id=zone_id, category_id=category_id, urgency=urgency,
-            on_behalf_of=on_behalf_of, form_id=form_id, answers=answers, deadline=deadline, dedupe_key=dedupe_key,
-            link_origin_thread=link_origin_thread, team_id=team_id, after=after)
-
-    async def receive(self, writer: Writer, origin: Origin, text: str, key: str, *, addressed: bool, direct: bool,
-                      reply_to: str | None = None, aliases: Sequence[str] = ()) -> Received:
-        """A chat message, decided the same for every channel (see `bot.desk.receive.receive`)."""
-        return await receiving.receive(self.intake, writer, origin, text, key, addressed=addressed, direct=direct,
-                                       reply_to=reply_to, aliases=aliases)
+    receive = receiving.receive
 
     def intake_zone(self, platform: str, channel: str | None) -> str | None:
         """The zone a chat channel files into; for a DM, the dispatcher zone when `app.yaml` routes there."""

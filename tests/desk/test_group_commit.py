@@ -41,7 +41,7 @@ async def test_a_burst_is_filed_in_shared_transactions_each_request_complete(des
     filed = await asyncio.gather(*(
         desk.file_request(actor, _origin(f"1700.{i:04d}"), f"Printer {i} is jammed", dedupe_key=f"slack:event:B{i}")
         for i in range(40)))
-    assert max(desk.intake.queue.groups) > 1, "the burst was never grouped"
+    assert max(desk.queue.groups) > 1, "the burst was never grouped"
     assert sorted(f.number for f in filed) == list(range(1, 41))
     async with services.sessions() as session:
         rows = (await session.execute(select(Request.id, Request.title, Request.origin_message))).all()
@@ -91,6 +91,6 @@ async def test_a_bad_request_in_a_burst_fails_alone(desk: Desk, services: Servic
 async def test_a_lone_request_is_not_held_back(desk: Desk) -> None:
     """Nothing waits to fill a group: a single filing commits in a group of one."""
     actor = desk.actor(ZACK, "Zack", channel="slack")
-    before = len(desk.intake.queue.groups)
+    before = len(desk.queue.groups)
     await desk.file_request(actor, _origin("2000.0001"), "Keyboard", dedupe_key="slack:event:L1")
-    assert desk.intake.queue.groups[before:] == [1]
+    assert desk.queue.groups[before:] == [1]
