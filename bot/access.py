@@ -3,6 +3,10 @@
 Levels, each including the one before:
 
 - NONE: the request does not exist for this person (refusals look exactly like "not found").
+- APPROVER: a named approver of a pending or decided (not withdrawn) approval of the request: the
+  requester, fields, form answers and the public conversation, what the decision needs; never notes,
+  history or tasks, may change nothing, and the request is in none of their lists (the approvals page
+  is theirs). The fact is the database's; callers look it up (`approver_clause`) and pass it to `level`.
 - REQUESTER: the person filed it (or it was filed for them): fields and the public conversation.
 - READER: an agent of a zone that opened read access to the agent's zone, or a zone manager:
   also internal notes, history, tasks and form answers; may not change anything.
@@ -18,20 +22,21 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from bot.config import AppConfig, Role, Team, Zone
 from bot.errors import DeskError, NotFound
-from bot.model import Request, Task
+from bot.model import Approval, ApprovalVote, Request, Task
 
 
 class Level(enum.IntEnum):
     """How much of a request a person may see or do."""
 
     NONE = 0
-    REQUESTER = 1
-    READER = 2
-    AGENT = 3
+    APPROVER = 1
+    REQUESTER = 2
+    READER = 3
+    AGENT = 4
 
 
 @dataclass(frozen=True)
@@ -124,8 +129,9 @@ class Policy:
         return frozenset(t.id for t in self.config.teams if t.private and t.id not in actor.teams)
 
     # -- one request -----------------------------------------------------------------------------
-    def level(self, actor: Actor, request: Request) -> Level:
-        """The actor's access level on one request."""
+    def level(self, actor: Actor, request: Request, *, approver: bool = False) -> Level:
+        """The actor's access level on one request; `approver`: they are named on a pending or decided
+        approval of it (the row `approver_clause` selects), which grants APPROVER when nothing more does."""
         hidden = request.team_id is not None and request.team_id in self.hidden_teams(actor)
         if not hidden:
             if request.zone_id in self.acting_zones(actor):
@@ -134,6 +140,8 @@ class Policy:
                 return Level.READER
         if request.requester_email == actor.email:
             return Level.REQUESTER
+        if approver:
+            return Level.APPROVER
         return Level.NONE
 
     def require(self, actor: Actor, request: Request, needed: Level, doing: str = "do that") -> Level:
@@ -143,8 +151,9 @@ class Policy:
             raise NotFound(request.id)
         if level < needed:
             if needed == Level.AGENT and level == Level.READER:
-                raise DeskError(f"You can read request #{request.id} but not {doing}: it belongs to another zone.")
-            raise DeskError(f"Only an agent of the request's zone can {doing}.")
+                raise DeskError(f"You can read request #{request.id} but not {doing}: it belongs to another "
+                               f"{self.config.organisation.zone_noun}.")
+            raise DeskError(f"Only an agent of the request's {self.config.organisation.zone_noun} can {doing}.")
         return level
 
     def can_work(self, person: Actor, request: Request) -> bool:
@@ -160,24 +169,15 @@ class Policy:
     def require_requester_or_agent(self, actor: Actor, request: Request, doing: str) -> None:
         """Raise unless the actor filed the request or is its agent: cancel, reopen and urgency are theirs too."""
         if self.level(actor, request) < Level.AGENT and request.requester_email != actor.email:
-            raise DeskError(f"Only the requester or an agent of the request's zone can {doing}.")
+            raise DeskError(f"Only the requester or an agent of the request's {self.config.organisation.zone_noun} "
+                            f"can {doing}.")
 
     def assignees(self, zone_id: str, team_id: str | None) -> list[tuple[str, str]]:
-        """(e-mail, name) of the agents offered when assigning a request of this zone and team, by name.
-
-        A private team's request goes to its members only; any other to the members of the zone's
-        teams that are not private.
-        """
-        team = self.config.team(team_id) if team_id else None
-        teams = [team] if team is not None and team.private else [
-            t for t in self.config.teams_in(zone_id) if not t.private]
-        seen: dict[str, str] = {}
-        for candidate in teams:
-            for email in candidate.members:
-                person = self.config.person(email)
-                if person is not None and actor_for(self.config, email, None, "web").is_staff:
-                    seen.setdefault(email, person.name)
-        return sorted(seen.items(), key=lambda item: item[1])
+        """(e-mail, name) of everyone who may work a request of this zone and team (`can_work_in`), by name:
+        the people offered when assigning it, on every channel."""
+        found = [(p.email, p.name) for p in self.config.people
+                 if self.can_work_in(actor_for(self.config, p.email, None, "web"), zone_id, team_id)]
+        return sorted(found, key=lambda item: (item[1], item[0]))
 
     def can_resolve_in(self, zone_id: str) -> bool:
         """A dispatcher zone routes requests but never resolves them."""
@@ -229,9 +229,18 @@ class Policy:
             staff = Request.zone_id.in_(sorted(zones))
             if hidden:
                 staff = and_(staff, or_(Request.team_id.is_(None), Request.team_id.not_in(sorted(hidden))))
+        if minimum <= Level.APPROVER:
+            return or_(staff, Request.requester_email == actor.email, self.approver_clause(actor))
         if minimum <= Level.REQUESTER:
             return or_(staff, Request.requester_email == actor.email)
         return staff
+
+    def approver_clause(self, actor: Actor) -> ColumnElement[bool]:
+        """A WHERE clause over `Request`: the actor is a named approver of a pending or decided approval of it
+        (a withdrawn approval no longer needs them). `level(..., approver=True)` for the rows it selects."""
+        named = (select(Approval.request_id).join(ApprovalVote, ApprovalVote.approval_id == Approval.id)
+                 .where(ApprovalVote.approver_email == actor.email, Approval.status != "withdrawn"))
+        return Request.id.in_(named.scalar_subquery())
 
     def task_clause(self, actor: Actor) -> ColumnElement[bool]:
         """A WHERE clause over `Task` selecting the tasks addressed to the actor (see `receives_task`)."""

@@ -241,11 +241,30 @@ class CalendarSettings(_Strict):
         return value
 
 
+_ZONE_WORD = re.compile(r"^[^\W\d_]+(?:[ -][^\W\d_]+){0,2}$")
+
+
 class Organisation(_Strict):
     """Who runs this desk; shown in the portal."""
 
     name: str = "Zonedesk"
     base_url: str = "http://127.0.0.1:3000"
+    # People never read "zone": every page and message says the organisation's own word for it.
+    zone_word: str = "Department"
+
+    @field_validator("zone_word")
+    @classmethod
+    def _one_word(cls, value: str) -> str:
+        value = value.strip()
+        if len(value) > 30 or not _ZONE_WORD.match(value):
+            raise ValueError("expected one to three words of letters, as in a label, e.g. Department")
+        return value
+
+    @property
+    def zone_noun(self) -> str:
+        """`zone_word` inside a sentence ("the department"); a word written in capitals ("BU") stays so."""
+        word = self.zone_word
+        return word if word[1:2].isupper() else word[:1].lower() + word[1:]
 
 
 class AppConfig(_Strict):
@@ -481,7 +500,11 @@ def _cross_check(cfg: AppConfig, channels: frozenset[str]) -> Iterator[tuple[Key
     if cfg.intake.dispatcher_zone is not None:
         dz = cfg.zone(cfg.intake.dispatcher_zone)
         if dz is None or dz.kind != "dispatcher":
-            yield ("intake", "dispatcher_zone"), "expected the id of a zone whose kind is 'dispatcher'"
+            dispatchers = [z.id for z in cfg.zones if z.kind == "dispatcher"]
+            named = cfg.intake.dispatcher_zone
+            what = f"unknown zone '{named}'" if dz is None else f"'{named}' is not a zone whose kind is 'dispatcher'"
+            choices = f"expected one of: {', '.join(dispatchers)}" if dispatchers else "no zone has kind: dispatcher"
+            yield ("intake", "dispatcher_zone"), f"{what} ({choices})"
     elif cfg.intake.unrouted == "dispatcher":
         yield ("intake", "dispatcher_zone"), "required when unrouted is 'dispatcher'"
     for platform, mapping in cfg.intake.channels.items():

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -123,7 +124,12 @@ class SlackInbound:
 
     # ---------------------------------------------------------------- entry
     async def handle(self, key: str, payload: dict[str, Any]) -> None:
-        """The inbox handler: route one payload by its kind."""
+        """The inbox handler: route one payload by its kind.
+
+        Every refusal of the desk (a `DeskError`: not found, not allowed, not possible now) is an answer,
+        not a failure: the person is told why, privately, and the event is handled. Only what nobody
+        planned escapes to the inbox, which logs it and tries again later.
+        """
         live = bool(payload.pop(LIVE, False))
         kind = payload.get("type")
         try:
@@ -143,6 +149,31 @@ class SlackInbound:
                 log.info("slack: nothing to do for a %s payload", kind)
         except Duplicate:
             return  # already handled (a platform retry that slipped past the inbox, or a recovery re-run)
+        except DeskError as exc:
+            log.info("slack: refused a %s payload (%s); told the person", kind or "command", type(exc).__name__)
+            await self._refuse(payload, exc.message)
+
+    async def _refuse(self, payload: dict[str, Any], text: str) -> None:
+        """Tell the person whose payload was refused why, where they acted, as privately as the payload allows:
+        its response_url (commands, message buttons), else an ephemeral message in the channel (the event's,
+        the click's, or the one a modal was opened from), else a direct message (App Home, modals)."""
+        if payload.get("type") == "event_callback":
+            event = payload.get("event") or {}
+            user, channel = event.get("user"), event.get("channel")
+            thread = event.get("thread_ts") or event.get("ts")
+        else:
+            user = (payload.get("user") or {}).get("id") or payload.get("user_id")
+            channel = ((payload.get("channel") or {}).get("id") or payload.get("channel_id")
+                       or views.metadata_of(payload.get("view") or {}).get("channel"))
+            thread = None
+        try:
+            if payload.get("response_url"):
+                await self._respond(payload, text)
+            elif user:
+                await self._tell(channel, str(user), text, thread)
+        except (SlackApiError, aiohttp.ClientError) as exc:  # the refusal changed nothing: no reason to run it again
+            log.warning("slack: could not tell %s why their %s was refused: %s", user, payload.get("type"),
+                        type(exc).__name__)
 
     # ---------------------------------------------------------------- events
     async def _event(self, key: str, body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -269,7 +300,8 @@ class SlackInbound:
             return
         event = original.get("event") or {}
         if event.get("user") != user:
-            await self._tell_clicker(payload, "Only the person who wrote the message can choose its zone.")
+            noun = self.desk.config.organisation.zone_noun
+            await self._tell_clicker(payload, f"Only the person who wrote the message can choose its {noun}.")
             return
         origin = Origin(SOURCE, original.get("team_id"), event["channel"], None, event["ts"], user)
         actor = await self.people.actor(user)
@@ -302,7 +334,8 @@ class SlackInbound:
     async def _open_reply(self, payload: dict[str, Any], actor: Actor, number: int, channel: str | None) -> None:
         detail = await self.desk.get_request(actor, number)
         if detail.level < Level.AGENT:
-            await self._tell_clicker(payload, f"Only an agent of the request's zone can reply to #{number}.")
+            noun = self.desk.config.organisation.zone_noun
+            await self._tell_clicker(payload, f"Only an agent of the request's {noun} can reply to #{number}.")
             return
         catalog = self.desk.catalog
         saved = [(r.name, r.title) for r in catalog.replies_for(detail.zone_id)] if catalog is not None else []
@@ -314,12 +347,10 @@ class SlackInbound:
         view = payload.get("view") or {}
         metadata = views.metadata_of(view)
         actor = await self.people.actor(payload["user"]["id"])
-        number = int(metadata.get("number") or 0)
-        try:
-            text = await saved_reply_text(self.desk, self.desk.catalog, actor, number, name)
-        except DeskError as exc:
-            text = ""
-            await self._tell_clicker(payload, exc.message)
+        number = _int(str(metadata.get("number") or "")) or 0
+        # A refusal (a request this agent may not read or work, no such saved reply) leaves the modal as it
+        # is; `handle` tells the agent why.
+        text = await saved_reply_text(self.desk, self.desk.catalog, actor, number, name)
         detail = await self.desk.get_request(actor, number)
         saved = [(r.name, r.title) for r in self.desk.catalog.replies_for(detail.zone_id)]
         await self.client.views_update(view_id=view.get("id"), hash=view.get("hash"),
@@ -328,7 +359,8 @@ class SlackInbound:
     async def _open_assign(self, payload: dict[str, Any], actor: Actor, number: int, channel: str | None) -> None:
         detail = await self.desk.get_request(actor, number)
         if detail.level < Level.AGENT:
-            await self._tell_clicker(payload, f"Only an agent of the request's zone can assign #{number}.")
+            noun = self.desk.config.organisation.zone_noun
+            await self._tell_clicker(payload, f"Only an agent of the request's {noun} can assign #{number}.")
             return
         agents = self.desk.policy.assignees(detail.zone_id, detail.team_id)
         await self._open(payload, views.assign_modal(number, agents, {"number": number, "channel": channel}))

@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import render_message
 from adapters.slack.people import SlackPeople
-from bot.delivery.outbox import Delivery, Failed, Retry, SendResult, Sent
+from bot.delivery.outbox import REPLACE, Delivery, Failed, Retry, SendResult, Sent
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ class SlackSender:
             return Retry(f"Slack unreachable: {type(exc).__name__}")
 
     async def _send(self, item: Delivery) -> SendResult:
+        if item.kind == REPLACE:
+            return await self._update(item)
         channel, thread = item.channel, item.target.get("thread")
         if item.direct or channel is None:
             channel, thread = await self._direct_channel(item.target), None
@@ -70,6 +72,18 @@ class SlackSender:
         posted_channel = response.get("channel") or channel
         ts = response.get("ts")
         return Sent({"channel": posted_channel, "ts": ts, "thread": thread or ts})
+
+    async def _update(self, item: Delivery) -> SendResult:
+        """Change a message posted before (`chat.update` on the channel and ts its row's send returned)."""
+        earlier = item.replaces or {}
+        channel, ts = earlier.get("channel"), earlier.get("ts")
+        if not channel or not ts:
+            return Failed("the message to update left no Slack channel and ts")
+        text, blocks = render_message(item.message)
+        async with self._gate:
+            await self.pause()
+            await self.client.chat_update(channel=str(channel), ts=str(ts), text=text, blocks=blocks)
+        return Sent({"channel": channel, "ts": ts, "updated": True})
 
     async def _posted_before(self, channel: str, thread: str | None, outbox_id: int) -> str | None:
         """The ts of a message this row already posted (found by its metadata), if Slack has it."""

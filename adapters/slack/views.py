@@ -53,7 +53,7 @@ def create_modal(config: AppConfig, zones: Sequence[Zone], *, title: str = "", d
     """The "new request" modal: zone, category (grouped by zone), title, description, urgency."""
     zone_options = [_option(z.name, z.id) for z in zones][:OPTIONS_MAX]
     zone_select: Block = {"type": "static_select", "action_id": "value", "options": zone_options,
-                          "placeholder": plain("Which department?")}
+                          "placeholder": plain(f"Which {config.organisation.zone_noun}?")}
     initial = next((o for o in zone_options if o["value"] == zone_id), None)
     if initial is not None:
         zone_select["initial_option"] = initial
@@ -63,7 +63,7 @@ def create_modal(config: AppConfig, zones: Sequence[Zone], *, title: str = "", d
         if options:
             groups.append({"label": plain(zone.name, 75), "options": options})
     blocks: list[Block] = [
-        {"type": "input", "block_id": "zone", "label": plain("Zone"), "element": zone_select},
+        {"type": "input", "block_id": "zone", "label": plain(config.organisation.zone_word), "element": zone_select},
     ]
     if groups:
         blocks.append({"type": "input", "block_id": "category", "optional": True, "label": plain("Category"),
@@ -167,13 +167,14 @@ def read_create_form(config: AppConfig, view: dict[str, Any]) -> tuple[CreateFor
     zone_id = value_of(view, "zone") or ""
     zone = config.zone(zone_id)
     if zone is None:
-        errors["zone"] = "Choose a zone."
+        errors["zone"] = f"Choose the {config.organisation.zone_noun}."
     category = value_of(view, "category")
     category_id = None
     if category:
         category_zone, _, category_id = category.partition("/")
         if zone is not None and category_zone != zone.id:
-            errors["category"] = f"That category belongs to another zone; choose one of {zone.name} or none."
+            errors["category"] = (f"That category belongs to another {config.organisation.zone_noun}; "
+                                  f"choose one of {zone.name} or none.")
     title = (value_of(view, "title") or "").strip()
     if not title:
         errors["title"] = "Write a short title."

@@ -9,6 +9,8 @@
 - Card buttons arrive as `adaptiveCard/action` invokes and go to `bot.desk.actions.perform`; the invoke
   response replaces the card, so everyone sees who acted.
 - Dialogs (`task/fetch`, `task/submit`) and the message extension "Create request" go to `Dialogs`.
+- A refusal of the desk (`DeskError`) is answered in one place, `on_turn`, whatever the activity: on the card,
+  in the dialog, or privately in the personal chat; the turn ends well, so Teams does not send it again.
 
 Every activity is de-duplicated by `teams:activity:<conversation>:<id>`, committed with the change it
 causes, so a re-sent activity creates nothing new. The confirmation of a new request is written to the
@@ -23,7 +25,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
-from botbuilder.core import CardFactory, InvokeResponse, TurnContext
+from botbuilder.core import CardFactory, InvokeResponse, TurnContext, serializer_helper
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import (
     Activity,
@@ -80,6 +82,8 @@ INVOKE_MODELS: dict[str, type[Model]] = {
     "composeExtension/fetchTask": MessagingExtensionAction, "composeExtension/submitAction": MessagingExtensionAction,
 }
 SDK_INVOKES = frozenset({"healthCheck"})
+# Where the SDK keeps a turn's invoke response once sent (the CloudAdapter reads it from there).
+INVOKE_RESPONSE_KEY = TurnContext._INVOKE_RESPONSE_KEY
 HELP = ("Tell me what you need and I file it as a request; we answer here. "
         "Agents: type `desk help` for the commands.")
 
@@ -134,12 +138,37 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
         self.bot_id = f"28:{app_id}"
 
     async def on_turn(self, turn_context: TurnContext) -> None:
-        """Every activity: in a personal chat, keep its reference first (direct messages go there later)."""
+        """Every activity: in a personal chat, keep its reference first (direct messages go there later).
+
+        Every refusal of the desk (a `DeskError`: not found, not allowed, not possible now) is answered here,
+        for every kind of activity, and the turn ends well (200: Teams does not send it again). Only what
+        nobody planned fails the turn.
+        """
         activity = turn_context.activity
         if activity.conversation is not None and activity.from_property is not None \
                 and activity.type in (ActivityTypes.message, ActivityTypes.invoke) and kind_of(activity) == PERSONAL:
             await self.references.remember_turn(turn_context)
-        await super().on_turn(turn_context)
+        try:
+            await super().on_turn(turn_context)
+        except DeskError as exc:
+            if isinstance(exc, Duplicate) and activity.type != ActivityTypes.invoke:
+                log.info("teams: %s seen before; ignored", activity_key(activity))
+                return
+            log.info("teams: refused a %s activity (%s); told the person", activity.name or activity.type,
+                     type(exc).__name__)
+            await self.refuse(turn_context, exc.message)
+
+    async def refuse(self, turn_context: TurnContext, text: str) -> None:
+        """Tell the person why the desk refused: an invoke's own response (the card, the dialog, the message
+        extension shows it), else a private message (`tell`)."""
+        activity = turn_context.activity
+        if activity.type != ActivityTypes.invoke:
+            await self.tell(turn_context, text)
+            return
+        if turn_context.turn_state.get(INVOKE_RESPONSE_KEY) is not None:
+            return  # the response went out before the refusal: nothing more can be said in this turn
+        await turn_context.send_activity(Activity(type=ActivityTypes.invoke_response,
+                                                  value=refusal_response(activity.name or "", text)))
 
     # ---------------------------------------------------------------- messages
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -181,9 +210,6 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
         except Duplicate:
             log.info("teams: %s seen before; ignored", key)
             return
-        except DeskError as exc:
-            await self.tell(turn_context, exc.message)
-            return
         if received.outcome is Outcome.EMPTY:
             await self.tell(turn_context, HELP)
         elif received.outcome is Outcome.CHOOSE_ZONE:
@@ -220,9 +246,6 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
             outcome = await perform(self.desk, actor, str(data.get(ACTION)), with_comment(data),
                                     dedupe_key=activity_key(turn_context.activity))
         except Duplicate:
-            return
-        except DeskError as exc:
-            await self.tell(turn_context, exc.message)
             return
         card = cards.updated_card(data, outcome, self.signer)
         reply_to = turn_context.activity.reply_to_id
@@ -322,8 +345,6 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
                                     dedupe_key=activity_key(turn_context.activity))
         except Duplicate:
             return cards.message_response("This was already handled.")
-        except DeskError as exc:
-            return cards.message_response(exc.message)
         card = cards.updated_card(data, outcome, self.signer)
         if card is None:
             return cards.message_response(outcome.notice)
@@ -402,6 +423,20 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
     async def on_installation_update(self, turn_context: TurnContext) -> None:
         """The app was installed or removed: remember the conversation (an install is where posts can go)."""
         await self.references.remember_turn(turn_context)
+
+
+def refusal_response(name: str, text: str) -> InvokeResponse:
+    """The invoke response that shows a refusal where the person acted: on the card for a card click, as the
+    dialog's message for a dialog or the message extension, else as a 400 with the text."""
+    if name == "adaptiveCard/action":
+        return InvokeResponse(status=200, body=cards.message_response(text))
+    if name in {"task/fetch", "task/submit"}:
+        return InvokeResponse(status=200, body=serializer_helper(
+            TaskModuleResponse(task=TaskModuleMessageResponse(value=text))))
+    if name.startswith("composeExtension/"):
+        return InvokeResponse(status=200, body=serializer_helper(
+            MessagingExtensionActionResponse(task=TaskModuleMessageResponse(value=text))))
+    return invoke_refusal(text)
 
 
 def invoke_refusal(text: str) -> InvokeResponse:

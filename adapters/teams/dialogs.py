@@ -127,7 +127,8 @@ class CreateDialog:
         body = [*error_block(error),
                 *input_text("title", "Title", title, required=True, max_length=TITLE_MAX),
                 *input_text("description", "Description", description, multiline=True, max_length=TEXT_MAX),
-                *choice_set("zone", "Department", zones, zone or (zones[0][0] if zones else None), required=True)]
+                *choice_set("zone", request.desk.config.organisation.zone_word, zones,
+                            zone or (zones[0][0] if zones else None), required=True)]
         return ShowCard("Create request", dialog_card(body, "File request", {DIALOG: self.name}))
 
     async def fetch(self, request: DialogRequest) -> DialogAnswer:
@@ -159,7 +160,8 @@ class ReplyDialog:
         number = number_of(request.data)
         detail = await request.desk.get_request(request.actor, number)
         if detail.level < Level.AGENT:
-            return ShowMessage(f"Only an agent of the request's zone can reply to #{number}.")
+            word = request.desk.config.organisation.zone_noun
+            return ShowMessage(f"Only an agent of the request's {word} can reply to #{number}.")
         body = [text_block(f"Reply to #{number}", weight="Bolder"),
                 *input_text("text", "Your reply (the requester sees it)", multiline=True, required=True,
                             max_length=TEXT_MAX)]
@@ -182,7 +184,8 @@ class AssignDialog:
         number = number_of(request.data)
         detail = await request.desk.get_request(request.actor, number)
         if detail.level < Level.AGENT:
-            return ShowMessage(f"Only an agent of the request's zone can assign #{number}.")
+            word = request.desk.config.organisation.zone_noun
+            return ShowMessage(f"Only an agent of the request's {word} can assign #{number}.")
         agents = [(email, name) for email, name in request.desk.policy.assignees(detail.zone_id, detail.team_id)
                   if email != request.actor.email]
         if not agents:

@@ -6,7 +6,9 @@ Where a delivery goes:
   when the request was filed (`teams:conv:<conversation id>`; a channel thread's id keeps `;messageid=`);
 - triage announcements and tasks for a channel: a new thread in that channel (`create_conversation`),
   whose id is returned so replies in it become internal notes;
-- direct messages: the person's personal chat with the bot, started if the bot has never been in it.
+- direct messages: the person's personal chat with the bot, started if the bot has never been in it;
+- replacements (`replace` rows): the card sent before is updated in place (`update_activity`, through the
+  stored reference of its conversation), by the conversation and activity id its send returned.
 
 Errors are sorted for the worker: 429, 412, 502, 504 (and other 5xx) are retries no sooner than
 Retry-After when the connector gives one; a refused token (401) drops the cached token and retries; a
@@ -15,6 +17,7 @@ missing conversation or a bot the person removed (403, 404) is permanent.
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any
 
@@ -40,7 +43,7 @@ from adapters.teams.conversations import (
 )
 from adapters.teams.people import http_status
 from bot.delivery.messages import Message
-from bot.delivery.outbox import Delivery, Failed, Retry, SendResult, Sent
+from bot.delivery.outbox import REPLACE, Delivery, Failed, Retry, SendResult, Sent
 from bot.people.identity import Directory
 
 log = logging.getLogger(__name__)
@@ -92,6 +95,8 @@ class TeamsSender:
 
     async def _send(self, item: Delivery) -> SendResult:
         message, channel = item.message, item.channel
+        if item.kind == REPLACE:
+            return await self._update(item)
         if item.direct or channel is None:
             return await self._direct(item.target, message)
         if item.kind in ("triage", "task"):  # a new post that starts its own thread
@@ -128,6 +133,29 @@ class TeamsSender:
 
         await self.adapter.continue_conversation(reference, deliver, self.app_id)
         return posted[0] if posted else None
+
+    async def _update(self, item: Delivery) -> SendResult:
+        """Change a card sent before in place, in the conversation and under the activity id its send returned."""
+        earlier = item.replaces or {}
+        conversation, activity_id = earlier.get("channel"), earlier.get("id")
+        if not conversation or not activity_id:
+            return Failed("the card to update left no Teams conversation and activity id")
+        user = str(item.target.get("user") or "")
+        stored = await self.references.load(user_key(user)) if item.direct and user else None
+        stored = stored or await self.references.load(conv_key(str(conversation)))
+        if stored is None:
+            return Failed(f"no conversation reference stored for {conversation}")
+        reference = copy.deepcopy(stored)
+        reference.conversation.id = str(conversation)
+        activity = self.activity(item.message, item.kind, kind_of_id(str(conversation),
+                                                                      reference.conversation.conversation_type))
+        activity.id = str(activity_id)
+
+        async def update(turn: TurnContext) -> None:
+            await turn.update_activity(activity)
+
+        await self.adapter.continue_conversation(reference, update, self.app_id)
+        return Sent({"channel": conversation, "id": activity_id, "updated": True})
 
     async def _new_thread(self, channel: str, message: Message) -> SendResult:
         reference = await self.references.load(channel_key(channel)) or await self.references.load(SERVICE_KEY)
@@ -171,17 +199,20 @@ class TeamsSender:
                                             members=[ChannelAccount(id=str(data["id"]))], tenant_id=tenant,
                                             channel_data={"tenant": {"id": tenant}} if tenant else None,
                                             activity=activity)
-        started: list[str] = []
+        started: list[tuple[str, str]] = []
 
         async def created(turn: TurnContext) -> None:
+            posted = str(turn.activity.id)  # the card's activity id, sent with the new conversation
             turn.activity.conversation.conversation_type = PERSONAL
             turn.activity.from_property = ChannelAccount(id=str(data["id"]), aad_object_id=user)
             reference = TurnContext.get_conversation_reference(turn.activity)
             await self.references.save(user_key(user), reference)
-            started.append(turn.activity.conversation.id)
+            started.append((turn.activity.conversation.id, posted))
 
         await self.adapter.create_conversation(self.app_id, created, parameters, "msteams", service_url)
-        return Sent({"channel": started[0] if started else None})
+        if not started:
+            return Sent({"channel": None})
+        return Sent({"channel": started[0][0], "id": started[0][1]})
 
 
 def retry_after(headers: Any) -> float | None:

@@ -3,7 +3,8 @@
 Always mounted (it needs no secrets), so a new installation can file and answer requests in a
 browser with nothing configured. People sign in with one-time links (`zonedesk login-link EMAIL`);
 sessions live in signed cookies; every POST form carries a CSRF token. Pages are server-rendered
-Jinja2 with autoescaping and no JavaScript. See docs/decisions/0003-web-sessions.md.
+Jinja2 with autoescaping and no JavaScript; zones are called by the organisation's word for them
+(`organisation.zone_word`). See docs/decisions/0003-web-sessions.md.
 """
 
 from __future__ import annotations
@@ -33,10 +34,13 @@ class WebChannel:
     def mount(self, app: web.Application, services: Services, env: Mapping[str, str]) -> None:
         """Add the portal, desk, request and task pages, and the stylesheet."""
         site = Site(services)
+        organisation = services.config.organisation
+        site.pages.env.globals.update(zone_word=organisation.zone_word, zone_noun=organisation.zone_noun)
         # FormPages before RequestPage: its /requests/{n}/approval must win over the generic action route.
         for part in (Portal(site), FormPages(site), RequestPage(site), AgentDesk(site)):
             part.add_routes(app.router)
         app.router.add_static("/static/", STATIC, append_version=False)
+        app.middlewares.append(site.error_pages())  # 404, 405, 413... as the product's own page, for any path
         app.on_response_prepare.append(_static_headers)
         services.extras["web"] = site
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from adapters.web.pages import Pager
 from adapters.web.site import Site, Visit
 from bot.errors import DeskError, NotFound
-
-QUEUE_LIMIT = 200
 
 
 class AgentDesk:
@@ -31,13 +30,19 @@ class AgentDesk:
             return self.site.problem(visit, 403, "The desk is for agents",
                                      "You are not a member of any team, so there is no queue for you. "
                                      "Your own requests are under My requests.")
-        queue = await self.desk.list_requests(actor, scope="queue", limit=QUEUE_LIMIT)
-        total = await self.desk.count_requests(actor, scope="queue")
-        assigned = await self.desk.list_requests(actor, scope="assigned", status="open", limit=QUEUE_LIMIT)
+        # Counts are counted, never the length of a page; each list pages on its own (?assigned=2&queue=3).
+        query, path = visit.request.query, visit.request.path
+        assigned_pages = Pager.of(path, query, "assigned",
+                                  await self.desk.count_requests(actor, scope="assigned", status="open"))
+        queue_pages = Pager.of(path, query, "queue", await self.desk.count_requests(actor, scope="queue"))
+        assigned = await self.desk.list_requests(actor, scope="assigned", status="open", limit=assigned_pages.size,
+                                                 offset=assigned_pages.offset)
+        queue = await self.desk.list_requests(actor, scope="queue", limit=queue_pages.size, offset=queue_pages.offset)
         tasks = await self.desk.list_tasks(actor)
         config = self.site.config
         return self.site.page(
-            visit, "desk.html", queue=queue, total=total, assigned=assigned, tasks=tasks,
+            visit, "desk.html", queue=queue, queue_pages=queue_pages, assigned=assigned,
+            assigned_pages=assigned_pages, tasks=tasks,
             zone_names={z.id: z.name for z in config.zones}, team_names={t.id: t.name for t in config.teams},
             people={p.email: p.name for p in config.people},
         )

@@ -10,7 +10,7 @@ from adapters.web.site import Site, Visit
 from bot.catalog import export_form, file_form
 from bot.catalog.forms import Form
 from bot.desk import WEB
-from bot.desk.approvals import decide, pending_for, request_approval
+from bot.desk.approvals import decide, no_longer_needed, pending_for, request_approval
 from bot.errors import DeskError, Duplicate, NotFound
 
 
@@ -81,8 +81,11 @@ class FormPages:
                             headers={"Content-Disposition": f'attachment; filename="{form.id}.csv"'})
 
     async def approvals(self, visit: Visit) -> web.StreamResponse:
-        """Approvals waiting on the signed-in person."""
-        return self.site.page(visit, "approvals.html", pending=await pending_for(self.services.desk, visit.user))
+        """Approvals waiting on the signed-in person, with what each decision needs; then those that no
+        longer need them (withdrawn, or decided by another approver), saying why."""
+        desk = self.services.desk
+        return self.site.page(visit, "approvals.html", pending=await pending_for(desk, visit.user),
+                              closed=await no_longer_needed(desk, visit.user))
 
     async def decide(self, visit: Visit) -> web.StreamResponse:
         """Approve or reject, with an optional comment."""

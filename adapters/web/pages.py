@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -9,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
+from yarl import URL
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -30,9 +35,104 @@ STATUS_LABELS = {
 }
 
 
-def status_label(status: str) -> str:
-    """A status as people read it."""
-    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+def status_label(status: str, waiting_reason: str | None = None, *, for_requester: bool = False) -> str:
+    """A status as people read it; waiting says on what ("Waiting on task"; "Waiting on you" to the requester)."""
+    label = STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+    if status == "waiting" and waiting_reason:
+        return f"{label} on {'you' if for_requester and waiting_reason == 'requester' else waiting_reason}"
+    return label
+
+
+# Only these schemes become links; the address ends at white space, quotes, angle brackets or backticks.
+_LINK = re.compile(r"""(?:https?://|mailto:)[^\s<>"'`]+""", re.IGNORECASE)
+_TRAILING = ".,;:!?"
+_ANCHOR = Markup('<a href="{0}" rel="noopener noreferrer">{0}</a>')
+
+
+def linkify(text: str | None) -> Markup:
+    """User text, escaped, with its http(s) and mailto addresses as links that tell the target nothing.
+
+    Everything is escaped piece by piece, so no markup of the writer's survives; `javascript:`,
+    `data:` and every other scheme stay plain text.
+    """
+    if not text:
+        return Markup("")
+    out: list[Markup] = []
+    last = 0
+    for found in _LINK.finditer(text):
+        url = found.group(0)
+        while url and (url[-1] in _TRAILING or (url[-1] == ")" and url.count("(") < url.count(")"))):
+            url = url[:-1]  # "see https://x.example/a." or "(https://x.example)": the dot and paren are prose
+        if url.lower() in {"http://", "https://", "mailto:"}:
+            continue
+        start, end = found.start(), found.start() + len(url)
+        out.append(escape(text[last:start]))
+        out.append(_ANCHOR.format(url))  # Markup.format escapes the address, quotes included
+        last = end
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
+PAGE_SIZE = 50
+_PAGE = re.compile(r"^\d{1,12}$")
+
+
+@dataclass(frozen=True)
+class Pager:
+    """One page of a list of `total` rows, `size` a page, chosen by the query parameter `param`."""
+
+    path: str
+    query: Mapping[str, str]
+    param: str
+    total: int
+    number: int
+    size: int = PAGE_SIZE
+
+    @classmethod
+    def of(cls, path: str, query: Mapping[str, str], param: str, total: int, size: int = PAGE_SIZE) -> Pager:
+        """The page the query asks for: one that is not a page number is the first, one past the end the last."""
+        asked = query.get(param, "1")
+        number = int(asked) if _PAGE.match(asked) else 1
+        return cls(path, dict(query), param, total, max(1, min(number, cls.last_of(total, size))), size)
+
+    @staticmethod
+    def last_of(total: int, size: int) -> int:
+        """How many pages `total` rows fill (one, even when there are none)."""
+        return max(1, -(-total // size))
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are."""
+        return self.last_of(self.total, self.size)
+
+    @property
+    def offset(self) -> int:
+        """Rows before this page."""
+        return (self.number - 1) * self.size
+
+    @property
+    def first_row(self) -> int:
+        """The position of this page's first row (1-based; 0 when the list is empty)."""
+        return min(self.offset + 1, self.total)
+
+    @property
+    def last_row(self) -> int:
+        """The position of this page's last row."""
+        return min(self.offset + self.size, self.total)
+
+    def link(self, number: int) -> str:
+        """This list's page `number`, other lists of the page keeping their own page."""
+        return str(URL(self.path).with_query({**self.query, self.param: str(number)}))
+
+    @property
+    def previous(self) -> str | None:
+        """The link to the page before, if any."""
+        return self.link(self.number - 1) if self.number > 1 else None
+
+    @property
+    def next(self) -> str | None:
+        """The link to the page after, if any."""
+        return self.link(self.number + 1) if self.number < self.pages else None
 
 
 class Pages:
@@ -45,6 +145,7 @@ class Pages:
                                trim_blocks=True, lstrip_blocks=True)
         self.env.filters["when"] = self.when
         self.env.filters["status"] = status_label
+        self.env.filters["linkify"] = linkify
 
     def when(self, value: datetime | None) -> str:
         """A time in the organisation's time zone, e.g. `24 Nov 2026 09:00`."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from adapters.web.pages import Pager
 from adapters.web.site import Site, Visit
 from bot.config import Category, Zone
 from bot.desk import WEB
@@ -57,9 +58,15 @@ class Portal:
         """A sign-in link opens a page with one button; only the button's POST uses the link.
 
         Chat apps and mail scanners fetch links to preview them: a GET that signed in would spend
-        the one-time link before its owner clicks it.
+        the one-time link before its owner clicks it. Checking the link does not spend it, so a used or
+        expired one is said at once, not after pressing the button.
         """
-        return self.site.page(visit, "login.html", token=visit.request.match_info["token"])
+        token = visit.request.match_info["token"]
+        try:
+            await self.signin.check(token)
+        except DeskError as exc:
+            return self.site.sign_in_page(visit, 400, errors=(exc.message,))
+        return self.site.page(visit, "login.html", token=token)
 
     async def sign_in(self, visit: Visit) -> web.StreamResponse:
         """Redeem the link and start a session with a new CSRF token."""
@@ -89,7 +96,8 @@ class Portal:
         """The form to file a request in one zone, with that zone's own categories."""
         zone = self.site.config.zone(visit.request.match_info["zone"])
         if zone is None:
-            return self.site.problem(visit, 404, "Not found", "There is no such zone. Choose one on the front page.")
+            word = self.site.config.organisation.zone_noun
+            return self.site.problem(visit, 404, "Not found", f"There is no such {word}. Choose one on the front page.")
         return self._form(visit, zone, {})
 
     def _form(self, visit: Visit, zone: Zone | None, typed: dict[str, str], status: int = 200,
@@ -121,8 +129,10 @@ class Portal:
 
     async def my_requests(self, visit: Visit) -> web.StreamResponse:
         """Every request the person filed (or that was filed for them), newest activity first."""
-        mine = await self.site.desk.list_requests(visit.user, scope="mine", limit=200)
-        return self.site.page(visit, "my_requests.html", mine=mine, zone_names=self.zone_names())
+        pager = Pager.of(visit.request.path, visit.request.query, "page",
+                         await self.site.desk.count_requests(visit.user, scope="mine"))
+        mine = await self.site.desk.list_requests(visit.user, scope="mine", limit=pager.size, offset=pager.offset)
+        return self.site.page(visit, "my_requests.html", mine=mine, pager=pager, zone_names=self.zone_names())
 
     def zone_names(self) -> dict[str, str]:
         """Zone ids to names, for lists."""

@@ -1,7 +1,8 @@
 """The request page `/requests/{n}`: what its reader may see, and the forms for what they may do.
 
-Requesters see the public conversation and answer (`Desk.comment`); agents of the request's zone
-also see notes, history and tasks and reply, note, claim, assign, move, transfer and create tasks.
+Requesters see the public conversation and the history meant for them, and answer (`Desk.comment`);
+agents of the request's zone also see notes, the whole history and tasks and reply, note, claim,
+assign, move, transfer and create tasks.
 The choices offered (agents, moves, zones, task receivers) are only the ones that can succeed; the
 desk still decides, and its refusals come back as a message over the page.
 """
@@ -18,7 +19,7 @@ from adapters.web.pages import status_label
 from adapters.web.site import Site, Visit
 from bot.access import Level
 from bot.catalog import saved_reply_text
-from bot.desk import EventView, RequestDetail
+from bot.desk import RequestDetail
 from bot.desk.approvals import approvals_of
 from bot.desk.status import MOVES, OPEN, STATUSES, WAITING_REASONS
 from bot.errors import DeskError, Duplicate, NotFound
@@ -42,14 +43,6 @@ class ChoiceGroup:
     choices: tuple[Choice, ...]
 
 
-@dataclass(frozen=True)
-class HistoryLine:
-    """One history event as a sentence."""
-
-    event: EventView
-    text: str
-
-
 class RequestPage:
     """The request page and its actions."""
 
@@ -67,12 +60,14 @@ class RequestPage:
             "transfer": (self._transfer, ("zone", "reason")),
             "task": (self._task, ("target", "task_title", "task_body")),
             "cancel": (self._cancel, ()),
+            "resolve": (self._resolve, ("note",)),
             "reopen": (self._reopen, ("reason",)),
         }
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Mount the request page and one POST route per action."""
         router.add_get(r"/requests/{number:\d{1,9}}", self.site.route(self.show))
+        router.add_post(r"/requests/{number:\d{1,9}}/insert", self.site.route(self.insert))
         router.add_post(r"/requests/{number:\d{1,9}}/{action:[a-z]+}", self.site.route(self.act))
 
     # ------------------------------------------------------------------ reading
@@ -93,8 +88,27 @@ class RequestPage:
             return await self._render(visit, number, typed={"reply": text})
         return await self._render(visit, number)
 
+    async def insert(self, visit: Visit) -> web.StreamResponse:
+        """Put a saved reply, filled in for this request, into the reply box after what was already typed.
+
+        The reply form posts its draft here (the Insert button's `formaction`), so nothing typed is lost
+        and no script is needed; nothing is sent until the agent presses Send reply.
+        """
+        number = int(visit.request.match_info["number"])
+        draft, name = visit.field("reply"), visit.field("saved")
+        try:
+            if not name:
+                raise DeskError("Choose the saved reply to insert.")
+            text = await saved_reply_text(self.desk, self.site.services.catalog, visit.user, number, name)
+        except NotFound:
+            raise
+        except DeskError as exc:
+            return await self._render(visit, number, 400, (exc.message,), {"reply": draft, "saved": name})
+        joined = f"{draft.rstrip()}\n\n{text}" if draft.strip() else text
+        return await self._render(visit, number, typed={"reply": joined, "saved": name}, inserted=True)
+
     async def _render(self, visit: Visit, number: int, status: int = 200, errors: tuple[str, ...] = (),
-                      typed: dict[str, str] | None = None) -> web.Response:
+                      typed: dict[str, str] | None = None, *, inserted: bool = False) -> web.Response:
         detail = await self.desk.get_request(visit.user, number)
         staff = detail.level >= Level.READER
         is_requester = detail.requester_email == visit.user.email
@@ -102,7 +116,7 @@ class RequestPage:
             "r": detail, "staff": staff, "can_act": detail.can_act, "is_requester": is_requester,
             "public": [c for c in detail.comments if c.public],
             "notes": [c for c in detail.comments if not c.public],
-            "history": [HistoryLine(e, self.describe(e)) for e in detail.history],
+            "history": detail.history,  # in words, already cut to what this reader may see (bot.desk.history)
             "is_open": detail.status in OPEN,
             "can_cancel": detail.status in OPEN and (detail.can_act or is_requester),
             "can_reopen": detail.status in {"resolved", "closed"} and (detail.can_act or is_requester),
@@ -110,10 +124,17 @@ class RequestPage:
             "typed": typed or {},
             "zone_names": {z.id: z.name for z in self.config.zones},
             "team_name": self._team_name(detail.team_id),
+            "status_text": status_label(detail.status, detail.waiting_reason,
+                                        for_requester=is_requester and not detail.can_act),
+            "can_resolve": self._may("resolve", detail, visit.user.email),
+            "inserted": inserted,
+            "resolution": detail.resolution if detail.status in {"resolved", "closed"} else None,
         }
         context["approvals"] = await approvals_of(self.desk, visit.user, number)
         if detail.can_act:
-            context.update(moves=self.moves(detail.status), assignees=self.assignees(detail, visit.user.email),
+            open_task = any(t.status == "open" for t in detail.tasks)
+            context.update(moves=self.moves(detail.status, open_task=open_task),
+                           assignees=self.assignees(detail, visit.user.email),
                            transfers=self.transfers(detail.zone_id), task_targets=self.task_targets(detail.zone_id),
                            saved_replies=self.site.services.catalog.replies_for(detail.zone_id))
         return self.site.page(visit, "request.html", status, errors=errors, **context)
@@ -123,23 +144,23 @@ class RequestPage:
         return team.name if team else team_id
 
     @staticmethod
-    def moves(current: str) -> list[Choice]:
-        """The legal moves from the current status (waiting once per reason)."""
+    def moves(current: str, *, open_task: bool = True) -> list[Choice]:
+        """The legal moves from the current status (waiting once per reason; on task only with an open task)."""
         choices = []
         for status in STATUSES:
             if status not in MOVES.get(current, frozenset()):
                 continue
             if status == "waiting":
-                choices += [Choice(f"waiting:{reason}", f"Waiting on {reason}") for reason in WAITING_REASONS]
+                choices += [Choice(f"waiting:{reason}", status_label(status, reason)) for reason in WAITING_REASONS
+                            if reason != "task" or open_task]
             else:
                 choices.append(Choice(status, status_label(status)))
         return choices
 
     def assignees(self, detail: RequestDetail, me: str) -> list[Choice]:
         """Agents the policy lets work this request (the same test `Desk.assign` makes), oneself excluded."""
-        candidates = (self.desk.actor(person.email, channel="web") for person in self.config.people)
-        return [Choice(c.email, c.name) for c in candidates
-                if c.email != me and self.desk.policy.can_work_in(c, detail.zone_id, detail.team_id)]
+        return [Choice(email, name) for email, name in self.desk.policy.assignees(detail.zone_id, detail.team_id)
+                if email != me]
 
     def transfers(self, zone_id: str) -> list[Choice]:
         """Zones this zone may transfer to, while transfers are on."""
@@ -158,55 +179,21 @@ class RequestPage:
             groups.append(ChoiceGroup(receivers.zone.name, tuple(teams + agents)))
         return groups
 
-    def describe(self, event: EventView) -> str:
-        """A history event as a short sentence."""
-        data = event.data
-
-        def zone(key: str) -> str:
-            found = self.config.zone(str(data.get(key)))
-            return found.name if found else str(data.get(key))
-
-        def person(key: str) -> str:
-            found = self.config.person(str(data.get(key) or ""))
-            return found.name if found else str(data.get(key))
-
-        kind = event.kind
-        if kind == "filed":
-            return f"filed the request with {zone('zone')}"
-        if kind == "replied":
-            return "replied to the requester"
-        if kind == "noted":
-            return "added an internal note"
-        if kind == "commented":
-            return "answered"
-        if kind == "claimed":
-            return "claimed it"
-        if kind == "assigned":
-            return f"assigned it to {person('assignee')}"
-        if kind == "accepted":
-            return "accepted it"
-        if kind == "status":
-            text = f"moved it from {status_label(str(data.get('previous')))} to {status_label(str(data.get('status')))}"
-            return text + (f" (on {data['reason']})" if data.get("reason") else "")
-        if kind == "transferred":
-            return f"transferred it from {zone('source')} to {zone('target')}"
-        if kind == "task_created":
-            return f"created task T{data.get('task')}: {data.get('title')}"
-        if kind == "task_done":
-            return f"marked task T{data.get('task')} done"
-        if kind in {"urgency", "weight", "category", "internal_category"}:
-            value = data.get(kind if kind != "internal_category" else "internal")
-            return f"set the {kind.replace('_', ' ')} to {value or 'none'}"
-        return kind.replace("_", " ")
-
     # ------------------------------------------------------------------ acting
     async def act(self, visit: Visit) -> web.StreamResponse:
         """Run one action; success goes back to the page with a message, a refusal shows it over the form."""
         number = int(visit.request.match_info["number"])
-        found = self.actions.get(visit.request.match_info["action"])
+        name = visit.request.match_info["action"]
+        found = self.actions.get(name)
         if found is None:
             return self.site.problem(visit, 404, "Not found", "There is no such action.")
         action, fields = found
+        asking = self._asks_first(name, visit)
+        if asking and visit.field("confirmed") != "yes":
+            detail = await self.desk.get_request(visit.user, number)
+            if self._may(asking, detail, visit.user.email):
+                return self._confirm(visit, detail, asking)
+            # Someone who may not do it is not asked: the desk's refusal below says why.
         try:
             done = await action(visit, number)
         except Duplicate:
@@ -215,6 +202,9 @@ class RequestPage:
             raise
         except DeskError as exc:
             typed = {name: visit.field(name) for name in fields}
+            if asking and visit.field("confirmed") == "yes":
+                detail = await self.desk.get_request(visit.user, number)
+                return self._confirm(visit, detail, asking, 400, (exc.message,), typed)
             return await self._render(visit, number, 400, (exc.message,), typed)
         visit.session.flash(done)
         try:
@@ -223,6 +213,31 @@ class RequestPage:
             return self.site.redirect("/desk" if visit.user.is_staff else "/requests")
         return self.site.redirect(f"/requests/{number}")
 
+    # ------------------------------------------------------------------ asking first
+    @staticmethod
+    def _asks_first(action: str, visit: Visit) -> str | None:
+        """Resolving and cancelling are confirmed on a page of their own, whichever form asked for them."""
+        status = visit.field("status") if action == "status" else None
+        if action == "resolve" or status == "resolved":
+            return "resolve"
+        if action == "cancel" or status == "cancelled":
+            return "cancel"
+        return None
+
+    def _may(self, asking: str, detail: RequestDetail, email: str) -> bool:
+        """Whether the confirmation page would lead anywhere (the desk still decides)."""
+        if asking == "resolve":
+            return (detail.can_act and "resolved" in MOVES.get(detail.status, frozenset())
+                    and self.desk.policy.can_resolve_in(detail.zone_id))
+        return detail.status in OPEN and (detail.can_act or detail.requester_email == email)
+
+    def _confirm(self, visit: Visit, detail: RequestDetail, asking: str, status: int = 200,
+                 errors: tuple[str, ...] = (), typed: dict[str, str] | None = None) -> web.Response:
+        """The page that asks "Resolve #42?" (with the resolution note) or "Cancel #42?"; nothing changes before."""
+        return self.site.page(visit, "confirm.html", status, errors=errors, r=detail, asking=asking,
+                              typed=typed or {}, is_requester=detail.requester_email == visit.user.email)
+
+    # ------------------------------------------------------------------ the actions
     async def _comment(self, visit: Visit, number: int) -> str:
         await self.desk.comment(visit.user, number, visit.field("comment"), dedupe_key=visit.dedupe_key())
         return "Your answer is added."
@@ -254,7 +269,7 @@ class RequestPage:
 
     async def _transfer(self, visit: Visit, number: int) -> str:
         if not visit.field("zone"):
-            raise DeskError("Choose the zone to transfer it to.")
+            raise DeskError(f"Choose the {self.config.organisation.zone_noun} to transfer it to.")
         name = await self.desk.transfer(visit.user, number, visit.field("zone"),
                                         reason=visit.field("reason").strip() or None, dedupe_key=visit.dedupe_key())
         return f"Request #{number} is transferred to {name}."
@@ -275,6 +290,12 @@ class RequestPage:
     async def _cancel(self, visit: Visit, number: int) -> str:
         await self.desk.cancel(visit.user, number, dedupe_key=visit.dedupe_key())
         return f"Request #{number} is cancelled."
+
+    async def _resolve(self, visit: Visit, number: int) -> str:
+        note = visit.field("note")
+        await self.desk.set_status(visit.user, number, "resolved", note=note, dedupe_key=visit.dedupe_key())
+        told = " The requester sees your note." if note.strip() else ""
+        return f"Request #{number} is resolved.{told}"
 
     async def _reopen(self, visit: Visit, number: int) -> str:
         await self.desk.reopen(visit.user, number, visit.field("reason").strip() or None,

@@ -4,6 +4,8 @@ Each route handler is wrapped once by `Site.route`: it reads the session, refuse
 token is missing or wrong (403, nothing changes), shows the sign-in page to anonymous visitors of
 private pages, turns `NotFound` into the 404 page and any unexpected error into a 500 page with a
 reference, writes the session cookie back when it changed, and adds the security headers.
+`Site.error_pages` does the same for what never reaches a handler: an unknown address or a bad path
+parameter (404), a wrong method (405), a body too large (413).
 """
 
 from __future__ import annotations
@@ -15,10 +17,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from aiohttp.typedefs import Handler as RequestHandler
+from aiohttp.typedefs import Middleware
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy
 
-from adapters.web.pages import Pages, add_security_headers
+from adapters.web.pages import STATIC, Pages, add_security_headers
 from adapters.web.sessions import Session, SessionCodec
 from bot.access import Actor
+from bot.desk.approvals import approves
 from bot.errors import NotFound
 from bot.server import UNAVAILABLE_TEXT, Services
 from bot.store import unavailable
@@ -36,6 +43,7 @@ class Visit:
     session: Session
     actor: Actor | None
     form: dict[str, str] = field(default_factory=dict)
+    approves: bool = False  # the navigation offers Approvals (bot.desk.approvals.approves)
 
     @property
     def user(self) -> Actor:
@@ -56,6 +64,17 @@ class Visit:
 
 
 Handler = Callable[[Visit], Awaitable[web.StreamResponse]]
+
+# The pages for HTTP errors raised before or around a page handler, in the reader's terms.
+HTTP_PROBLEMS = {
+    400: ("Bad request", "Zonedesk could not read what your browser sent. Go back, reload the page and try again."),
+    404: ("Not found", "There is no page at this address. Check the link, or start again from the front page."),
+    405: ("Not possible here", "This address does not take a {method} request. Open it as a link, or go back "
+                               "to the page you came from."),
+    413: ("Too large", "What you sent is larger than Zonedesk accepts, so nothing was saved. Shorten it and "
+                       "try again."),
+}
+GENERIC_PROBLEM = "Zonedesk could not answer this request ({status} {reason}). Go back and try again."
 
 
 class Site:
@@ -78,7 +97,7 @@ class Site:
         """A page with the header (who is signed in, sign-out form) and the waiting flash messages."""
         flashes = visit.session.take_flashes() + [("error", e) for e in errors]
         return self.pages.render(template, status, user=visit.actor, csrf=visit.session.csrf, flashes=flashes,
-                                 **context)
+                                 approves=visit.approves, **context)
 
     def problem(self, visit: Visit, status: int, title: str, message: str) -> web.Response:
         """An error page (404, 403, 500) that says what happened in the reader's terms."""
@@ -105,7 +124,7 @@ class Site:
             response: web.StreamResponse
             try:
                 if request.method == "POST":
-                    posted = await request.post()
+                    posted = await self._posted(request)
                     visit.form = {k: v for k, v in posted.items() if isinstance(v, str)}
                 if request.method == "POST" and not session.csrf_matches(visit.form.get("csrf")):
                     response = self.problem(visit, 403, "This form has expired",
@@ -114,6 +133,7 @@ class Site:
                 elif signed_in and actor is None:
                     response = self.sign_in_page(visit, anonymous_status)
                 else:
+                    visit.approves = actor is not None and await approves(self.services.desk, actor)
                     response = await handler(visit)
             except NotFound as exc:
                 response = self.problem(visit, 404, "Not found", exc.message)
@@ -142,3 +162,61 @@ class Site:
         return self.problem(visit, 500, "Something went wrong",
                             f"Something went wrong on our side. Nothing you need to do now; if it "
                             f"happens again, tell your administrator the reference {reference}.")
+
+    # ------------------------------------------------------------------ errors outside any page
+    def error_pages(self) -> Middleware:
+        """The app middleware that answers what never reaches a page handler with the product's own page.
+
+        An unknown address or a path parameter of the wrong shape (`/requests/abc`: the routes only match
+        digits) is the router's 404, a wrong method its 405, a body too large aiohttp's 413; a browser
+        would see aiohttp's bare "404: Not Found". Errors of Slack's and Teams' endpoints are responses,
+        not exceptions, so they pass as they are; an unexpected failure outside `route` becomes the 500
+        or 503 page for a browser and is left to the server's JSON answer for anything else.
+        """
+
+        @web.middleware
+        async def error_pages(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
+            try:
+                if self._static_missing(request):
+                    raise web.HTTPNotFound()
+                return await handler(request)
+            except web.HTTPException as exc:
+                if exc.status < 400:
+                    raise
+                visit = self._visit(request)
+                title, message = HTTP_PROBLEMS.get(exc.status, (exc.reason, GENERIC_PROBLEM))
+                response = self.problem(visit, exc.status, title,
+                                        message.format(method=request.method, status=exc.status, reason=exc.reason))
+                for name in ("Allow", "Retry-After"):  # a 405 says which methods the address takes
+                    if name in exc.headers:
+                        response.headers[name] = exc.headers[name]
+            except Exception as exc:
+                if "text/html" not in request.headers.get("Accept", ""):
+                    raise
+                visit = self._visit(request)
+                response = self.failure(visit, request, exc)
+            if visit.session.changed:
+                self.codec.write(response, visit.session)
+            add_security_headers(response)
+            return response
+
+        return error_pages
+
+    @staticmethod
+    async def _posted(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | FileField]:
+        """The posted form; a body that is no form (a cut multipart, an unknown charset) is the 400 page."""
+        try:
+            return await request.post()
+        except (ValueError, LookupError) as exc:  # UnicodeDecodeError is a ValueError
+            raise web.HTTPBadRequest() from exc
+
+    def _static_missing(self, request: web.Request) -> bool:
+        """A stylesheet address naming no file: aiohttp's FileResponse would answer an empty 404 only later."""
+        if not request.path.startswith("/static/"):
+            return False
+        found = (STATIC / request.match_info.get("filename", "")).resolve()
+        return not (found.is_file() and STATIC.resolve() in found.parents)
+
+    def _visit(self, request: web.Request) -> Visit:
+        session = self.codec.read(request)
+        return Visit(request, session, self.desk.actor(session.email, channel="web") if session.email else None)

@@ -1,8 +1,10 @@
 """The definitions beside `app.yaml`: forms (`forms/*.yaml`) and saved replies (`saved_replies/*`).
 
 `load_catalog` validates everything at start-up and reports every problem with its file and field,
-including forms that name a zone, team or category `app.yaml` lacks. The functions below are what
-channels call: file a request from a form, fill in a saved reply, export a form's answers as CSV.
+including forms that name a zone, team or category `app.yaml` lacks; `check_catalog` (for `zonedesk
+check`) collects the same problems without raising, also when `app.yaml` itself is broken. The
+functions below are what channels call: file a request from a form, fill in a saved reply, export a
+form's answers as CSV.
 """
 
 from __future__ import annotations
@@ -65,11 +67,27 @@ def _check_form(config: AppConfig, form: Form) -> list[tuple[tuple[int | str, ..
     return problems
 
 
-def load_catalog(config: AppConfig, root: Path) -> Catalog:
-    """Load and validate `forms/` and `saved_replies/` under `root`; ConfigError lists every problem."""
+@dataclass(frozen=True)
+class CatalogCheck:
+    """What `check_catalog` read: the catalog, every problem, and how many files of each kind it looked at."""
+
+    catalog: Catalog
+    problems: list[Problem]
+    form_files: int
+    reply_files: int
+
+
+def check_catalog(config: AppConfig | None, root: Path) -> CatalogCheck:
+    """Read and validate `forms/` and `saved_replies/` under `root`, collecting every problem.
+
+    With `config` None (`app.yaml` could not be read), each file's own problems are still found
+    (YAML, schema, duplicate ids, templates); what they name in `app.yaml` (zones, teams,
+    categories, approvers) is not checked.
+    """
     problems: list[Problem] = []
     forms: dict[str, Form] = {}
-    for path in sorted((root / "forms").glob("*.yaml")) + sorted((root / "forms").glob("*.yml")):
+    form_paths = sorted((root / "forms").glob("*.yaml")) + sorted((root / "forms").glob("*.yml"))
+    for path in form_paths:
         try:
             data, lines = load_yaml(path)
         except ConfigError as exc:
@@ -80,27 +98,35 @@ def load_catalog(config: AppConfig, root: Path) -> Catalog:
         except ValidationError as exc:
             problems += problems_from_validation(str(path), exc, lines)
             continue
-        for loc, message in _check_form(config, form):
-            problems.append(Problem(str(path), ".".join(str(p) for p in loc), message, lines.line(loc)))
+        if config is not None:
+            for loc, message in _check_form(config, form):
+                problems.append(Problem(str(path), ".".join(str(p) for p in loc), message, lines.line(loc)))
         if form.id in forms:
             problems.append(Problem(str(path), "id", f"form id '{form.id}' is used by another file too"))
         forms[form.id] = form
     replies: dict[str, SavedReply] = {}
-    for path in sorted((root / "saved_replies").glob("*")):
-        if not path.is_file() or path.name.startswith("."):
-            continue
+    reply_paths = [p for p in sorted((root / "saved_replies").glob("*")) if p.is_file() and not p.name.startswith(".")]
+    for path in reply_paths:
         try:
             reply = parse_saved_reply(path)
         except (ValueError, OSError) as exc:
             problems.append(Problem(str(path), "", str(exc)))
             continue
-        for zone_id in reply.zones:
-            if config.zone(zone_id) is None:
-                problems.append(Problem(str(path), "zones", f"unknown zone '{zone_id}'"))
+        if config is not None:
+            for zone_id in reply.zones:
+                if config.zone(zone_id) is None:
+                    problems.append(Problem(str(path), "zones", f"unknown zone '{zone_id}' (expected one of: "
+                                                                f"{', '.join(z.id for z in config.zones)})"))
         replies[reply.name] = reply
-    if problems:
-        raise ConfigError(problems)
-    return Catalog(forms, replies)
+    return CatalogCheck(Catalog(forms, replies), problems, len(form_paths), len(reply_paths))
+
+
+def load_catalog(config: AppConfig, root: Path) -> Catalog:
+    """Load and validate `forms/` and `saved_replies/` under `root`; ConfigError lists every problem."""
+    checked = check_catalog(config, root)
+    if checked.problems:
+        raise ConfigError(checked.problems)
+    return checked.catalog
 
 
 async def file_form(desk: Desk, catalog: Catalog, actor: Actor, origin: Origin, form_id: str,
@@ -121,7 +147,7 @@ async def file_form(desk: Desk, catalog: Catalog, actor: Actor, origin: Origin, 
             approvers.append(str(values[form.approval.approver_field]))
         if actor.email in approvers:
             return {form.approval.approver_field or form.fields[0].id: "You cannot approve your own request."}
-    description = "\n".join(f"{label}: {_text(value)}" for _, label, _, value in answers)
+    description = form.describe(answers)
 
     async def then(tx: Any, request: Request) -> None:
         if form.approval is None:
@@ -138,18 +164,12 @@ async def file_form(desk: Desk, catalog: Catalog, actor: Actor, origin: Origin, 
     )
 
 
-def _text(value: Any) -> str:
-    from bot.catalog.forms import display
-
-    return display(value)
-
-
 async def saved_reply_text(desk: Desk, catalog: Catalog, actor: Actor, number: int, name: str) -> str:
     """A saved reply filled in for one request, for the agent to send or edit first."""
     reply = catalog.replies.get(name.strip().lower())
     detail = await desk.get_request(actor, number)
     if detail.level < Level.AGENT:
-        raise DeskError(f"Only an agent of the request's zone can reply to #{number}.")
+        raise DeskError(f"Only an agent of the request's {desk.config.organisation.zone_noun} can reply to #{number}.")
     if reply is None or not reply.allowed_in(detail.zone_id):
         names = ", ".join(r.name for r in catalog.replies_for(detail.zone_id)) or "none"
         raise DeskError(f"There is no saved reply '{name}' for {detail.zone_name}. Saved replies: {names}.")

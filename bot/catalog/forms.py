@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -140,23 +140,93 @@ class Form(BaseModel):
         """The request title: `request_title` with {field} filled in, or the form's title."""
         if not self.request_title:
             return self.title
-        return re.sub(r"\{([a-z0-9_-]+)\}", lambda m: display(answers.get(m.group(1))), self.request_title)[:200]
+        return re.sub(r"\{([a-z0-9_-]+)\}", lambda m: self._answer(m.group(1), answers), self.request_title)[:200]
+
+    def _answer(self, field_id: str, answers: Mapping[str, Any]) -> str:
+        field = self.field(field_id)
+        return answer_text(field.type if field else "", answers.get(field_id), field)
+
+    def describe(self, answers: Iterable[tuple[str, str, str, Any]]) -> str:
+        """The description of a request filed with this form: one line per answer, in the form's order,
+        read as people read it. Chat messages about the request (the triage announcement, the approval
+        card) and the search show it; the request page and `/desk show` show the answers instead."""
+        return "\n".join(label_line(label, text) for _, label, text in answer_lines(self, answers))
 
 
 Answer = tuple[str, str, str, Any]  # (field id, label, type, typed value)
 
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+
 
 def display(value: Any) -> str:
-    """A typed answer as text (for chat messages, CSV and titles)."""
+    """A typed value as text, without its field (numbers in validation messages)."""
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return "Yes" if value else "No"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(display(v) for v in value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def long_date(day: date) -> str:
+    """A date as '6 December 2026': read the same way in every country (unlike 12/06/2026)."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def answer_text(kind: str, value: Any, field: FormField | None = None, *, language: str | None = None) -> str:
+    """One answer as people read it, the same on the request page, in Slack, in Teams and in the CSV:
+    Yes/No for a checkbox, the options' labels (not their values), dates as '6 December 2026', whole
+    numbers without '.0'. `kind` is the field type the answer was stored with; `field` (the form's
+    current definition, when it still has the field) gives the option labels.
+
+    This is the one place an answer becomes words: the translation layer wraps it and passes the
+    reader's `language` (today every reader gets English; the parameter is accepted and unused).
+    """
+    if value is None or value == "" or value == []:
+        return ""
+    if kind == "checkbox" or isinstance(value, bool):
+        return "Yes" if value is True or str(value).lower() in {"true", "on", "yes", "1"} else "No"
+    if kind in {"single_select", "multi_select"}:
+        labels = {o.value: o.label for o in field.options} if field is not None else {}
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(labels.get(str(v), str(v)) for v in values)
+    if kind == "date":
+        try:
+            return long_date(date.fromisoformat(str(value)[:10]))
+        except ValueError:
+            return str(value)
+    if kind == "number" and isinstance(value, int | float):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    return display(value)
+
+
+def label_line(label: str, text: str) -> str:
+    """'Label: answer', without a colon after a label that is a question ('What is wrong? Wrong tax')."""
+    label = label.strip()
+    return f"{label} {text}" if label.endswith(("?", ":", "!")) else f"{label}: {text}"
+
+
+def answer_lines(form: Form | None, answers: Iterable[tuple[str, str, str, Any]]) -> list[tuple[str, str, str]]:
+    """Stored answers (field id, label, type, value) as (field id, label, text): in the form's field order,
+    with the form's current labels; answers to fields the form no longer has (or of a form that is gone)
+    follow in the order given. Empty answers are left out."""
+    given = {field_id: (label, kind, value) for field_id, label, kind, value in answers}
+    order = [f.id for f in form.fields if f.id in given] if form is not None else []
+    order += [field_id for field_id in given if field_id not in order]
+    lines = []
+    for field_id in order:
+        label, kind, value = given[field_id]
+        field = form.field(field_id) if form is not None else None
+        if field is not None and field.type != kind:
+            field = None  # the field changed type since: its options no longer describe this answer
+        text = answer_text(kind, value, field)
+        if text:
+            lines.append((field_id, field.label if field is not None else label, text))
+    return lines
 
 
 def _one(field: FormField, raw: Any, today: date) -> tuple[Any, str | None]:
@@ -254,6 +324,6 @@ def answers_csv(form: Form, rows: Sequence[tuple[int, str, str, datetime, Mappin
     writer.writerow(["request", "title", "requester", "filed_at", *[f.label for f in form.fields]])
     for number, title, requester, filed_at, values in rows:
         cells = [str(number), title, requester, filed_at.isoformat()]
-        cells += [display(values.get(f.id)) for f in form.fields]
+        cells += [answer_text(f.type, values.get(f.id), f) for f in form.fields]
         writer.writerow([neutralise(c) for c in cells])
     return out.getvalue()

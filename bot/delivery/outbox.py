@@ -15,6 +15,12 @@ A process killed after the platform accepted a message but before the row was ma
 an expired lease behind; the next claim marks that delivery `maybe_sent`, and a sender that can look
 (Slack: the message metadata carries the outbox id) checks before posting again. Senders that cannot
 look deliver at least once.
+
+A row of kind `replace` (`REPLACE`) changes a message sent before instead of sending a new one: its
+payload names the earlier row (`replaces`), whose `result` (Slack: channel and ts; Teams: conversation and
+activity id) the worker hands to the sender as `Delivery.replaces`. It goes in the earlier row's
+conversation, so it is never sent before it; when the earlier message never arrived (failed, or pruned)
+there is nothing to change and the row is done without a call.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -55,6 +61,9 @@ SELECT conversation, MIN(id) FROM (
     SELECT conversation, id FROM outbox WHERE status = 'pending' AND claimed_until >= :now
 ) AS held GROUP BY conversation
 """).bindparams(bindparam("now", type_=UtcDateTime()))
+
+
+REPLACE = "replace"  # the kind of a row that updates the message an earlier row sent (payload "replaces")
 
 
 def outbox_row(
@@ -89,6 +98,14 @@ def outbox_row(
     }
 
 
+def replacing(earlier: Outbox, message: Message) -> dict[str, Any]:
+    """The `outbox_row` arguments of a `replace` row that changes the message `earlier` sent into `message`
+    (in `earlier`'s conversation, so it follows it)."""
+    return {"platform": earlier.platform, "kind": REPLACE, "request_id": earlier.request_id,
+            "conversation": earlier.conversation.split(":", 1)[1], "target": dict(earlier.target or {}),
+            "message": message, "payload": {"replaces": earlier.id}}
+
+
 def enqueue(
     session: AsyncSession,
     now: datetime,
@@ -121,6 +138,7 @@ class Delivery:
     request_id: int | None
     attempts: int
     maybe_sent: bool = False  # an earlier claim expired with no outcome: its process may have sent it
+    replaces: dict[str, Any] | None = None  # a `replace` row: what sending the earlier message returned
 
     @property
     def has_message(self) -> bool:
@@ -300,6 +318,11 @@ class OutboxWorker:
             return Retry(f"no {item.platform} channel is configured on this server")
         if not item.has_message:
             return Failed(f"nothing to send for a {item.kind} row")
+        if item.kind == REPLACE:
+            earlier = await self._replaced(item)
+            if not isinstance(earlier, Delivery):
+                return earlier
+            item = earlier
         try:
             return await asyncio.wait_for(sender.send(item), timeout=self.settings.send_timeout)
         except TimeoutError:
@@ -307,6 +330,20 @@ class OutboxWorker:
         except Exception as exc:  # a renderer bug must not wedge the queue: retry, then fail visibly
             log.exception("outbox: sender %s raised on row %s", item.platform, item.id)
             return Retry(f"internal error: {type(exc).__name__}")
+
+    async def _replaced(self, item: Delivery) -> Delivery | SendResult:
+        """A `replace` row with what its earlier row's send returned; done at once when there is nothing to change."""
+        earlier_id = item.payload.get("replaces")
+        row = None
+        if isinstance(earlier_id, int):
+            async with self.sessions() as session:
+                row = (await session.execute(select(Outbox.status, Outbox.result)
+                                             .where(Outbox.id == earlier_id))).first()
+        if row is None or row.status in ("failed", "folded"):
+            return Sent({"skipped": "the message it replaces was never delivered"})
+        if row.status != "sent":
+            return Retry("the message it replaces is not sent yet")
+        return replace(item, replaces=dict(row.result or {}))
 
     async def _claim(self) -> list[Delivery]:
         """Lease the next rows to send: each conversation's oldest pending rows, up to the first one that

@@ -4,6 +4,20 @@ A decision is written once: each vote is a conditional UPDATE (`WHERE decision I
 approval's outcome another (`WHERE status = 'pending'`), both checked by row count inside one
 transaction, so double clicks, platform retries and two approvers clicking at once leave exactly
 one decision. Approvers need no agent role; only a named approver may decide.
+
+What an approver sees is what the decision needs (`Level.APPROVER` in `bot.access`): the requester, the
+form's answers (or the description), the request's public conversation and who else decides, on the
+card in every channel and on the web. An approval nobody needs any more is withdrawn (`withdraw`: the
+request was cancelled, closed or transferred out of its zone) and each card an approver got is changed
+in place to say why (a `replace` outbox row); so are the cards of the approvers whose decision became
+moot (an "all" approval someone rejected, an "any" approval someone decided). A late click is told why.
+
+History events and their data (each sentence needs no lookup):
+- `approval_requested`: approval, approvers (e-mails), names, mode, ordered, previous (status), question
+- `approval_vote`: approval, approver, approver_name, decision, comment
+- `approval_decided`: approval, outcome, status (the request's), decided_by, decided_by_name, comment
+- `approval_withdrawn`: approval, reason (in words: "request #12 was cancelled"), waiting (names of
+  the approvers who had not decided)
 """
 
 from __future__ import annotations
@@ -13,19 +27,49 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.access import Actor, Level
+from bot.access import Actor, Level, name_from_email
+from bot.config import AppConfig, Role
 from bot.delivery.messages import Button, Message
+from bot.delivery.outbox import replacing
 from bot.desk.actions import DeskLike, Outcome, action
+from bot.desk.approvers import level_of
 from bot.desk.status import OPEN
 from bot.desk.unit import Tx, Unit
 from bot.errors import DeskError
-from bot.model import Approval, ApprovalVote, Request
+from bot.model import Approval, ApprovalVote, Comment, FormAnswer, Outbox, Request
+
+ANSWERS_SHOWN = 12  # form answers on a card (Slack shows 10 fields a section; Teams a fact set of 20)
+CONVERSATION_SHOWN = 3  # the latest public comments on a card
+
+
+@dataclass(frozen=True)
+class VoteView:
+    """One approver's place in an approval, by name."""
+
+    email: str
+    name: str
+    decision: str | None
+    comment: str | None
+    at: datetime | None
+
+
+@dataclass(frozen=True)
+class Brief:
+    """What an approver needs to decide: the request as `Level.APPROVER` shows it."""
+
+    requester_name: str
+    requester_email: str
+    zone_name: str
+    description: str
+    answers: tuple[tuple[str, str], ...]  # (label, answer in words), in the form's order
+    conversation: tuple[tuple[str, datetime, str], ...]  # public comments: (author, at, text)
 
 
 @dataclass(frozen=True)
 class ApprovalView:
-    """An approval as shown to its approvers and to agents."""
+    """An approval as shown to its approvers, its requester and agents."""
 
     id: int
     request_id: int
@@ -36,23 +80,131 @@ class ApprovalView:
     question: str
     votes: tuple[tuple[str, str | None, str | None, datetime | None], ...]  # (approver, decision, comment, at)
     due_at: datetime | None
+    created_at: datetime | None = None  # since when it waits
+    approvers: tuple[VoteView, ...] = ()
+    withdrawn_reason: str | None = None
+    brief: Brief | None = None  # for its approvers (the approvals page)
+
+    @property
+    def waiting_on(self) -> tuple[VoteView, ...]:
+        """Approvers who have not decided yet (in order, for an ordered approval: the first is next)."""
+        return tuple(v for v in self.approvers if v.decision is None)
+
+    @property
+    def summary(self) -> str:
+        """Its state in words: who must approve, what was decided, or why it was withdrawn."""
+        return state_line(self.mode, self.ordered, self.status, self.approvers, self.withdrawn_reason)
+
+    def closed_for(self, email: str) -> str | None:
+        """Why this approver's decision is no longer needed, or None while it is."""
+        return moot_line(self.mode, self.status, self.approvers, self.withdrawn_reason, email)
 
 
-def approval_card(approval: Approval, request: Request, desk: Unit, *, decided: str | None = None) -> Message:
-    """The card an approver sees: the request in brief and Approve / Reject, or who decided."""
-    fields = (("Requester", request.requester_name), ("Request", f"#{request.id}"))
+def person_name(config: AppConfig, email: str) -> str:
+    """A person's name as `app.yaml` gives it, else made from the e-mail."""
+    person = config.person(email)
+    return person.name if person is not None else name_from_email(email)
+
+
+def state_line(mode: str, ordered: bool, status: str, votes: Sequence[VoteView], reason: str | None) -> str:
+    """An approval's state in words (the request page, the cards)."""
+    if status == "withdrawn":
+        return f"Withdrawn because {reason or 'it is no longer needed'}."
+    decided = [v for v in votes if v.decision is not None]
+    if status != "pending":
+        last = max(decided, key=lambda v: v.at or datetime.min) if decided else None
+        return f"{status.capitalize()}" + (f" by {last.name}" if last else "") + "."
+    waiting = [v.name for v in votes if v.decision is None]
+    if mode == "any":
+        return f"Waiting for one of: {', '.join(waiting)}."
+    if ordered:
+        return f"Waiting for {waiting[0]}, then {', '.join(waiting[1:])}." if len(waiting) > 1 else \
+            f"Waiting for {waiting[0]}."
+    return f"Waiting for all of: {', '.join(waiting)}."
+
+
+def moot_line(mode: str, status: str, votes: Sequence[VoteView], reason: str | None, email: str) -> str | None:
+    """Why one approver's decision is no longer needed (None while it is, or once they decided)."""
+    mine = next((v for v in votes if v.email == email), None)
+    if mine is None or mine.decision is not None or status == "pending":
+        return None
+    if status == "withdrawn":
+        return f"This approval was withdrawn because {reason or 'it is no longer needed'}."
+    decided = [v for v in votes if v.decision is not None]
+    last = max(decided, key=lambda v: v.at or datetime.min) if decided else None
+    if mode == "all" and status == "rejected" and last is not None:
+        return f"This approval was withdrawn because {last.name} rejected it."
+    return f"Already decided: {status}" + (f" by {last.name}" if last else "") + "; your decision is not needed."
+
+
+def approval_card(approval: Approval, request: Request, desk: Unit, *, decided: str | None = None,
+                  brief: Brief | None = None, votes: Sequence[VoteView] = ()) -> Message:
+    """The card an approver sees: what the decision needs and Approve / Reject, or what became of it.
+
+    With `brief` and `votes` (see `card_for`) it shows the requester, the form's answers or the
+    description, the latest public comments and who else decides."""
+    fields: list[tuple[str, str]] = [("Requester", brief.requester_name if brief else request.requester_name),
+                                     ("Request", f"#{request.id}" + (f" · {brief.zone_name}" if brief else ""))]
+    if votes:
+        how = "Any one of" if approval.mode == "any" else ("All of, in this order" if approval.ordered else "All of")
+        fields.append((how, ", ".join(f"{v.name} ({v.decision or 'waiting'})" for v in votes)))
     if decided is not None:
-        return Message(title=f"Approval for #{request.id}: {request.title}", text=decided, fields=fields,
+        return Message(title=f"Approval for #{request.id}: {request.title}", text=decided, fields=tuple(fields),
                        link=desk.link(request.id), extra={"approval": approval.id, "number": request.id})
+    parts = [approval.question] if approval.question else []
+    if brief is not None:
+        fields += list(brief.answers[:ANSWERS_SHOWN])
+        if not brief.answers and brief.description:
+            parts.append(_cut(brief.description, 1500))
+        if brief.conversation:
+            parts.append("Latest in the conversation:\n" + "\n".join(
+                f"{author}: {_cut(text, 300)}" for author, _, text in brief.conversation[-CONVERSATION_SHOWN:]))
+    elif not parts:
+        parts.append(request.description[:1000])
     return Message(
         title=f"Approval needed for #{request.id}: {request.title}",
-        text=approval.question or request.description[:1000],
-        fields=fields,
+        text="\n\n".join(p for p in parts if p),
+        fields=tuple(fields),
         buttons=(Button("approve", "Approve", str(approval.id), "primary"),
                  Button("reject", "Reject", str(approval.id), "danger")),
         link=desk.link(request.id),
         extra={"approval": approval.id, "number": request.id, "comment": True},
     )
+
+
+async def card_for(session: AsyncSession, desk: Unit, approval: Approval, request: Request, *,
+                   decided: str | None = None) -> Message:
+    """`approval_card` with what the decision needs, read in the caller's session."""
+    return approval_card(approval, request, desk, decided=decided, brief=await brief_of(session, desk, request),
+                         votes=await votes_of(session, desk.config, approval.id))
+
+
+async def brief_of(session: AsyncSession, desk: Unit, request: Request) -> Brief:
+    """The request as its approvers may see it: requester, answers or description, public conversation."""
+    from bot.catalog.forms import answer_lines  # bot.catalog files through the desk: imported when needed
+
+    form = desk.catalog.forms.get(request.form_id) if desk.catalog is not None and request.form_id else None
+    stored = (await session.execute(select(FormAnswer).where(FormAnswer.request_id == request.id)
+                                    .order_by(FormAnswer.field_id))).scalars()
+    answers = tuple((label, text) for _, label, text in answer_lines(
+        form, [(a.field_id, a.label, a.kind, a.value) for a in stored]))
+    comments = (await session.execute(select(Comment).where(Comment.request_id == request.id,
+                                                            Comment.public.is_(True)).order_by(Comment.id))).scalars()
+    zone = desk.config.zone(request.zone_id)
+    return Brief(request.requester_name, request.requester_email, zone.name if zone else request.zone_id,
+                 request.description, answers, tuple((c.author_name, c.created_at, c.body) for c in comments))
+
+
+async def votes_of(session: AsyncSession, config: AppConfig, approval_id: int) -> tuple[VoteView, ...]:
+    """An approval's approvers in order, by name, with what each decided."""
+    rows = (await session.execute(select(ApprovalVote).where(ApprovalVote.approval_id == approval_id)
+                                  .order_by(ApprovalVote.position))).scalars()
+    return tuple(VoteView(v.approver_email, person_name(config, v.approver_email), v.decision, v.comment,
+                          v.decided_at) for v in rows)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def open_approval(desk: Unit, tx: Tx, actor: Actor, request: Request, approvers: Sequence[str], *,
@@ -86,10 +238,12 @@ async def open_approval(desk: Unit, tx: Tx, actor: Actor, request: Request, appr
     previous = request.status
     request.status, request.waiting_reason = "waiting", "approval"
     await tx.record(request, actor, "approval_requested", approval=approval.id, approvers=wanted,
-                        mode=mode, ordered=approval.ordered, previous=previous)
+                    names=[person_name(desk.config, e) for e in wanted], mode=mode, ordered=approval.ordered,
+                    previous=previous, question=approval.question or None)
     first = wanted[:1] if approval.ordered else wanted
+    card = await card_for(tx.session, desk, approval, request)
     for email in first:
-        await tx.to_person(email, approval_card(approval, request, desk), request.id)
+        await tx.to_person(email, card, request.id)
     return approval
 
 
@@ -120,8 +274,12 @@ async def decide(desk: Unit, actor: Actor, approval_id: int, decision: str, comm
         request = await tx.session.get(Request, approval.request_id)
         assert request is not None
         if approval.status != "pending" or mine.decision is not None:
-            return Outcome(_already(approval, votes), approval_card(approval, request, desk,
-                                                                     decided=_already(approval, votes)), final=True)
+            named = await votes_of(tx.session, desk.config, approval.id)
+            # Withdrawn, or an "all" approval another approver rejected: told why; otherwise who decided.
+            late = moot_line(approval.mode, approval.status, named, approval.withdrawn_reason, actor.email) \
+                if approval.status == "withdrawn" or approval.mode == "all" else None
+            said = late or _already(approval, votes)
+            return Outcome(said, await card_for(tx.session, desk, approval, request, decided=said), final=True)
         if approval.ordered:
             turn = next((v for v in votes if v.decision is None), None)
             if turn is not None and turn.approver_email != actor.email:
@@ -132,18 +290,19 @@ async def decide(desk: Unit, actor: Actor, approval_id: int, decision: str, comm
             .execution_options(synchronize_session=False))
         if voted.rowcount != 1:  # type: ignore[attr-defined]
             return Outcome("You already decided.")
-        mine.decision, mine.decided_at = decision, tx.now
+        mine.decision, mine.decided_at, mine.comment = decision, tx.now, comment or None
         final = _outcome(approval.mode, votes)
-        await tx.record(request, actor, "approval_vote", approval=approval.id, decision=decision,
-                            comment=comment or None)
+        await tx.record(request, actor, "approval_vote", approval=approval.id, approver=actor.email,
+                        approver_name=actor.name, decision=decision, comment=comment or None)
         line = f"{'Approved' if decision == 'approved' else 'Rejected'} by {actor.name} at {_stamp(tx.now)}"
         if final is None:
             if approval.ordered:
                 nxt = next((v for v in votes if v.decision is None), None)
                 if nxt is not None:
-                    await tx.to_person(nxt.approver_email, approval_card(approval, request, desk), request.id)
-            return Outcome(f"Your decision is recorded: {decision}.", approval_card(approval, request, desk,
-                                                                                     decided=line), final=True)
+                    await tx.to_person(nxt.approver_email, await card_for(tx.session, desk, approval, request),
+                                       request.id)
+            return Outcome(f"Your decision is recorded: {decision}.",
+                           await card_for(tx.session, desk, approval, request, decided=line), final=True)
         closed = await tx.session.execute(
             update(Approval).where(Approval.id == approval.id, Approval.status == "pending")
             .values(status=final, decided_at=tx.now).execution_options(synchronize_session=False))
@@ -154,13 +313,58 @@ async def decide(desk: Unit, actor: Actor, approval_id: int, decision: str, comm
             back = approval.previous_status if approval.previous_status in OPEN - {"waiting"} else "in_progress"
             request.status, request.waiting_reason = back or "in_progress", None
         await tx.record(request, actor, "approval_decided", approval=approval.id, outcome=final,
-                            status=request.status)
+                        status=request.status, decided_by=actor.email, decided_by_name=actor.name,
+                        comment=comment or None)
         told = f"Request #{request.id} was {final} by {actor.name}." + (f" Comment: {comment}" if comment else "")
         tx.to_thread(request, Message(text=told, extra={"number": request.id}), kind="status")
         await tx.to_person(request.assignee_email, Message(title=f"#{request.id}: approval {final}", text=told,
-                                                               link=desk.link(request.id)), request.id)
-        return Outcome(f"Your decision is recorded: {decision}.", approval_card(approval, request, desk,
-                                                                                 decided=line), final=True)
+                                                           link=desk.link(request.id)), request.id)
+        # The others' cards still offer a decision nobody needs now: each says so, in place.
+        named = await votes_of(tx.session, desk.config, approval.id)
+        for vote in named:
+            moot = moot_line(approval.mode, final, named, None, vote.email)
+            if moot is not None:
+                await _replace_cards(tx, desk, approval, request, moot, only=vote.email)
+        return Outcome(f"Your decision is recorded: {decision}.",
+                       await card_for(tx.session, desk, approval, request, decided=line), final=True)
+
+
+async def withdraw(tx: Tx, actor: Actor, request: Request, reason: str) -> None:
+    """Withdraw the request's pending approval inside the caller's transaction: nobody needs the decision
+    any more (`reason` in words: "request #12 was cancelled"). Every card its approvers got is changed in
+    place to say so, and a late click is told why. Nothing happens when no approval is pending."""
+    pending = list((await tx.session.execute(select(Approval).where(
+        Approval.request_id == request.id, Approval.status == "pending"))).scalars())
+    for approval in pending:
+        done = await tx.session.execute(
+            update(Approval).where(Approval.id == approval.id, Approval.status == "pending")
+            .values(status="withdrawn", withdrawn_reason=reason, decided_at=tx.now)
+            .execution_options(synchronize_session=False))
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        approval.status, approval.withdrawn_reason, approval.decided_at = "withdrawn", reason, tx.now
+        named = await votes_of(tx.session, tx.unit.config, approval.id)
+        await tx.record(request, actor, "approval_withdrawn", approval=approval.id, reason=reason,
+                        waiting=[v.name for v in named if v.decision is None])
+        await _replace_cards(tx, tx.unit, approval, request, f"This approval was withdrawn because {reason}.")
+
+
+async def _replace_cards(tx: Tx, desk: Unit, approval: Approval, request: Request, line: str, *,
+                         only: str | None = None) -> None:
+    """Change every card of this approval sent (or still to be sent) to its approvers, or to `only`, into
+    `line`: a `replace` outbox row per card, in the card's conversation."""
+    rows = (await tx.session.execute(select(Outbox).where(
+        Outbox.request_id == request.id, Outbox.kind == "dm", Outbox.status.in_(("pending", "sent")))
+        .order_by(Outbox.id))).scalars()
+    card: Message | None = None
+    for row in rows:
+        extra = ((row.payload or {}).get("message") or {}).get("extra") or {}
+        if extra.get("approval") != approval.id or not extra.get("comment"):
+            continue  # not a card with this approval's buttons
+        if only is not None and (row.target or {}).get("email") != only:
+            continue
+        card = card or await card_for(tx.session, desk, approval, request, decided=line)
+        tx.enqueue(**replacing(row, card))
 
 
 def _lock(tx: Tx) -> bool:
@@ -190,39 +394,75 @@ def _already(approval: Approval, votes: Sequence[ApprovalVote]) -> str:
 
 
 async def pending_for(desk: Unit, actor: Actor) -> list[ApprovalView]:
-    """Approvals waiting on this person (the web's approvals page, reminders)."""
+    """Approvals waiting on this person (the web's approvals page, reminders), with what each decision needs."""
     async with desk.sessions() as session:
         rows = await session.execute(
             select(Approval, Request).join(Request, Request.id == Approval.request_id).join(
                 ApprovalVote, ApprovalVote.approval_id == Approval.id).where(
                 Approval.status == "pending", ApprovalVote.approver_email == actor.email,
                 ApprovalVote.decision.is_(None)).order_by(Approval.id))
-        result = []
-        for approval, request in rows.all():
-            result.append(await _view(session, approval, request))
-        return result
+        return [await _view(session, desk, approval, request, brief=True) for approval, request in rows.all()]
+
+
+async def approves(desk: Unit, actor: Actor) -> bool:
+    """Whether the person approves, so their navigation offers the approvals page: `app.yaml` gives them
+    the approver role, a form names them among its approvers, or an approval waits on them now.
+    Approvals they already decided do not count: the page lists what waits for a decision."""
+    person = desk.config.person(actor.email)
+    if person is not None and Role.APPROVER in person.roles:
+        return True
+    forms = desk.catalog.forms.values() if desk.catalog is not None else ()
+    if any(form.approval is not None and actor.email in form.approval.approvers for form in forms):
+        return True
+    return await waits_on(desk, actor)
+
+
+async def waits_on(desk: Unit, actor: Actor) -> bool:
+    """Whether any approval waits on this person's decision (one indexed query: the navigation asks it)."""
+    async with desk.sessions() as session:
+        found = await session.scalar(select(ApprovalVote.id).join(Approval, Approval.id == ApprovalVote.approval_id)
+                                     .where(Approval.status == "pending", ApprovalVote.approver_email == actor.email,
+                                            ApprovalVote.decision.is_(None)).limit(1))
+        return found is not None
+
+
+async def no_longer_needed(desk: Unit, actor: Actor, limit: int = 20) -> list[ApprovalView]:
+    """Approvals this person was asked for and never decided that no longer wait on them, newest first:
+    withdrawn, rejected by another approver, or decided by another (`ApprovalView.closed_for` says which)."""
+    async with desk.sessions() as session:
+        rows = await session.execute(
+            select(Approval, Request).join(Request, Request.id == Approval.request_id).join(
+                ApprovalVote, ApprovalVote.approval_id == Approval.id).where(
+                Approval.status != "pending", ApprovalVote.approver_email == actor.email,
+                ApprovalVote.decision.is_(None)).order_by(Approval.id.desc()).limit(limit))
+        return [await _view(session, desk, approval, request) for approval, request in rows.all()]
 
 
 async def approvals_of(desk: Unit, actor: Actor, number: int) -> list[ApprovalView]:
-    """Approvals on a request, for whoever may read it (READER and up) or decide it."""
+    """Approvals on a request: all of them for its requester and readers, those naming them for an approver
+    (`Level.APPROVER`); none for anyone else."""
     async with desk.sessions() as session:
         request = await session.get(Request, number)
         if request is None:
             return []
         approvals = list((await session.execute(select(Approval).where(Approval.request_id == number)
                                                 .order_by(Approval.id))).scalars())
-        views = [await _view(session, a, request) for a in approvals]
-    if desk.policy.level(actor, request) >= Level.READER:
+        level = await level_of(desk.policy, session, actor, request)
+        if level == Level.NONE:
+            return []
+        views = [await _view(session, desk, a, request) for a in approvals]
+    if level >= Level.REQUESTER:
         return views
-    return [v for v in views if any(vote[0] == actor.email for vote in v.votes)]
+    return [v for v in views if any(vote.email == actor.email for vote in v.approvers)]
 
 
-async def _view(session: object, approval: Approval, request: Request) -> ApprovalView:
-    votes = list((await session.execute(select(ApprovalVote).where(  # type: ignore[attr-defined]
-        ApprovalVote.approval_id == approval.id).order_by(ApprovalVote.position))).scalars())
+async def _view(session: AsyncSession, desk: Unit, approval: Approval, request: Request, *,
+                brief: bool = False) -> ApprovalView:
+    named = await votes_of(session, desk.config, approval.id)
     return ApprovalView(approval.id, request.id, request.title, approval.mode, approval.ordered, approval.status,
-                        approval.question, tuple((v.approver_email, v.decision, v.comment, v.decided_at)
-                                                 for v in votes), approval.due_at)
+                        approval.question, tuple((v.email, v.decision, v.comment, v.at) for v in named),
+                        approval.due_at, approval.created_at, named, approval.withdrawn_reason,
+                        await brief_of(session, desk, request) if brief else None)
 
 
 def _approval_id(value: str) -> tuple[int, str]:

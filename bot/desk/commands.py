@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.access import Actor
+from bot.desk.history import Words
 from bot.desk.status import STATUSES
 from bot.errors import DeskError, Duplicate
 
@@ -23,6 +24,7 @@ from bot.errors import DeskError, Duplicate
 PersonResolver = Callable[[str], Awaitable[str | None]]
 
 LIST_LIMIT = 20
+SHOW_HISTORY = 5  # `show` ends with this many of the latest history sentences
 _NUMBER = re.compile(r"^#?(\d{1,12})$")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _MAILTO = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")
@@ -186,9 +188,10 @@ async def _show(ctx: Context, args: str) -> str:
     if rest:
         raise UsageError
     detail = await ctx.desk.get_request(ctx.actor, number)
+    words = Words(ctx.desk.config)
     lines = [f"#{detail.number}: {detail.title}",
-             f"Status: {detail.status}{f' ({detail.waiting_reason})' if detail.waiting_reason else ''}"
-             f" · Priority: {detail.priority} · Zone: {detail.zone_name}"]
+             f"Status: {words.status(detail.status, detail.waiting_reason)} · Priority: {detail.priority}"
+             f" · {ctx.desk.config.organisation.zone_word}: {detail.zone_name}"]
     if detail.category_name:
         lines.append(f"Category: {detail.category_name}")
     lines.append(f"Requester: {detail.requester_name} · Assignee: {detail.assignee_name or 'nobody yet'}")
@@ -196,13 +199,24 @@ async def _show(ctx: Context, args: str) -> str:
         lines.append(f"Deadline: {detail.deadline:%Y-%m-%d %H:%M} UTC")
     if detail.labels:
         lines.append(f"Your labels: {', '.join(detail.labels)}")
-    if detail.description:
-        lines.append(detail.description[:600] + ("…" if len(detail.description) > 600 else ""))
+    if detail.answer_lines:  # a form's answers, once, in its order (the description only repeats them)
+        from bot.catalog.forms import label_line
+
+        lines += [_clip(label_line(a.label, a.text), 300) for a in detail.answer_lines]
+    elif detail.description:
+        lines.append(_clip(detail.description, 600))
     for comment in detail.comments[-3:]:
         kind = "" if comment.public else " (internal note)"
         lines.append(f"— {comment.author_name}{kind}: {comment.body[:300]}")
+    if detail.history:  # already only what this reader may see
+        lines.append("Latest:")
+        lines += [f"· {_clip(event.text, 300)}" for event in detail.history[-SHOW_HISTORY:]]
     lines.append(ctx.desk.link(detail.number))
     return "\n".join(lines)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text[:limit] + ("…" if len(text) > limit else "")
 
 
 # ---------------------------------------------------------------- ownership and conversation
@@ -248,15 +262,21 @@ async def _note(ctx: Context, args: str) -> str:
 
 
 # ---------------------------------------------------------------- fields
+_VERB_STATUS = {"resolve": "resolved", "cancel": "cancelled", "close": "closed", "reopen": "reopened"}
+
+
 @verb("status", "status <number> <status> [reason]",
       "move a request (new, assigned, accepted, in_progress, waiting, resolved, closed, reopened, cancelled); "
-      "waiting takes requester, approval or task")
+      "waiting takes requester, approval or task; resolved takes a note for the requester")
 async def _status(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=True)
     status, reason = _split(rest, 2)
     status = status.lower().replace("-", "_")
+    status = _VERB_STATUS.get(status, status)  # `status 42 resolve` means resolved
     if status == "cancelled":
         await ctx.desk.cancel(ctx.actor, number, reason.strip() or None, dedupe_key=ctx.dedupe_key)
+    elif status == "resolved":  # the rest is the resolution note, kept as written
+        await ctx.desk.set_status(ctx.actor, number, status, note=reason.strip() or None, dedupe_key=ctx.dedupe_key)
     elif status == "reopened":
         await ctx.desk.reopen(ctx.actor, number, reason.strip() or None, dedupe_key=ctx.dedupe_key)
     else:
@@ -361,6 +381,21 @@ async def _task(ctx: Context, args: str) -> str:
 
 
 # ---------------------------------------------------------------- closing
+@verb("resolve", "resolve <number> [note]",
+      "resolve a request; the note (optional, may span lines) tells the requester what was done")
+async def _resolve(ctx: Context, args: str) -> str:
+    number, note = _number_and_rest(args, rest_required=False)
+    await ctx.desk.set_status(ctx.actor, number, "resolved", note=note or None, dedupe_key=ctx.dedupe_key)
+    return f"#{number} is resolved{' with your note to the requester' if note else ''}."
+
+
+@verb("cancel", "cancel <number> [reason]", "cancel an open request; a cancelled request is final")
+async def _cancel(ctx: Context, args: str) -> str:
+    number, reason = _number_and_rest(args, rest_required=False)
+    await ctx.desk.cancel(ctx.actor, number, reason or None, dedupe_key=ctx.dedupe_key)
+    return f"#{number} is cancelled."
+
+
 @verb("close", "close <number>",
       "resolve a request (the requester may still answer); close it for good when it is already resolved")
 async def _close(ctx: Context, args: str) -> str:

@@ -135,7 +135,7 @@ async def relate(unit: Unit, actor: Actor, number: int, other: int) -> None:
         first = await tx.load(actor, number, Level.AGENT, "relate it")
         second = await tx.load(actor, other, Level.READER, "relate to it")
         if first.zone_id != second.zone_id:
-            raise DeskError("Relations exist only between requests of the same zone.")
+            raise DeskError(f"Relations exist only between requests of the same {unit.config.organisation.zone_noun}.")
         a, b = sorted((number, other))
         try:
             async with tx.session.begin_nested():

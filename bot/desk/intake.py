@@ -183,7 +183,8 @@ def announce(tx: Tx, request: Request) -> None:
     unit = tx.unit
     zone = unit.zone(request.zone_id)
     category = zone.category(request.category_id) if request.category_id else None
-    fields = [("Requester", request.requester_name), ("Zone", zone.name), ("Priority", request.priority)]
+    fields = [("Requester", request.requester_name), (unit.config.organisation.zone_word, zone.name),
+              ("Priority", request.priority)]
     if category is not None:
         fields.append(("Category", category.name))
     if request.team_id and (team := unit.config.team(request.team_id)):

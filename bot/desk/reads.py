@@ -1,17 +1,25 @@
 """Reads: a request as one person may see it, lists and counts filtered in SQL by the access rules, tasks.
 
 Every read asks `bot.access.Policy`: one request through `Policy.level`, lists through
-`Policy.request_clause` / `task_clause`, so a list never shows what its reader may not open.
+`Policy.request_clause` / `task_clause`, so a list never shows what its reader may not open. The
+level also decides the history: requester-level readers get only the events meant for requesters.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import Actor, Level
+from bot.config import AppConfig
+from bot.desk.approvers import level_of
+from bot.desk.history import Audience, Words, sentence
 from bot.desk.status import OPEN
-from bot.desk.types import CommentView, EventView, RequestDetail, RequestSummary, TaskView
+from bot.desk.types import AnswerView, CommentView, EventView, RequestDetail, RequestSummary, TaskView
 from bot.desk.unit import Unit
 from bot.errors import DeskError, NotFound
 from bot.model import Comment, Event, FormAnswer, Label, Relation, Request, Task
@@ -23,7 +31,7 @@ async def get_request(unit: Unit, actor: Actor, number: int) -> RequestDetail:
         request = await session.get(Request, number)
         if request is None:
             raise NotFound(number)
-        level = unit.policy.level(actor, request)
+        level = await level_of(unit.policy, session, actor, request)  # counts a named approver (APPROVER)
         if level == Level.NONE:
             raise NotFound(number)
         return await _detail(unit, session, actor, request, level)
@@ -36,13 +44,12 @@ async def _detail(unit: Unit, session: AsyncSession, actor: Actor, request: Requ
         comments_q = comments_q.where(Comment.public.is_(True))
     comments = tuple(CommentView(c.id, c.author_email, c.author_name, c.public, c.body, c.channel, c.created_at)
                      for c in (await session.execute(comments_q)).scalars())
-    history: tuple[EventView, ...] = ()
     tasks: tuple[TaskView, ...] = ()
     related: tuple[int, ...] = ()
+    events = await session.execute(select(Event).where(Event.request_id == request.id).order_by(Event.id))
+    history = told(unit.config, request, (EventView(e.at, e.actor_name, e.actor_email, e.channel, e.kind, e.data)
+                                          for e in events.scalars()), staff=staff)
     if staff:
-        events = await session.execute(select(Event).where(Event.request_id == request.id).order_by(Event.id))
-        history = tuple(EventView(e.at, e.actor_name, e.actor_email, e.channel, e.kind, e.data)
-                        for e in events.scalars())
         rows = await session.execute(select(Task).where(Task.request_id == request.id).order_by(Task.id))
         tasks = tuple(_task_view(t) for t in rows.scalars())
         rel = await session.execute(select(Relation).where(
@@ -50,8 +57,9 @@ async def _detail(unit: Unit, session: AsyncSession, actor: Actor, request: Requ
         related = tuple(sorted(r.b_id if r.a_id == request.id else r.a_id for r in rel.scalars()))
     labels = tuple(sorted((await session.execute(select(Label.label).where(
         Label.request_id == request.id, Label.owner_email == actor.email))).scalars()))
-    answers = tuple((a.field_id, a.label, a.value) for a in (await session.execute(
-        select(FormAnswer).where(FormAnswer.request_id == request.id))).scalars())
+    stored = [(a.field_id, a.label, a.kind, a.value) for a in (await session.execute(
+        select(FormAnswer).where(FormAnswer.request_id == request.id).order_by(FormAnswer.field_id))).scalars()]
+    answers, answer_lines = _answers(unit, request.form_id, stored)
     zone = unit.config.zone(request.zone_id)
     category = zone.category(request.category_id) if zone and request.category_id else None
     assignee = unit.config.person(request.assignee_email) if request.assignee_email else None
@@ -66,9 +74,40 @@ async def _detail(unit: Unit, session: AsyncSession, actor: Actor, request: Requ
         assignee_name=assignee.name if assignee else request.assignee_email,
         requester_email=request.requester_email, requester_name=request.requester_name,
         origin_platform=request.origin_platform, created_at=request.created_at, updated_at=request.updated_at,
-        satisfaction=request.satisfaction, form_id=request.form_id, comments=comments, history=history,
-        tasks=tasks, labels=labels, related=related, answers=answers,
+        satisfaction=request.satisfaction, resolution=request.resolution, form_id=request.form_id,
+        comments=comments, history=history,
+        tasks=tasks, labels=labels, related=related, answers=answers, answer_lines=answer_lines,
     )
+
+
+def told(config: AppConfig, request: Request, events: Iterable[EventView], *, staff: bool) -> tuple[EventView, ...]:
+    """The history in words for its reader: staff (readers and agents) get every event; anyone else
+    (the requester) only the events meant for requesters, and none of their raw data."""
+    words = Words(config, request.zone_id, requester=request.requester_name,
+                  requester_email=request.requester_email, staff=staff)
+    shown = []
+    for event in events:
+        said = sentence(words, event)
+        public = said.audience is Audience.REQUESTER
+        if staff or public:
+            shown.append(replace(event, text=said.text, public=public, data=event.data if staff else {}))
+    return tuple(shown)
+
+
+def _answers(unit: Unit, form_id: str | None, stored: Sequence[tuple[str, str, str, Any]]) -> tuple[
+        tuple[tuple[str, str, Any], ...], tuple[AnswerView, ...]]:
+    """Form answers in the form's field order, as typed values and in words (see `answer_lines`)."""
+    if not stored:
+        return (), ()
+    # bot.catalog sits above the desk (it files through it), so it is imported when first needed; the
+    # form's definition comes from the catalog the server gave the desk, when it still has the form.
+    from bot.catalog.forms import answer_lines
+
+    form = unit.catalog.forms.get(form_id) if unit.catalog is not None and form_id else None
+    lines = tuple(AnswerView(*line) for line in answer_lines(form, stored))
+    position = {line.field_id: i for i, line in enumerate(lines)}
+    ordered = sorted(stored, key=lambda a: position.get(a[0], len(position)))
+    return tuple((field_id, label, value) for field_id, label, _, value in ordered), lines
 
 
 def _list_query(unit: Unit, actor: Actor, scope: str, status: str | None, zone_id: str | None,

@@ -22,8 +22,6 @@ uses the same few calls (see `bot/desk/unit.py`), not a new method here.
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.config import Zone
 from bot.desk import conversation, fields, lifecycle, ownership, reads, tasks, transfers
 from bot.desk import receive as receiving
@@ -37,9 +35,6 @@ class Desk(Intake):
     A unit of work (`Unit`) that files requests (`Intake`: `file_request`, with group commit), with
     every other use case attached by name below.
     """
-
-    # Forms and saved replies (bot.catalog.Catalog), set by the server; the core's commands use it.
-    catalog: Any = None
 
     # ---------------------------------------------------------------- intake
     receive = receiving.receive

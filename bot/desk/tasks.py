@@ -35,7 +35,7 @@ async def create_task(unit: Unit, actor: Actor, number: int, title: str, body: s
         if to_zone is None:
             to_zone = sorted(agent.zones)[0]
         elif to_zone not in agent.zones:
-            raise DeskError(f"{to_agent} does not work in that zone.")
+            raise DeskError(f"{to_agent} does not work in that {unit.config.organisation.zone_noun}.")
         if team is not None and team.id not in agent.teams:
             raise DeskError(f"{to_agent} is not a member of {team.name}.")
         to_agent = agent.email
@@ -47,9 +47,10 @@ async def create_task(unit: Unit, actor: Actor, number: int, title: str, body: s
         source = unit.zone(request.zone_id)
         if target.id != source.id:
             if not source.tasks_enabled:
-                raise DeskError(f"Tasks to other zones are switched off in {source.name}.")
+                word = unit.config.organisation.zone_noun
+                raise DeskError(f"Tasks from {source.name} to another {word} are switched off.")
             if target.id not in source.tasks_to:
-                allowed = ", ".join(unit.zone(z).name for z in source.tasks_to) or "no zone"
+                allowed = ", ".join(unit.zone(z).name for z in source.tasks_to) or "none"
                 raise DeskError(f"{source.name} may not send tasks to {target.name}. Allowed: {allowed}.")
         task = Task(request_id=number, from_zone=source.id, to_zone=target.id, to_team=to_team,
                     to_agent=to_agent, title=title, body=body, status="open", created_by=actor.email,

@@ -39,7 +39,8 @@ class CommentView:
 
 @dataclass(frozen=True)
 class EventView:
-    """One history entry."""
+    """One history entry; `text` is the sentence its reader sees (`bot.desk.history`), and `public`
+    says whether requesters see it (a requester-level reader is given only those, with no `data`)."""
 
     at: datetime
     actor_name: str
@@ -47,6 +48,18 @@ class EventView:
     channel: str
     kind: str
     data: dict[str, Any]
+    text: str = ""
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    """One form answer as its reader sees it: the field's label and the answer in words
+    (`bot.catalog.forms.answer_text`), in the form's field order."""
+
+    field_id: str
+    label: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -118,7 +131,9 @@ class RequestDetail:
     tasks: tuple[TaskView, ...] = ()
     labels: tuple[str, ...] = ()
     related: tuple[int, ...] = ()
-    answers: tuple[tuple[str, str, Any], ...] = ()
+    answers: tuple[tuple[str, str, Any], ...] = ()  # (field id, label, typed value), in the form's order
+    answer_lines: tuple[AnswerView, ...] = ()  # the same answers in words: what pages and chat show
+    resolution: str | None = None  # the note it was resolved with (kept while resolved or closed)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

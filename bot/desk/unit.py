@@ -197,6 +197,9 @@ class Unit:
         self.timers = timers
         self.on_commit = on_commit
         self.on_settled = on_settled  # told the keys a commit marked processed (bot.delivery.inbox.Inbox.settled)
+        # Forms and saved replies (bot.catalog.Catalog), set by the server: a request's form gives its
+        # answers their order and words. Typed loosely: bot.catalog files requests through the desk.
+        self.catalog: Any = None
 
     # ---------------------------------------------------------------- channels
     def enable(self, channel: ChannelInfo) -> None:

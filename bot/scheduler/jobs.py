@@ -96,7 +96,7 @@ async def deadline_reminder(context: JobContext) -> str:
 @job(APPROVAL, working_hours=True)
 async def approval_reminder(context: JobContext) -> str:
     """An approver has not decided yet: the card again, up to `approval_max` times."""
-    from bot.desk.approvals import approval_card
+    from bot.desk.approvals import card_for
 
     request, zone = context.request, context.zone()
     approver = str(context.data.get("approver", ""))
@@ -110,7 +110,7 @@ async def approval_reminder(context: JobContext) -> str:
         return "moot: decided"
     if approval.ordered and next(v for v in votes if v.decision is None) is not mine:
         return "moot: not their turn"
-    card = approval_card(approval, request, context.desk)
+    card = await card_for(context.tx.session, context.desk, approval, request)
     await context.tx.to_person(approver, replace(card, title=f"Reminder: {card.title}"), request.id)
     sent = int(context.data.get("sent", 0)) + 1
     reminders = zone.reminders

@@ -189,7 +189,11 @@ async def _check_reading(desk: Desk, world: World, person: str) -> None:
             assert detail.history and detail.history[0].kind == "filed", where
         else:
             assert notes == set(), where
-            assert detail.history == (), where
+            # Only the events meant for requesters, in words, without their data: no note, task,
+            # weight or internal category shows through.
+            assert detail.history[0].kind == "filed" and all(e.public and not e.data for e in detail.history), where
+            assert not {"noted", "task_created", "task_done", "weight", "internal_category", "related"} & {
+                e.kind for e in detail.history}, where
             assert detail.weight is None and detail.internal_category is None, where
         own_tasks = {title for col, title in TASKS.values() if col == column}
         assert {t.title for t in detail.tasks} == (own_tasks if expected >= R else set()), where
@@ -238,9 +242,9 @@ async def test_acting_is_refused_below_agent_and_writes_nothing(world: World) ->
                     assert message == f"Request #{number} was not found.", where
                 elif expected == R:
                     assert message == (f"You can read request #{number} but not {DOING[verb]}: "
-                                       "it belongs to another zone."), where
+                                       "it belongs to another department."), where
                 else:
-                    assert message == f"Only an agent of the request's zone can {DOING[verb]}.", where
+                    assert message == f"Only an agent of the request's department can {DOING[verb]}.", where
     assert await _snapshot(world.services) == before, "a refused action wrote something"
 
 
@@ -353,7 +357,7 @@ async def test_a_dispatcher_zone_routes_but_never_resolves(world: World) -> None
     desk, frida = world.desk, world.who("frida")
     number = world.numbers["desk"]
     message = ("Front desk routes requests but does not resolve them; "
-               "transfer it to the zone that handles it.")
+               "transfer it to the department that handles it.")
     with pytest.raises(DeskError) as refused:
         await desk.set_status(frida, number, "resolved")
     assert refused.value.message == message
@@ -477,7 +481,7 @@ async def test_cancel_reopen_and_urgency_are_the_requester_s_and_the_agents(worl
         actor = world.who(person)
         for column, number in world.numbers.items():
             level, where = _level(person, column), f"{person} cancelling {column}"
-            message = "Only the requester or an agent of the request's zone can cancel it."
+            message = "Only the requester or an agent of the request's department can cancel it."
             if level in (Q, A):  # Alexis filed the payslip request: as its requester he may cancel it
                 policy.require_requester_or_agent(actor, rows[column], "cancel it")
                 continue
@@ -540,7 +544,7 @@ async def test_task_receivers_are_the_ones_the_desk_accepts(world: World) -> Non
         if may:
             await desk.create_task(sender, world.numbers[column], "in person", to_zone=zone, to_agent=actor.email)
         else:
-            with pytest.raises(DeskError, match=r"is not an agent\.$|does not work in that zone\.$"):
+            with pytest.raises(DeskError, match=r"is not an agent\.$|does not work in that department\.$"):
                 await desk.create_task(sender, world.numbers[column], "in person", to_zone=zone,
                                        to_agent=actor.email)
 
@@ -553,3 +557,135 @@ def test_with_tasks_switched_off_a_zone_tasks_only_its_own_people(tmp_path: Path
     offered = Policy(load_config(path)).task_receivers("it")
     assert [(r.zone.id, [t.id for t in r.teams], [a.email for a in r.agents]) for r in offered] == [
         ("it", ["it-support"], [PEOPLE["alexis"], PEOPLE["ivar"]])]
+
+
+# ---------------------------------------------------------------- approvers
+# A named approver of a pending or decided approval reads what the decision needs (Level.APPROVER):
+# requester, fields, form answers, the public conversation and the approvals; never notes, tasks or the
+# zone's other requests, never in a list, and may change nothing. A withdrawn approval grants nothing.
+#   asked      IT, the new-hire form filed by zack; its manager Marte approves (pending)
+#   decided    IT, filed by max; Alexis asked Marte and Erika (all), both approved
+#   withdrawn  IT, filed by zack; Alexis asked Marte and Erika, then zack cancelled it
+#   private    HR's private team Employee relations, filed by max; Olav asked Erika (pending)
+#   other      IT, filed by zack; no approval
+P = Level.APPROVER
+APPROVAL_COLUMNS = ("asked", "decided", "withdrawn", "private", "other")
+APPROVER_EXPECTED: dict[str, tuple[Level, ...]] = {
+    #          as de wi pr ot
+    "marte":  (P, P, N, N, N),
+    "erika":  (N, P, N, P, N),  # a Finance agent: no more than an approver in IT and in a private team
+    "zack":   (Q, N, Q, N, Q),
+    "max":    (N, Q, N, Q, N),
+    "alexis": (A, A, A, N, A),
+    "frida":  (R, R, R, N, R),
+    "olav":   (N, N, N, A, N),
+    "siri":   (N, N, N, N, N),
+}
+
+
+@pytest.fixture
+async def approvals_world(services: Services, matrix_config: AppConfig) -> World:
+    from bot.catalog import file_form
+    from bot.desk.approvals import decide, request_approval
+
+    desk = Desk(matrix_config, services.sessions, services.clock)
+    desk.catalog = services.catalog
+
+    def a(name: str) -> Actor:
+        return desk.actor(PEOPLE[name])
+
+    asked = await file_form(desk, services.catalog, a("zack"), WEB, "new-hire-account", {
+        "name": "Kari Nordmann", "personal-email": "kari@example.com", "manager": PEOPLE["marte"],
+        "start-date": "2026-12-01", "laptop": "No laptop", "nda-signed": "on"})
+    assert not isinstance(asked, dict)
+    n = {
+        "asked": asked.number,
+        "decided": (await desk.file_request(a("max"), WEB, "Second monitor", zone_id="it")).number,
+        "withdrawn": (await desk.file_request(a("zack"), WEB, "Standing desk", zone_id="it")).number,
+        "private": (await desk.file_request(a("max"), WEB, "A situation", zone_id="hr",
+                                            category_id="sensitive")).number,
+        "other": (await desk.file_request(a("zack"), WEB, "Mouse is broken", zone_id="it")).number,
+    }
+    both = [PEOPLE["marte"], PEOPLE["erika"]]
+    decided = await request_approval(desk, a("alexis"), n["decided"], both, mode="all")
+    await decide(desk, a("marte"), decided, "approved")
+    await decide(desk, a("erika"), decided, "approved")
+    await request_approval(desk, a("alexis"), n["withdrawn"], both)
+    await desk.cancel(a("zack"), n["withdrawn"])
+    await request_approval(desk, a("olav"), n["private"], [PEOPLE["erika"]])
+    for key, number in n.items():
+        agent = next(name for name, row in APPROVER_EXPECTED.items() if row[APPROVAL_COLUMNS.index(key)] == A)
+        await desk.reply(a(agent), number, f"public reply on {key}")
+        await desk.note(a(agent), number, f"internal note on {key}")
+    return World(desk, services, n, {})
+
+
+def _approver_level(person: str, column: str) -> Level:
+    return APPROVER_EXPECTED[person][APPROVAL_COLUMNS.index(column)]
+
+
+async def test_a_named_approver_reads_what_the_decision_needs_and_nothing_more(approvals_world: World) -> None:
+    from bot.desk.approvals import approvals_of
+
+    desk = approvals_world.desk
+    for person in APPROVER_EXPECTED:
+        actor = approvals_world.who(person)
+        for column, number in approvals_world.numbers.items():
+            expected, where = _approver_level(person, column), f"{person} reading {column}"
+            if expected == N:
+                with pytest.raises(NotFound) as refused:
+                    await desk.get_request(actor, number)
+                assert refused.value.message == f"Request #{number} was not found.", where
+                assert await approvals_of(desk, actor, number) == [], where
+                continue
+            detail = await desk.get_request(actor, number)
+            assert detail.level == expected, where
+            if expected != P:
+                continue
+            assert not detail.can_act, where
+            assert {c.body for c in detail.comments} == {f"public reply on {column}"}, where
+            assert detail.tasks == () and detail.weight is None and detail.internal_category is None, where
+            assert all(not e.data for e in detail.history), where
+            assert bool(detail.answers) == (column == "asked"), where
+            approvals = await approvals_of(desk, actor, number)  # who else decides
+            assert approvals and all(actor.email in {v.email for v in a.approvers} for a in approvals), where
+
+
+async def test_an_approver_s_lists_and_the_sql_clause_agree_with_the_rule(approvals_world: World) -> None:
+    desk, policy = approvals_world.desk, approvals_world.desk.policy
+    rules: dict[str, dict[int, Level]] = {}
+    async with approvals_world.services.sessions() as session:
+        rows = list((await session.execute(select(Request))).scalars())
+        for person in APPROVER_EXPECTED:
+            actor = approvals_world.who(person)
+            named = set((await session.execute(select(Request.id).where(policy.approver_clause(actor)))).scalars())
+            by_rule = {r.id: policy.level(actor, r, approver=r.id in named) for r in rows}
+            assert by_rule == {approvals_world.numbers[c]: level for c, level in
+                               zip(APPROVAL_COLUMNS, APPROVER_EXPECTED[person], strict=True)}, person
+            for minimum in (P, Q, R, A):
+                selected = set((await session.execute(
+                    select(Request.id).where(policy.request_clause(actor, minimum)))).scalars())
+                assert selected == {n for n, level in by_rule.items() if level >= minimum}, (person, minimum)
+            rules[person] = by_rule
+    for person, by_rule in rules.items():
+        # Lists show what one filed or works, never what one only approves.
+        listed = {s.number for s in await desk.list_requests(approvals_world.who(person), limit=500)}
+        assert listed == {n for n, level in by_rule.items() if level >= Q}, person
+
+
+async def test_an_approver_may_change_nothing_on_the_request(approvals_world: World) -> None:
+    desk = approvals_world.desk
+    before = await _snapshot(approvals_world.services)
+    for person in APPROVER_EXPECTED:
+        actor = approvals_world.who(person)
+        for column, number in approvals_world.numbers.items():
+            if _approver_level(person, column) != P:
+                continue
+            for verb in ("reply", "note", "claim", "status", "comment"):
+                with pytest.raises(DeskError):
+                    await _act(desk, actor, verb, number)
+            with pytest.raises(DeskError):
+                await desk.cancel(actor, number)
+            with pytest.raises(DeskError):
+                await desk.reopen(actor, number)
+    assert await _snapshot(approvals_world.services) == before, "an approver's refused action wrote something"

@@ -149,7 +149,7 @@ CASES: list[tuple[str, Case, str]] = [
     ("the requester writes on a cancelled request", call("comment", ZACK, "cancelled", "Hello?"),
      "Request #{cancelled} is cancelled; file a new request or ask to reopen it."),
     ("a dispatcher zone resolves", call("set_status", FRIDA, "desk", "resolved"),
-     "Front desk routes requests but does not resolve them; transfer it to the zone that handles it."),
+     "Front desk routes requests but does not resolve them; transfer it to the department that handles it."),
     # Fields
     ("a category of another zone, later", call("set_category", ALEXIS, "it", "leave"),
      f"'leave' is not a category of IT. Categories: {IT_CATEGORIES}."),
@@ -174,7 +174,7 @@ CASES: list[tuple[str, Case, str]] = [
     ("transfer a cancelled request", call("transfer", ALEXIS, "cancelled", "facilities"),
      "Request #{cancelled} is cancelled; only open requests can be transferred."),
     ("relation across zones, by someone who sees both", call("relate", FRIDA, "desk", "{it}"),
-     "Relations exist only between requests of the same zone."),
+     "Relations exist only between requests of the same department."),
     ("relation to a request of a zone one cannot see", call("relate", ALEXIS, "it", "{hr}"),
      "Request #{hr} was not found."),
     ("relation to itself", call("relate", ALEXIS, "it", "{it}"), "A request cannot be related to itself."),
@@ -191,7 +191,7 @@ CASES: list[tuple[str, Case, str]] = [
     ("task to a zone not allowed", call("create_task", ALEXIS, "it", "Fix desk", to_team="hr-service"),
      "IT may not send tasks to HR. Allowed: Facilities, Finance."),
     ("task from a zone with tasks switched off", call("create_task", FRIDA, "desk", "Check", to_team="it-support"),
-     "Tasks to other zones are switched off in Front desk."),
+     "Tasks from Front desk to another department are switched off."),
     ("task to an unknown team", call("create_task", ALEXIS, "it", "Fix", to_team="legal"), "There is no team 'legal'."),
     ("task to someone who is no agent", call("create_task", ALEXIS, "it", "Fix", to_agent=MARTE),
      f"{MARTE} is not an agent."),
@@ -205,19 +205,19 @@ CASES: list[tuple[str, Case, str]] = [
       for verb, args in (("reply", ("I am IT, honest",)), ("claim", ()), ("note", ("psst",)),
                          ("set_status", ("resolved",)), ("transfer", ("facilities",)))],
     *[(f"a requester not in app.yaml, on their own request: {verb}", call(verb, ZACK, "it", *args),
-       f"Only an agent of the request's zone can {doing}.")
+       f"Only an agent of the request's department can {doing}.")
       for verb, args, doing in (("reply", ("answering myself",), "reply to it"), ("claim", (), "claim it"),
                                 ("note", ("note to self",), "add notes"),
                                 ("set_status", ("resolved",), "change its status"))],
     *[(f"an approver acting as agent: {verb}", call(verb, MARTE, "it", *args), "Request #{it} was not found.")
       for verb, args in (("reply", ("approved!",)), ("claim", ()), ("note", ("fine by me",)))],
     *[(f"an approver acting as agent on her own request: {verb}", call(verb, MARTE, "marte", *args),
-       f"Only an agent of the request's zone can {doing}.")
+       f"Only an agent of the request's department can {doing}.")
       for verb, args, doing in (("reply", ("done",), "reply to it"), ("claim", (), "claim it"),
                                 ("note", ("hmm",), "add notes"))],
     ("someone else's requester cancels", call("cancel", EVE, "it"), "Request #{it} was not found."),
     ("a reader cancels", call("cancel", FRIDA, "it"),
-     "Only the requester or an agent of the request's zone can cancel it."),
+     "Only the requester or an agent of the request's department can cancel it."),
 ]
 
 

@@ -34,7 +34,28 @@ async def test_csv_has_a_column_per_field_and_neutralises_formulas(services: Ser
     assert rows[0] == ["request", "title", "requester", "filed_at", "Name of the event", "Date", "Number of guests",
                        "We need food and drinks", "Contact on the day"]
     assert [r[4] for r in rows[1:]] == ["'=HYPERLINK(\"http://evil\",\"click\")", "'+1 party", "'@SUM(A1) -2"]
-    assert rows[1][5:] == ["2026-12-11", "40", "yes", ""]
+    assert rows[1][5:] == ["11 December 2026", "40", "Yes", ""]
+
+
+async def test_csv_cells_read_as_the_page_shows_them(services: Services) -> None:
+    """Option labels rather than their values, Yes/No, dates in words, whole numbers without '.0'."""
+    zack = services.desk.actor("zack@nordlys.example")
+    filed = await file_form(services.desk, services.catalog, zack, WEB, "software-access",
+                            {"application": "figma", "access-level": "editor", "needed-by": "2026-12-06",
+                             "reason": "=cmd|' /C calc'!A0 for the design review"})
+    assert not isinstance(filed, dict), filed
+    await _file(services, "ida@nordlys.example", "Quiet lunch")  # catering ticked
+    await file_form(services.desk, services.catalog, zack, WEB, "office-event",
+                    {"event-name": "No food", "date": "2027-01-05", "guests": "12"})
+    alexis = services.desk.actor("alexis.baker@nordlys.example")
+    rows = list(csv.reader(io.StringIO(await export_form(services.desk, services.catalog, alexis,
+                                                         "software-access"))))
+    assert rows[0][4:] == ["Application", "Access level", "Why do you need it?", "Needed by"]
+    assert rows[1][1] == "Access to Figma"
+    assert rows[1][4:] == ["Figma", "editor", "'=cmd|' /C calc'!A0 for the design review", "6 December 2026"]
+    siri = services.desk.actor("siri.nilsen@nordlys.example")
+    events = list(csv.reader(io.StringIO(await export_form(services.desk, services.catalog, siri, "office-event"))))
+    assert [r[5:8] for r in events[1:]] == [["11 December 2026", "40", "Yes"], ["5 January 2027", "12", "No"]]
 
 
 async def test_export_holds_only_what_the_caller_may_see(services: Services) -> None:

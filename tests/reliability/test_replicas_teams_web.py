@@ -87,7 +87,7 @@ def _form_fields(form: str, i: int) -> dict[str, str]:
 
 
 def _title(form: str, i: int) -> str:
-    return "Access to figma" if form == "software-access" else f"Event: Web party {i}"
+    return "Access to Figma" if form == "software-access" else f"Event: Web party {i}"
 
 
 async def test_two_replicas_file_teams_and_web_requests_once_and_send_each_outbox_row_once(tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ async def test_an_agent_works_a_request_with_verbs(slack: SlackWorld) -> None:
         assert await slack.desk(ALEXIS, text) == expected, text
 
     shown = await slack.desk(ALEXIS, "show #1")
-    assert "#1: Monitor flickers" in shown and "Status: reopened" in shown and "Your labels: hardware" in shown
+    assert "#1: Monitor flickers" in shown and "Status: Reopened" in shown and "Your labels: hardware" in shown
     assert "Checked the cable" in shown  # agents see internal notes
     listed = await slack.desk(ALEXIS, "list")
     assert "#1 · reopened" in listed
@@ -98,7 +98,7 @@ async def test_a_hidden_request_reads_exactly_like_a_missing_one(slack: SlackWor
 
 async def test_refusals_say_why(slack: SlackWorld) -> None:
     await file_in_it(slack)
-    assert await slack.desk(ZACK, "claim 1") == "Only an agent of the request's zone can claim it."
+    assert await slack.desk(ZACK, "claim 1") == "Only an agent of the request's department can claim it."
     assert "can read request #1 but not" in await slack.desk(FRIDA, "claim 1")  # front desk may read IT
     assert await slack.desk(ALEXIS, "status 1 closed") == (
         "Request #1 cannot go from new to closed: from new it can move to: accepted, assigned, cancelled, "

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from bot.catalog import file_form
 from bot.desk import WEB
-from bot.model import ApprovalVote, FormAnswer, Request
+from bot.model import ApprovalVote, Event, FormAnswer, Outbox, Request
 from tests.slack.conftest import ALEXIS, DM, ZACK, SlackWorld, block_text, buttons
 
 MARTE = "UMARTE"  # approver only
@@ -137,3 +139,71 @@ async def test_an_approver_can_add_a_comment_on_the_card(slack: SlackWorld) -> N
     assert (vote.decision, vote.comment) == ("rejected", "Start date is a holiday")
     updated = slack.fake.last("chat.update").args["blocks"]
     assert not any(b["type"] in {"actions", "input"} for b in updated)
+
+
+async def _marte_s_card(slack: SlackWorld) -> tuple[int, dict[str, Any]]:
+    """A new-hire form whose manager, Marte, has used the bot in Slack; her approval card as it reads now."""
+    slack.fake.add_user(MARTE, "marte.viken@nordlys.example", "Marte Viken")
+    await slack.desk(MARTE, "help")
+    services = slack.services
+    filed = await file_form(services.desk, services.catalog, services.desk.actor("ivar.lund@nordlys.example"), WEB,
+                            "new-hire-account", {
+                                "name": "Kari <!channel> Nordmann", "personal-email": "kari@example.com",
+                                "manager": "marte.viken@nordlys.example", "start-date": "2026-12-01",
+                                "laptop": "Developer 16-inch",
+                                "systems": ["Jira", "GitHub"], "nda-signed": "on"})
+    assert not isinstance(filed, dict)
+    await slack.deliver()
+    [card] = [m for m in slack.posts(f"D{MARTE}") if "Approval needed" in block_text(m.get("blocks", []))]
+    return filed.number, card
+
+
+async def test_the_approval_card_shows_what_the_decision_needs(slack: SlackWorld) -> None:
+    _, card = await _marte_s_card(slack)
+    text = block_text(card["blocks"])
+    assert "Do you confirm this person starts in your team" in text
+    assert "*Requester*\nIvar Lund" in text
+    assert "*Laptop*\nDeveloper 16-inch" in text and "*Systems they need*\nJira, GitHub" in text
+    assert "*Any one of*\nMarte Viken (waiting)" in text
+    assert "&lt;!channel&gt;" in text and "<!channel>" not in text, "user text is escaped"
+
+
+async def test_cancelling_updates_the_approvers_card_in_place_and_a_late_click_is_told_why(slack: SlackWorld) -> None:
+    number, card = await _marte_s_card(slack)
+    card = copy.deepcopy(card)  # as Marte's client still shows it when she clicks
+    await slack.services.desk.cancel(slack.services.desk.actor("ivar.lund@nordlys.example"), number)
+    await slack.deliver()
+    [updated] = [m for m in slack.posts(f"D{MARTE}") if m["ts"] == card["ts"]]
+    text = block_text(updated["blocks"])
+    assert f"This approval was withdrawn because request #{number} was cancelled." in text
+    assert not buttons(updated["blocks"]) and not any(b["type"] == "input" for b in updated["blocks"])
+    assert len([m for m in slack.posts(f"D{MARTE}") if "pproval" in block_text(m.get("blocks", []))]) == 1, \
+        "the card changed; no second message"
+    actions = buttons(card["blocks"])
+    _, hook = await slack.click(MARTE, "zd:approve", actions["zd:approve"], channel=f"D{MARTE}", message=card)
+    assert slack.answer_to(hook) == f"This approval was withdrawn because request #{number} was cancelled."
+    async with slack.services.sessions() as session:
+        assert [v.decision for v in (await session.execute(select(ApprovalVote))).scalars()] == [None]
+
+
+async def test_a_card_that_never_arrived_is_not_updated(slack: SlackWorld) -> None:
+    slack.fake.add_user(MARTE, "marte.viken@nordlys.example", "Marte Viken")
+    await slack.desk(MARTE, "help")
+    slack.fake.fail_next("conversations.open", times=50)  # Slack cannot open her DM, all day long
+    services = slack.services
+    filed = await file_form(services.desk, services.catalog, services.desk.actor("ivar.lund@nordlys.example"), WEB,
+                            "new-hire-account", {
+                                "name": "Ola", "personal-email": "ola@example.com",
+                                "manager": "marte.viken@nordlys.example", "start-date": "2026-12-01",
+                                "laptop": "No laptop", "nda-signed": "on"})
+    assert not isinstance(filed, dict)
+    await slack.deliver()
+    await services.desk.cancel(services.desk.actor("ivar.lund@nordlys.example"), filed.number)
+    services.clock.advance(timedelta(hours=25))  # the card is given up on
+    await slack.deliver()
+    assert slack.fake.call_count("chat.update") == 0
+    async with services.sessions() as session:
+        replaced = (await session.execute(select(Outbox).where(Outbox.kind == "replace"))).scalar_one()
+        kinds = [e.kind for e in (await session.execute(select(Event).order_by(Event.id))).scalars()]
+    assert (replaced.status, replaced.result) == ("sent", {"skipped": "the message it replaces was never delivered"})
+    assert kinds.count("delivery_failed") == 1, "only the card that never arrived; nothing to change is no failure"

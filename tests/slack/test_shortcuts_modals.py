@@ -67,7 +67,7 @@ async def test_field_errors_are_shown_in_the_modal_and_nothing_is_recorded(slack
                                              "title": {"value": {"value": "  "}}})
     assert answer.status == 200
     assert answer.json() == {"response_action": "errors", "errors": {
-        "category": "That category belongs to another zone; choose one of HR or none.",
+        "category": "That category belongs to another department; choose one of HR or none.",
         "title": "Write a short title."}}
     assert await slack.inbound() == recorded and await slack.requests() == 0
 

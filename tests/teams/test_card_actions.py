@@ -138,3 +138,62 @@ async def test_an_approver_can_add_a_comment_on_the_card(teams: TeamsWorld) -> N
     async with teams.services.sessions() as session:
         vote = (await session.execute(select(ApprovalVote))).scalar_one()
     assert (vote.decision, vote.comment) == ("rejected", "Use the free one")
+
+
+def _updates(teams: TeamsWorld, conversation: str) -> list[Any]:
+    return [c for c in teams.connector.delivered("update_activity") if c.conversation_id == conversation]
+
+
+async def test_an_approval_card_shows_what_the_decision_needs(teams: TeamsWorld) -> None:
+    await teams.say(MARTE, "desk help")
+    await teams.post_in_channel(KARI, "I need a licence for a drawing tool")
+    desk = teams.services.desk
+    await desk.reply(teams.actor(IVAR), 1, "Which tool, **exactly**?")
+    await request_approval(desk, teams.actor(IVAR), 1, [MARTE.email, ALEXIS.email], mode="all")
+    await teams.deliver()
+    shown = card_text(card_of(teams.sent_to(MARTE.chat)[-1]))
+    assert "Requester: Kari Nordmann" in shown
+    assert "All of: Marte Viken (waiting), Alexis Baker (waiting)" in shown
+    assert "Ivar Lund: Which tool, **exactly**?" in shown
+
+
+async def test_cancelling_updates_the_approval_card_in_place_and_a_late_click_is_told_why(teams: TeamsWorld) -> None:
+    await teams.say(MARTE, "desk help")
+    await teams.post_in_channel(KARI, "Licence for a font")
+    await request_approval(teams.services.desk, teams.actor(IVAR), 1, [MARTE.email])
+    await teams.deliver()
+    [sent] = [c for c in teams.connector.delivered("send_to_conversation") if c.conversation_id == MARTE.chat
+              and "Approval needed" in card_text(card_of(c.body))]
+    approval = card_of(sent.body)
+
+    await teams.services.desk.cancel(teams.actor(KARI), 1)
+    await teams.deliver()
+
+    [update] = _updates(teams, MARTE.chat)
+    assert update.activity_id == sent.response["id"]
+    withdrawn = card_of(update.body)
+    assert "This approval was withdrawn because request #1 was cancelled." in card_text(withdrawn)
+    assert all(a["type"] == "Action.OpenUrl" for a in withdrawn.get("actions", []))
+    answer = await teams.click(MARTE, actions(approval)["Approve"])
+    assert "This approval was withdrawn because request #1 was cancelled." in card_text(answer.body["value"])
+    async with teams.services.sessions() as session:
+        assert [v.decision for v in (await session.execute(select(ApprovalVote))).scalars()] == [None]
+
+
+async def test_a_rejection_updates_the_other_approvers_card_started_in_a_new_chat(teams: TeamsWorld) -> None:
+    await teams.say(MARTE, "desk help")
+    card = await triage_card(teams)
+    # Ivar is known by a click in a channel; his approval card starts his personal chat with the bot.
+    await teams.click(IVAR, actions(card)["Claim"], conversation=IT_TRIAGE, kind="channel")
+    await request_approval(teams.services.desk, teams.actor(ALEXIS), 1, [MARTE.email, IVAR.email], mode="all")
+    await teams.deliver()
+    [started] = [c for c in teams.connector.delivered("create_conversation") if c.body.get("members")]
+    marte_s = card_of(teams.sent_to(MARTE.chat)[-1])
+
+    await teams.click(MARTE, actions(marte_s)["Reject"])
+    await teams.deliver()
+
+    [update] = _updates(teams, started.response["id"])
+    assert update.activity_id == started.response["activityId"]
+    assert "This approval was withdrawn because Marte Viken rejected it." in card_text(card_of(update.body))
+    assert _updates(teams, MARTE.chat) == [], "her own card was replaced by her click"

@@ -88,7 +88,7 @@ async def test_commands_answer_with_usage_on_bad_arguments_and_check_access(team
     usage, = teams.sent_to(ALEXIS.chat)
     assert "Usage: reply <number> <text>" in card_text(card_of(usage))
     refused = teams.sent_to(KARI.chat)[-1]
-    assert "Only an agent of the request's zone can reply to it." in card_text(card_of(refused))
+    assert "Only an agent of the request's department can reply to it." in card_text(card_of(refused))
     detail = await teams.services.desk.get_request(teams.actor(FRIDA), 1)
     assert detail.comments == ()
 

@@ -91,7 +91,7 @@ async def test_a_requester_cannot_open_the_reply_dialog(teams: TeamsWorld) -> No
 
     answer = await teams.invoke(KARI, "task/fetch", {"data": actions(triage)["Reply"]["data"]})
 
-    assert task_message(answer) == "Only an agent of the request's zone can reply to #1."
+    assert task_message(answer) == "Only an agent of the request's department can reply to #1."
 
 
 async def test_add_a_comment_from_the_personal_chat(teams: TeamsWorld) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -66,5 +67,47 @@ async def test_file_answer_and_refuse_in_a_real_browser(server: str, web_service
             assert response is not None and response.status == 404
             await expect(outsider.get_by_text(f"Request #{number} was not found.")).to_be_visible()
             await expect(outsider.get_by_text("Laptop fan is loud")).to_have_count(0)
+        finally:
+            await browser.close()
+
+
+async def test_inserting_a_saved_reply_keeps_the_draft_in_a_real_browser(server: str, web_services: Services) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            context = await browser.new_context()
+            page = await context.new_page()
+            page.set_default_timeout(15_000)
+            await page.goto(server + urlsplit(await link_for(web_services, REQUESTER)).path)
+            await page.get_by_role("button", name="Sign in").click()
+            await page.goto(f"{server}/new/it")
+            await page.get_by_label("Title").fill("Need Jira")
+            await page.get_by_role("button", name="File request").click()
+            number = int(page.url.rsplit("/", 1)[1])
+
+            agent = await (await browser.new_context()).new_page()
+            agent.set_default_timeout(15_000)
+            await agent.goto(server + urlsplit(await link_for(web_services, IT_AGENT)).path)
+            await agent.get_by_role("button", name="Sign in").click()
+            await agent.goto(f"{server}/requests/{number}")
+            box = agent.get_by_label("Reply to Zack")
+            await box.fill("You are in the jira-users group now.")
+            await agent.get_by_label("Saved reply").select_option(label="Access granted")
+            await agent.get_by_role("button", name="Insert", exact=True).click()
+            await expect(box).to_have_value(re.compile(
+                r"^You are in the jira-users group now\.\n\nHi Zack, you now have access\..*"
+                rf"we reopen #{number}\.\nBest regards, Alexis Baker \(IT\)$", re.S))
+            await expect(box).to_be_focused()
+
+            await box.fill("")  # an empty box may take a saved reply too: Insert does not need a draft
+            await agent.get_by_role("button", name="Insert", exact=True).click()
+            await expect(box).to_have_value(re.compile(r"^Hi Zack, you now have access\."))
+            await agent.get_by_role("button", name="Send reply").click()
+            await expect(agent.get_by_text("Your reply is sent to the requester.")).to_be_visible()
+
+            await page.reload()
+            await expect(page.get_by_text("Hi Zack, you now have access.", exact=False)).to_be_visible()
         finally:
             await browser.close()

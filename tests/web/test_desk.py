@@ -48,7 +48,9 @@ async def test_an_it_agent_replies_and_the_requester_sees_it(browsers: Callable[
 
     seen = await requester.get(f"/requests/{number}")
     assert "Your account was locked; try again now." in seen.text and "Alexis Baker" in seen.text
-    assert "Locked by the password policy job." not in seen.text and "History" not in seen.text
+    assert "Locked by the password policy job." not in seen.text
+    # The requester reads the history meant for them: the reply, never that a note was added.
+    assert "Alexis Baker replied to the requester" in seen.text and "internal note" not in seen.text
 
 
 async def test_an_agent_of_another_zone_gets_the_not_found_page(browsers: Callable[[], Browser],

@@ -82,9 +82,12 @@ async def test_a_requester_answers_cancels_and_cannot_act_as_an_agent(browsers: 
     assert "Reply to" not in answered.text and "Internal notes" not in answered.text
 
     sneaky = await requester.post(f"/requests/{number}/status", {"status": "resolved"})
-    assert sneaky.status == 400 and "Only an agent of the request's zone can change its status." in sneaky.text
+    assert sneaky.status == 400 and "Only an agent of the request's department can change its status." in sneaky.text
 
-    cancelled = await requester.post(f"/requests/{number}/cancel")
+    asked = await requester.post(f"/requests/{number}/cancel")
+    assert asked.status == 200 and f"Cancel #{number} · Badge does not open door 3?" in asked.text
+    assert "A cancelled request is final" in asked.text
+    cancelled = await requester.post(f"/requests/{number}/cancel", {"confirmed": "yes"})
     assert f"Request #{number} is cancelled." in cancelled.text and "Cancelled" in cancelled.text
     late = await requester.post(f"/requests/{number}/comment", {"comment": "one more thing"})
     assert late.status == 400 and "is cancelled; file a new request or ask to reopen it." in late.text

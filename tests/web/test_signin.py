@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from bot.clock import FakeClock
 from bot.server import Services
-from tests.web.conftest import IT_AGENT, REQUESTER, Browser, link_for
+from tests.web.conftest import IT_AGENT, REQUESTER, Browser, Page, link_for
 
 
 async def test_a_signed_out_visitor_is_told_how_to_get_a_link(browsers: Callable[[], Browser]) -> None:
@@ -23,39 +23,64 @@ async def test_a_signed_out_visitor_is_told_how_to_get_a_link(browsers: Callable
 
 async def test_a_link_signs_in_once(browsers: Callable[[], Browser], web_services: Services) -> None:
     link = await link_for(web_services, REQUESTER)
+    path = urlsplit(link).path
+    late = browsers()
+    assert "Sign in" in (await late.get(path)).text  # opened now, pressed after someone else used the link
     first = browsers()
     landing = await first.open_link(link)
     assert landing.status == 200 and landing.url.endswith("/")
     assert "Signed in as Zack." in landing.text and "What do you need help with?" in landing.text
 
-    second = browsers()
-    again = await second.open_link(link)
-    assert again.status == 400
-    assert "This sign-in link was already used. Ask for a new one." in again.text
-    assert (await second.get("/requests")).status == 401
+    pressed = await late.post(path)
+    assert pressed.status == 400 and "This sign-in link was already used. Ask for a new one." in pressed.text
+    assert (await late.get("/requests")).status == 401
 
 
-async def test_opening_a_link_does_not_spend_it(browsers: Callable[[], Browser], web_services: Services) -> None:
-    """Chat previews and mail scanners fetch links: only the button's POST signs in."""
+def _offers_the_button(page: Page) -> bool:
+    return 'action="/login/' in page.html
+
+
+async def test_a_used_link_says_so_when_opened(browsers: Callable[[], Browser], web_services: Services) -> None:
+    """Issue 16 #12: the page that opens says the link is spent, before anyone presses Sign in."""
     link = await link_for(web_services, REQUESTER)
-    preview = await browsers().get(urlsplit(link).path)
-    assert preview.status == 200 and "Sign in" in preview.text
-    landing = await browsers().open_link(link)
-    assert "What do you need help with?" in landing.text
+    await browsers().open_link(link)
+    opened = await browsers().get(urlsplit(link).path)
+    assert opened.status == 400 and "This sign-in link was already used. Ask for a new one." in opened.text
+    assert not _offers_the_button(opened) and "zonedesk login-link" in opened.text
 
 
-async def test_an_expired_link_is_refused(browsers: Callable[[], Browser], web_services: Services,
-                                          clock: FakeClock) -> None:
+async def test_an_expired_link_says_so_when_opened_and_when_pressed(browsers: Callable[[], Browser],
+                                                                    web_services: Services, clock: FakeClock) -> None:
     link = await link_for(web_services, REQUESTER)
+    path = urlsplit(link).path
+    early = browsers()
+    assert _offers_the_button(await early.get(path))
     clock.advance(timedelta(minutes=16))
-    page = await browsers().open_link(link)
-    assert page.status == 400 and "This sign-in link has expired. Ask for a new one." in page.text
+    opened = await browsers().get(path)
+    assert opened.status == 400 and "This sign-in link has expired. Ask for a new one." in opened.text
+    assert not _offers_the_button(opened)
+    pressed = await early.post(path)  # the page was opened in time, the button pressed too late
+    assert pressed.status == 400 and "This sign-in link has expired. Ask for a new one." in pressed.text
+    assert (await early.get("/requests")).status == 401
 
 
-async def test_a_forged_link_is_refused(browsers: Callable[[], Browser], web_services: Services) -> None:
+async def test_looking_at_a_link_many_times_does_not_use_it_up(browsers: Callable[[], Browser],
+                                                               web_services: Services) -> None:
+    """Link previews (Slack, Teams, mail scanners) GET the link, maybe several times; it still works."""
     link = await link_for(web_services, REQUESTER)
-    page = await browsers().open_link(link[:-3] + "xyz")
-    assert page.status == 400 and "This sign-in link is not valid." in page.text
+    for _ in range(3):
+        preview = await browsers().get(urlsplit(link).path)
+        assert preview.status == 200 and _offers_the_button(preview)
+    landing = await browsers().open_link(link)
+    assert "Signed in as Zack." in landing.text
+
+
+async def test_a_forged_or_garbled_link_is_refused(browsers: Callable[[], Browser], web_services: Services) -> None:
+    link = await link_for(web_services, REQUESTER)
+    for path in (urlsplit(link).path[:-3] + "xyz", "/login/not-a-token", "/login/" + "A" * 500):
+        page = await browsers().get(path)
+        assert page.status == 400 and "This sign-in link is not valid." in page.text, path
+        assert not _offers_the_button(page)
 
 
 async def test_staff_land_on_the_desk(browsers: Callable[[], Browser]) -> None:
