@@ -27,6 +27,7 @@ from bot.config import AppConfig, Zone
 from bot.delivery.channels import ChannelInfo
 from bot.delivery.messages import Message
 from bot.delivery.outbox import outbox_row
+from bot.desk.approvers import level_of
 from bot.desk.writes import claim_key
 from bot.errors import DeskError, NotFound
 from bot.model import Event, Identity, Outbox, Request
@@ -90,7 +91,13 @@ class Tx:
         request = await self.find(number)
         if request is None:
             raise NotFound(number)
-        self.unit.policy.require(actor, request, needed, doing)
+        try:
+            self.unit.policy.require(actor, request, needed, doing)
+        except NotFound:
+            # An approver may see the request (to decide) but never act on it: told so, not "not found".
+            if needed > Level.APPROVER and await level_of(self.unit.policy, self.session, actor, request):
+                raise DeskError(f"You can see request #{number} to decide its approval, but not {doing}.") from None
+            raise
         return request
 
     async def find(self, number: int) -> Request | None:

@@ -681,11 +681,15 @@ async def test_an_approver_may_change_nothing_on_the_request(approvals_world: Wo
         for column, number in approvals_world.numbers.items():
             if _approver_level(person, column) != P:
                 continue
-            for verb in ("reply", "note", "claim", "status", "comment"):
-                with pytest.raises(DeskError):
+            told = f"You can see request #{number} to decide its approval, but not "
+            for verb in ("reply", "note", "claim", "status"):  # told why, not "not found": they can see it
+                with pytest.raises(DeskError) as refused:
                     await _act(desk, actor, verb, number)
+                assert refused.value.message.startswith(told), (person, column, verb)
             with pytest.raises(DeskError):
-                await desk.cancel(actor, number)
-            with pytest.raises(DeskError):
-                await desk.reopen(actor, number)
+                await _act(desk, actor, "comment", number)
+            for change in (desk.cancel, desk.reopen):
+                with pytest.raises(DeskError) as refused:
+                    await change(actor, number)
+                assert refused.value.message.startswith(told), (person, column, change.__name__)
     assert await _snapshot(approvals_world.services) == before, "an approver's refused action wrote something"
