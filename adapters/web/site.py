@@ -141,12 +141,16 @@ class Site:
                 raise
             except Exception as exc:
                 response = self.failure(visit, request, exc)
-            if visit.session.changed:
-                self.codec.write(response, visit.session)
-            add_security_headers(response)
-            return response
+            return self._finish(visit, response)
 
         return serve
+
+    def _finish(self, visit: Visit, response: web.StreamResponse) -> web.StreamResponse:
+        """Every page's last step: the session cookie if it changed, and the security headers."""
+        if visit.session.changed:
+            self.codec.write(response, visit.session)
+        add_security_headers(response)
+        return response
 
     def failure(self, visit: Visit, request: web.Request, exc: Exception) -> web.Response:
         """The page for an error nobody planned: the database being away is said as such, and nothing was saved."""
@@ -195,10 +199,7 @@ class Site:
                     raise
                 visit = self._visit(request)
                 response = self.failure(visit, request, exc)
-            if visit.session.changed:
-                self.codec.write(response, visit.session)
-            add_security_headers(response)
-            return response
+            return self._finish(visit, response)
 
         return error_pages
 

@@ -33,7 +33,7 @@ from bot.access import Actor, Level, name_from_email
 from bot.config import AppConfig, Role
 from bot.delivery.messages import Button, Message
 from bot.delivery.outbox import replacing
-from bot.desk.actions import DeskLike, Outcome, action
+from bot.desk.actions import Outcome, action
 from bot.desk.approvers import level_of
 from bot.desk.status import OPEN
 from bot.desk.unit import Tx, Unit
@@ -474,12 +474,12 @@ def _approval_id(value: str) -> tuple[int, str]:
 
 
 @action("approve")
-async def _approve(desk: DeskLike, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
+async def _approve(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
     approval_id, comment = _approval_id(value)
-    return await decide(desk, actor, approval_id, "approved", comment, dedupe_key)  # type: ignore[arg-type]
+    return await decide(desk, actor, approval_id, "approved", comment, dedupe_key)
 
 
 @action("reject")
-async def _reject(desk: DeskLike, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
+async def _reject(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
     approval_id, comment = _approval_id(value)
-    return await decide(desk, actor, approval_id, "rejected", comment, dedupe_key)  # type: ignore[arg-type]
+    return await decide(desk, actor, approval_id, "rejected", comment, dedupe_key)

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from bot.access import Actor
 from bot.config import Zone
 from bot.delivery.messages import Button, Message
-from bot.desk.actions import DeskLike, Outcome, action
+from bot.desk.actions import Outcome, action
 from bot.desk.unit import Tx, Unit
 from bot.errors import DeskError
 from bot.model import Identity, Request, Survey
@@ -156,6 +156,6 @@ def parse_rating(value: str) -> tuple[int, int, str]:
 
 
 @action("rate")
-async def _rate(desk: DeskLike, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
+async def _rate(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
     survey_id, rating, comment = parse_rating(value)
-    return await rate(desk, actor, survey_id, rating, comment, dedupe_key=dedupe_key)  # type: ignore[arg-type]
+    return await rate(desk, actor, survey_id, rating, comment, dedupe_key=dedupe_key)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bot.access import Actor, Level, system_actor
 from bot.delivery.messages import Button, Message
-from bot.desk.actions import DeskLike, Outcome, action
+from bot.desk.actions import Outcome, action
 from bot.desk.lifecycle import move
 from bot.desk.surveys import expire_survey, send_survey
 from bot.desk.unit import Unit
@@ -136,10 +136,10 @@ async def report_not_solved(desk: Unit, actor: Actor, number: int, *, dedupe_key
 
 
 @action("solved")
-async def _solved(desk: DeskLike, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
-    return await confirm_solved(desk, actor, _number(value), dedupe_key=dedupe_key)  # type: ignore[arg-type]
+async def _solved(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
+    return await confirm_solved(desk, actor, _number(value), dedupe_key=dedupe_key)
 
 
 @action("not_solved")
-async def _not_solved(desk: DeskLike, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
-    return await report_not_solved(desk, actor, _number(value), dedupe_key=dedupe_key)  # type: ignore[arg-type]
+async def _not_solved(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
+    return await report_not_solved(desk, actor, _number(value), dedupe_key=dedupe_key)
