@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions() -> list[Callable[[Any], None]]:
     """Sub-commands that live beside their feature (seed, export-form...), registered if present."""
     found = []
-    for module in ("bot.store.seed", "bot.catalog.exports", "bot.store.backup"):
+    for module in ("bot.store.seed", "bot.catalog.exports", "bot.store.backup", "bot.i18n.catalogues"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError:

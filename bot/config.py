@@ -33,7 +33,27 @@ from pydantic import (
     model_validator,
 )
 
+from bot.i18n import LANGUAGES, normalise
+
 log = logging.getLogger(__name__)
+
+
+def _language(value: Any) -> str | None:
+    """A language code as the desk stores it (`nb-NO` and `no` -> `nb`); an unknown one is an error."""
+    if value is None:
+        return None
+    if value is False:  # `language: no` unquoted: YAML reads Norwegian's code as false
+        value = "no"
+    if not isinstance(value, str):
+        raise ValueError(f"expected a language code (one of: {', '.join(LANGUAGES)})")
+    code = normalise(value)
+    if code is None:
+        raise ValueError(f"unknown language '{value}' (expected one of: {', '.join(LANGUAGES)})")
+    return code
+
+
+# A language the desk speaks, stored normalised (bot.i18n).
+Language = Annotated[str, BeforeValidator(_language)]
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", to_lower=True)]
@@ -136,6 +156,7 @@ class Zone(_Strict):
     sla: tuple[SlaRule, ...] = ()
     survey: Survey = Survey()
     digest: Digest = Digest()
+    language: Language | None = None  # what its people read when they have not chosen; None: the organisation's
 
     def category_ids(self) -> set[str]:
         """Every category id in this zone's tree."""
@@ -171,6 +192,7 @@ class Person(_Strict):
     name: str
     roles: frozenset[Role] = frozenset()
     manages: tuple[Slug, ...] = ()
+    language: Language | None = None  # their default until they choose one themselves
 
 
 class Priority(_Strict):
@@ -251,6 +273,7 @@ class Organisation(_Strict):
     base_url: str = "http://127.0.0.1:3000"
     # People never read "zone": every page and message says the organisation's own word for it.
     zone_word: str = "Department"
+    language: Language = "en"  # what people read when nothing else says which language
 
     @field_validator("zone_word")
     @classmethod

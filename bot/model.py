@@ -343,6 +343,16 @@ class ConversationRef(Base):
     updated_at: Mapped[datetime]
 
 
+class PersonLanguage(Base):
+    """The language a person chose for themselves (`/desk language`, the web page's chooser), by e-mail."""
+
+    __tablename__ = "person_languages"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    language: Mapped[str] = mapped_column(String(10))
+    updated_at: Mapped[datetime]
+
+
 class LoginToken(Base):
     """A one-time sign-in link: usable once, before it expires."""
 

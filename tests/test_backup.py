@@ -9,7 +9,8 @@ from sqlalchemy import func, select, text
 
 from bot import store
 from bot.desk import WEB
-from bot.model import Comment, Event, Identity, Request
+from bot.model import Comment, Event, Identity, PersonLanguage, Request
+from bot.people.languages import save_language
 from bot.server import Services
 from bot.store.backup import erase_person, export_all, import_all, pseudonym
 
@@ -20,6 +21,8 @@ async def _some_work(services: Services) -> int:
     await services.desk.comment(zack, filed.number, "I also wonder about my bonus")
     await services.desk.reply(services.desk.actor("alexis.baker@nordlys.example"), filed.number, "Looking into it")
     await services.directory.remember("slack", "U123", "zack@nordlys.example", "Zack McKinnon")
+    async with services.desk.transaction() as tx:
+        await save_language(tx.session, "zack@nordlys.example", "nb", tx.now)
     return filed.number
 
 
@@ -37,6 +40,7 @@ async def test_export_then_import_into_an_empty_database_keeps_every_row(service
         async with target.connect() as conn:
             title = (await conn.execute(select(Request.title).where(Request.id == number))).scalar_one()
         assert title == "My salary is wrong"
+        assert loaded["person_languages"] == 1  # export covers every table, the saved language included
         with pytest.raises(ValueError, match="already holds requests"):
             await import_all(target, dump)
     finally:
@@ -47,6 +51,7 @@ async def test_erase_removes_what_identifies_the_person(services: Services) -> N
     number = await _some_work(services)
     changed = await erase_person(services.engine, "Zack@nordlys.example", services.clock.now())
     assert changed["requests"] == 1 and changed["comments"] == 1 and changed["identities"] == 1
+    assert changed["languages"] == 1
     async with services.sessions() as session:
         request = await session.get(Request, number)
         assert request is not None and request.requester_email == pseudonym("zack@nordlys.example")
@@ -54,8 +59,9 @@ async def test_erase_removes_what_identifies_the_person(services: Services) -> N
         bodies = (await session.execute(select(Comment.body).order_by(Comment.id))).scalars().all()
         assert bodies == ["[erased]", "Looking into it"]
         assert await session.scalar(select(func.count()).select_from(Identity)) == 0
+        assert await session.scalar(select(func.count()).select_from(PersonLanguage)) == 0
         assert (await session.execute(select(Event.kind).order_by(Event.id.desc()))).scalars().first() == "erased"
     async with services.engine.connect() as conn:
-        for table in ("requests", "comments", "events", "identities", "outbox"):
+        for table in ("requests", "comments", "events", "identities", "outbox", "person_languages"):
             dump = " ".join(str(r) for r in (await conn.execute(text(f"SELECT * FROM {table}"))).all())
             assert "zack" not in dump.lower() and "1234 5678" not in dump, table

@@ -25,6 +25,22 @@ def test_the_shipped_company_is_valid() -> None:
     assert {t.id for t in config.teams_in("finance")} == {"payroll", "accounting"}
 
 
+def test_languages_are_read_normalised_with_english_by_default(tmp_path: Path) -> None:
+    assert load_config(ROOT / "app.yaml").organisation.language == "en"
+    path = tmp_path / "app.yaml"
+    path.write_text(SAMPLE.replace("  language: en ", "  language: nb-NO ", 1)
+                    .replace("auto_close_days: 3", "auto_close_days: 3\n    language: sv_SE")
+                    .replace("name: Per Holm, roles: [agent]}", "name: Per Holm, roles: [agent], language: no}"))
+    config = load_config(path)
+    assert config.organisation.language == "nb"
+    assert config.zone("facilities").language == "sv"  # type: ignore[union-attr]
+    assert config.zone("it").language is None  # type: ignore[union-attr]
+    assert config.person("per.holm@nordlys.example").language == "nb"  # type: ignore[union-attr]
+    assert config.person("siri.nilsen@nordlys.example").language is None  # type: ignore[union-attr]
+    path.write_text(SAMPLE.replace("  language: en ", "", 1))
+    assert load_config(path).organisation.language == "en"
+
+
 def test_chat_channels_are_keyed_by_platform() -> None:
     config = load_config(ROOT / "app.yaml")
     assert config.intake.channels == {
@@ -118,6 +134,12 @@ BAD = [
     ('    teams: {"19:ithelp', '    msteams: {"19:ithelp', "intake.channels.msteams",
      "unknown channel 'msteams' (expected one of: slack, teams, web)", "msteams:"),
     ("C0ASKHR: hr,", "C0ASKHR: h-r,", "intake.channels.slack.C0ASKHR", "unknown zone 'h-r'", "C0ASKHR: h-r"),
+    ("  language: en ", "  language: xx ", "organisation.language",
+     "unknown language 'xx' (expected one of: en, nb, sv, nl, it, pl, de)", "language: xx"),
+    ("auto_close_days: 3", "auto_close_days: 3\n    language: klingon", "zones[4].language",
+     "unknown language 'klingon' (expected one of: en, nb, sv, nl, it, pl, de)", "language: klingon"),
+    ("name: Per Holm, roles: [agent]}", "name: Per Holm, roles: [agent], language: fr}", "people[6].language",
+     "unknown language 'fr' (expected one of: en, nb, sv, nl, it, pl, de)", "language: fr"),
 ]
 
 

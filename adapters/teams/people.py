@@ -75,7 +75,9 @@ class TeamsPeople:
         found = self.desk.actor(email, name, channel=PLATFORM)
         return Actor(email=found.email, name=found.name, channel=found.channel, roles=found.roles, teams=found.teams,
                      zones=found.zones, manages=found.manages, known=found.known,
-                     extra={"teams_user": str(account.id), "aad": person_key(account)})
+                     extra={"teams_user": str(account.id), "aad": person_key(account),
+                            # the client's language: a person's language when nothing they set says otherwise
+                            **({"locale": turn.activity.locale} if turn.activity.locale else {})})
 
     def resolver(self, turn: TurnContext) -> Callable[[str], Awaitable[str | None]]:
         """The command interpreter's person resolver for this turn: a mention token `<at:ID>` to an e-mail."""

@@ -11,9 +11,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from yarl import URL
+
+from bot.i18n import SOURCE, translator
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -142,7 +145,10 @@ class Pages:
         self.organisation = organisation
         self.tz = ZoneInfo(timezone)
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                               trim_blocks=True, lstrip_blocks=True)
+                               trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+        # The page's own words in the visit's language (the `language` every page is rendered with);
+        # newstyle: the template's values are escaped and filled in after translation.
+        self.env.install_gettext_callables(_page_gettext, _page_ngettext, newstyle=True)  # type: ignore[attr-defined]
         self.env.filters["when"] = self.when
         self.env.filters["status"] = status_label
         self.env.filters["linkify"] = linkify
@@ -159,6 +165,16 @@ class Pages:
         response = web.Response(text=html, status=status, content_type="text/html")
         response.headers["Cache-Control"] = "no-store"
         return response
+
+
+@pass_context
+def _page_gettext(context: Context, message: str) -> str:
+    return translator(context.get("language") or SOURCE).gettext(message)
+
+
+@pass_context
+def _page_ngettext(context: Context, singular: str, plural: str, count: int) -> str:
+    return translator(context.get("language") or SOURCE).plural(singular, plural, count)
 
 
 def add_security_headers(response: web.StreamResponse) -> None:

@@ -12,6 +12,7 @@ from adapters.web.site import Site, Visit
 from bot.config import Category, Zone
 from bot.desk import WEB
 from bot.errors import DeskError, Duplicate
+from bot.people.languages import chosen, language_code, save_language
 from bot.people.signin import SignIn
 
 
@@ -33,6 +34,14 @@ def category_options(nodes: Sequence[Category], depth: int = 0) -> list[Category
     return options
 
 
+def same_site(path: str) -> str:
+    """`path` if it is an address on this site (`/requests?page=2`), else the front page: the chooser's
+    `next` is posted by the browser, so it must not send anyone elsewhere (`//evil.example`, `https:...`)."""
+    if not path.startswith("/") or path.startswith(("//", "/\\")) or any(c in path for c in "\r\n\\"):
+        return "/"
+    return path
+
+
 class Portal:
     """Routes for requesters (everyone who is signed in)."""
 
@@ -49,6 +58,7 @@ class Portal:
         router.add_get(r"/login/{token}", route(self.confirm_sign_in, signed_in=False))
         router.add_post(r"/login/{token}", route(self.sign_in, signed_in=False))
         router.add_post("/logout", route(self.sign_out, signed_in=False))
+        router.add_post("/language", route(self.choose_language))
         router.add_get(r"/new/{zone}", route(self.new_request))
         router.add_get("/requests", route(self.my_requests))
         router.add_post("/requests", route(self.file_request))
@@ -78,6 +88,19 @@ class Portal:
         visit.session = self.site.codec.fresh(actor.email)
         visit.session.flash(f"Signed in as {actor.name}.")
         return self.site.redirect("/desk" if actor.is_staff else "/")
+
+    async def choose_language(self, visit: Visit) -> web.StreamResponse:
+        """Save the language the footer's chooser names and go back to the page it was on."""
+        back = same_site(visit.field("next"))
+        try:
+            code = language_code(visit.field("language"))
+        except DeskError as exc:
+            visit.session.flash(exc.message, "error")
+            return self.site.redirect(back)
+        async with self.site.desk.transaction() as tx:
+            await save_language(tx.session, visit.user.email, code, tx.now)
+        visit.session.flash(chosen(code))  # already in the language chosen
+        return self.site.redirect(back)
 
     async def sign_out(self, visit: Visit) -> web.StreamResponse:
         """End the session (a new anonymous one replaces it)."""

@@ -27,6 +27,8 @@ from adapters.web.sessions import Session, SessionCodec
 from bot.access import Actor
 from bot.desk.approvals import approves
 from bot.errors import NotFound
+from bot.i18n import LANGUAGES, negotiate
+from bot.people.languages import language_for, saved_language
 from bot.server import UNAVAILABLE_TEXT, Services
 from bot.store import unavailable
 
@@ -44,6 +46,7 @@ class Visit:
     actor: Actor | None
     form: dict[str, str] = field(default_factory=dict)
     approves: bool = False  # the navigation offers Approvals (bot.desk.approvals.approves)
+    language: str = "en"  # the visit's language (`Site.language`), the page's `<html lang>`
 
     @property
     def user(self) -> Actor:
@@ -96,8 +99,21 @@ class Site:
              **context: object) -> web.Response:
         """A page with the header (who is signed in, sign-out form) and the waiting flash messages."""
         flashes = visit.session.take_flashes() + [("error", e) for e in errors]
+        # The chooser brings the browser back here; a page rendered for a POST goes back to the front page.
+        here = visit.request.path_qs if visit.request.method == "GET" else "/"
         return self.pages.render(template, status, user=visit.actor, csrf=visit.session.csrf, flashes=flashes,
-                                 approves=visit.approves, **context)
+                                 approves=visit.approves, language=visit.language, languages=LANGUAGES,
+                                 here=here, **context)
+
+    async def language(self, request: web.Request, email: str | None) -> str:
+        """The visit's language: the person's saved choice, their `people[].language`, the browser's
+        `Accept-Language`, the organisation's. Signing in saves nothing, so a browser's header keeps
+        deciding for anyone who never chose."""
+        if not email:
+            return self._unsaved_language(request, email)
+        async with self.services.sessions() as session:
+            choice = await saved_language(session, email)
+        return language_for(self.config, email, choice, hint=negotiate(request.headers.get("Accept-Language"))).language
 
     def problem(self, visit: Visit, status: int, title: str, message: str) -> web.Response:
         """An error page (404, 403, 500) that says what happened in the reader's terms."""
@@ -121,8 +137,10 @@ class Site:
             session = self.codec.read(request)
             actor = self.desk.actor(session.email, channel="web") if session.email else None
             visit = Visit(request, session, actor)
+            visit.language = self._unsaved_language(request, session.email)  # until the saved choice is read
             response: web.StreamResponse
             try:
+                visit.language = await self.language(request, session.email)
                 if request.method == "POST":
                     posted = await self._posted(request)
                     visit.form = {k: v for k, v in posted.items() if isinstance(v, str)}
@@ -220,4 +238,11 @@ class Site:
 
     def _visit(self, request: web.Request) -> Visit:
         session = self.codec.read(request)
-        return Visit(request, session, self.desk.actor(session.email, channel="web") if session.email else None)
+        visit = Visit(request, session, self.desk.actor(session.email, channel="web") if session.email else None)
+        # No database read here: this visit may be the page saying the database is away.
+        visit.language = self._unsaved_language(request, session.email)
+        return visit
+
+    def _unsaved_language(self, request: web.Request, email: str | None) -> str:
+        """The visit's language before (or without) reading the person's saved choice."""
+        return language_for(self.config, email, None, hint=negotiate(request.headers.get("Accept-Language"))).language

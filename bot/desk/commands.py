@@ -19,6 +19,8 @@ from bot.access import Actor
 from bot.desk.history import Words
 from bot.desk.status import STATUSES
 from bot.errors import DeskError, Duplicate
+from bot.i18n import LANGUAGES, N_, translator
+from bot.people import languages
 
 #: Turns a platform's reference to a person (a Slack `<@U123>` mention, a Teams @name) into an e-mail.
 PersonResolver = Callable[[str], Awaitable[str | None]]
@@ -413,3 +415,36 @@ async def _reopen(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=False)
     await ctx.desk.reopen(ctx.actor, number, rest or None, dedupe_key=ctx.dedupe_key)
     return f"#{number} is reopened."
+
+
+# ---------------------------------------------------------------- the person
+_DECIDED = {
+    languages.SAVED: N_("you chose it"),
+    languages.PERSON: N_("app.yaml sets it for you"),
+    languages.HINT: N_("your app asks for it"),
+    languages.ZONE: N_("it is the default of your {zone}"),
+    languages.ORGANISATION: N_("it is the organisation's default"),
+    languages.DEFAULT: N_("it is the default"),
+}
+
+
+@verb("language", "language [code]", "the language Zonedesk speaks with you, or choose one (e.g. language nb)")
+async def _language(ctx: Context, args: str) -> str:
+    words = args.split()
+    if len(words) > 1:
+        raise UsageError
+    if words:
+        code = languages.language_code(words[0])  # an unknown code is refused before anything is written
+        async with ctx.desk.transaction(ctx.dedupe_key) as tx:
+            await languages.save_language(tx.session, ctx.actor.email, code, tx.now)
+        return languages.chosen(code)  # already in the language chosen
+    async with ctx.desk.sessions() as session:
+        reading = await languages.person_language(session, ctx.desk.config, ctx.actor.email,
+                                                  hint=ctx.actor.extra.get("locale"))
+    said = translator(reading.language)
+    how = said.gettext(_DECIDED[reading.source], zone=ctx.desk.config.organisation.zone_noun)
+    return "\n".join((
+        " ".join((said.gettext("Zonedesk speaks {language} ({code}) with you: {how}.",
+                               language=LANGUAGES[reading.language], code=reading.language, how=how),
+                  said.gettext(languages.UNTRANSLATED))),
+        said.gettext("Choose another with `language <code>`: {choices}.", choices=languages.choices())))

@@ -3,7 +3,7 @@
 Export writes every table as JSON Lines (a header line with the schema revision, then one line per
 row, parents before children), so a backup moves between SQLite and PostgreSQL. Import loads such a
 file into an empty database only. Erase removes what identifies a person: their identities, labels,
-sign-in links and surveys' comments go; their name and e-mail on requests, comments and history are
+sign-in links, saved language and surveys' comments go; their name and e-mail on requests, comments and history are
 replaced by a pseudonym, and the text they wrote is replaced by "[erased]". The requests themselves
 stay (other people worked on them), and an `erased` event records that it happened, without the address.
 """
@@ -33,6 +33,7 @@ from bot.model import (
     Identity,
     Label,
     LoginToken,
+    PersonLanguage,
     Request,
     Survey,
 )
@@ -148,6 +149,7 @@ async def erase_person(engine: AsyncEngine, email: str, now: datetime) -> dict[s
         count("identities", await conn.execute(delete(Identity).where(Identity.email == email)))
         await conn.execute(delete(Label).where(Label.owner_email == email))
         await conn.execute(delete(LoginToken).where(LoginToken.email == email))
+        count("languages", await conn.execute(delete(PersonLanguage).where(PersonLanguage.email == email)))
         await conn.execute(delete(ConversationRef).where(or_(
             ConversationRef.key.contains(email), ConversationRef.reference["user_email"].as_string() == email)))
         if theirs:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bot.i18n import translator
 from bot.server import Services
 from tests.web.conftest import HR_AGENT, IT_AGENT, REQUESTER, link_for
 
@@ -109,5 +110,32 @@ async def test_inserting_a_saved_reply_keeps_the_draft_in_a_real_browser(server:
 
             await page.reload()
             await expect(page.get_by_text("Hi Zack, you now have access.", exact=False)).to_be_visible()
+        finally:
+            await browser.close()
+
+
+async def test_a_german_browser_chooses_norwegian_in_the_footer(server: str, web_services: Services) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            context = await browser.new_context(locale="de-DE", extra_http_headers={"Accept-Language": "de"})
+            page = await context.new_page()
+            page.set_default_timeout(15_000)
+            await page.goto(server + urlsplit(await link_for(web_services, REQUESTER)).path)
+            await expect(page.locator("html")).to_have_attribute("lang", "de")
+            await page.get_by_role("button", name="Sign in").click()
+            await expect(page.locator("html")).to_have_attribute("lang", "de")  # signing in chose nothing
+            german = translator("de")  # the page's own words in German, as the catalogue has them
+            await page.get_by_role("link", name=german.gettext("My requests")).click()
+            await page.get_by_label(german.gettext("Language")).select_option(label="Norsk bokmål")
+            await page.get_by_role("button", name=german.gettext("Choose")).click()
+            await expect(page.get_by_text("Zonedesk snakker nå Norsk bokmål (nb) med deg.")).to_be_visible()
+            await expect(page.get_by_role("link", name="Mine saker")).to_be_visible()  # the frame is Norwegian now
+            assert urlsplit(page.url).path == "/requests"  # back on the page it was on
+            await expect(page.locator("html")).to_have_attribute("lang", "nb")
+            await page.goto(f"{server}/")  # the next page, still with the German header
+            await expect(page.locator("html")).to_have_attribute("lang", "nb")
         finally:
             await browser.close()
