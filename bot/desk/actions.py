@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from bot.access import Actor
 from bot.delivery.messages import Message
+from bot.desk import ownership, tasks
+from bot.desk.unit import Unit
 from bot.errors import DeskError
-
-if TYPE_CHECKING:  # the desk imports the features that register actions here
-    from bot.desk.service import Desk
 
 
 @dataclass(frozen=True)
@@ -30,8 +28,8 @@ class Outcome:
     final: bool = False  # nothing more to do on this card: adapters drop its buttons
 
 
-# A handler gets the desk it was clicked on; feature modules type it as the unit of work they need.
-Handler = Callable[["Desk", Actor, str, str | None], Awaitable[Outcome]]
+# A handler gets the desk it was clicked on, as the unit of work the use cases are written on.
+Handler = Callable[[Unit, Actor, str, str | None], Awaitable[Outcome]]
 _ACTIONS: dict[str, Handler] = {}
 
 
@@ -45,7 +43,7 @@ def action(name: str) -> Callable[[Handler], Handler]:
     return register
 
 
-async def perform(desk: Desk, actor: Actor, name: str, value: str, dedupe_key: str | None = None) -> Outcome:
+async def perform(desk: Unit, actor: Actor, name: str, value: str, dedupe_key: str | None = None) -> Outcome:
     """Run a button's action for the person who clicked; unknown actions are refused politely."""
     _load_feature_actions()
     handler = _ACTIONS.get(name)
@@ -62,33 +60,33 @@ def _number(value: str) -> int:
 
 
 @action("claim")
-async def _claim(desk: Desk, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
+async def _claim(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
     number = _number(value)
-    await desk.claim(actor, number, dedupe_key=dedupe_key)
+    await ownership.claim(desk, actor, number, dedupe_key=dedupe_key)
     return Outcome(f"You claimed #{number}.", extra_card(desk, number, f"Claimed by {actor.name}"))
 
 
 @action("accept")
-async def _accept(desk: Desk, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
+async def _accept(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
     number = _number(value)
-    await desk.accept(actor, number, dedupe_key=dedupe_key)
+    await ownership.accept(desk, actor, number, dedupe_key=dedupe_key)
     return Outcome(f"You accepted #{number}.", extra_card(desk, number, f"Accepted by {actor.name}"))
 
 
 @action("assign")
-async def _assign(desk: Desk, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
+async def _assign(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
     return Outcome("Choose the agent.", open_assign=_number(value))
 
 
 @action("reply")
-async def _reply(desk: Desk, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
+async def _reply(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
     return Outcome("Write your reply.", open_reply=_number(value))
 
 
 @action("task_done")
-async def _task_done(desk: Desk, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
+async def _task_done(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
     task_id = _number(value.lstrip("Tt"))
-    await desk.complete_task(actor, task_id)
+    await tasks.complete_task(desk, actor, task_id)
     return Outcome(f"Task T{task_id} is done.", Message(text=f"Task T{task_id} marked done by {actor.name}."))
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,7 +37,7 @@ from bot.delivery.outbox import replacing
 from bot.desk.actions import Outcome, action
 from bot.desk.approvers import level_of
 from bot.desk.status import OPEN
-from bot.desk.unit import Tx, Unit
+from bot.desk.unit import Tx, Unit, reacts_to
 from bot.errors import DeskError
 from bot.model import Approval, ApprovalVote, Comment, FormAnswer, Outbox, Request
 
@@ -327,6 +328,17 @@ async def decide(desk: Unit, actor: Actor, approval_id: int, decision: str, comm
                 await _replace_cards(tx, desk, approval, request, moot, only=vote.email)
         return Outcome(f"Your decision is recorded: {decision}.",
                        await card_for(tx.session, desk, approval, request, decided=line), final=True)
+
+
+@reacts_to("status", "transferred")
+async def _no_longer_needed(tx: Tx, request: Request, actor: Actor, kind: str, data: dict[str, Any]) -> None:
+    """A request cancelled, closed or moved to another zone needs no decision any more."""
+    if kind == "status" and data.get("status") in {"cancelled", "closed"}:
+        await withdraw(tx, actor, request, f"request #{request.id} was {data['status']}")
+    elif kind == "transferred":
+        target = tx.unit.config.zone(str(data.get("target")))
+        await withdraw(tx, actor, request,
+                       f"request #{request.id} was transferred to {target.name if target else data.get('target')}")
 
 
 async def withdraw(tx: Tx, actor: Actor, request: Request, reason: str) -> None:

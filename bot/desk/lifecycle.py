@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from bot.access import Actor, Level
 from bot.delivery.messages import Message
-from bot.desk.approvals import withdraw
 from bot.desk.status import WAITING_REASONS, check_move
 from bot.desk.unit import TEXT_MAX, Tx, Unit, clean_text
 from bot.errors import DeskError
@@ -70,8 +69,6 @@ async def move(tx: Tx, actor: Actor, request: Request, status: str, reason: str 
         request.resolved_at = request.closed_at = request.closed_by = request.resolution = None
     noted: dict[str, Any] = {"note": note} if note and status == "resolved" else {}
     await tx.record(request, actor, "status", previous=previous, status=status, reason=reason, **noted)
-    if status in {"cancelled", "closed"}:  # nobody needs a decision on it any more
-        await withdraw(tx, actor, request, f"request #{number} was {status}")
     told = {
         "resolved": f"Request #{number} is resolved." + (f"\n\n{note}\n\n" if noted else " ")
         + "If it is not, answer here and we reopen it.",

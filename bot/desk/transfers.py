@@ -6,7 +6,6 @@ from sqlalchemy import delete, or_
 
 from bot.access import Actor, Level
 from bot.delivery.messages import Message
-from bot.desk.approvals import withdraw
 from bot.desk.intake import announce, check_category, team_for
 from bot.desk.status import OPEN
 from bot.desk.unit import Unit, compute_priority
@@ -46,7 +45,6 @@ async def transfer(unit: Unit, actor: Actor, number: int, to_zone: str, *, categ
         request.priority = compute_priority(unit.config, request.urgency, request.weight, category_id, None)
         await tx.record(request, actor, "transferred", source=source.id, target=target.id, category=category_id,
                         reason=reason)
-        await withdraw(tx, actor, request, f"request #{number} was transferred to {target.name}")
         tx.to_thread(request, Message(text=f"Request #{number} is now handled by {target.name}.",
                                       extra={"number": number}), kind="status")
         announce(tx, request)

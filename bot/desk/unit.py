@@ -12,7 +12,7 @@ channels declared live with `Unit.enable`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,6 +62,24 @@ def compute_priority(config: AppConfig, urgency: str, weight: str | None, catego
     level = row.get(weight or "normal", prio.default)
     candidates = [level] + [prio.floors[k] for k in (category_id, internal) if k and k in prio.floors]
     return max(candidates, key=prio.levels.index)
+
+
+# A feature's reaction to a change recorded on any request, inside the same transaction (approvals are
+# withdrawn when a request closes): registered with `reacts_to`, run by `Tx.record` after the event.
+Reaction = Callable[["Tx", Request, Actor, str, dict[str, Any]], Awaitable[None]]
+_REACTIONS: dict[str, list[Reaction]] = {}
+
+
+def reacts_to(*kinds: str) -> Callable[[Reaction], Reaction]:
+    """Register a reaction to changes of these kinds (`status`, `transferred`...): a feature module keeps
+    its consequences to itself instead of the use case that made the change naming the feature."""
+
+    def register(reaction: Reaction) -> Reaction:
+        for kind in kinds:
+            _REACTIONS.setdefault(kind, []).append(reaction)
+        return reaction
+
+    return register
 
 
 # Core tables: a multi-row INSERT through them compiles once, unlike the ORM's bulk path.
@@ -121,6 +139,8 @@ class Tx:
                             "actor_name": actor.name, "channel": actor.channel, "kind": kind, "data": data})
         if self.unit.timers is not None:
             await self.unit.timers.request_changed(self.session, request, self.now, kind)
+        for reaction in _REACTIONS.get(kind, ()):
+            await reaction(self, request, actor, kind, data)
 
     # ---------------------------------------------------------------- messages
     @property
