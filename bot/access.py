@@ -239,8 +239,14 @@ class Policy:
         """A WHERE clause over `Request`: the actor is a named approver of a pending or decided approval of it
         (a withdrawn approval no longer needs them). `level(..., approver=True)` for the rows it selects."""
         named = (select(Approval.request_id).join(ApprovalVote, ApprovalVote.approval_id == Approval.id)
-                 .where(ApprovalVote.approver_email == actor.email, Approval.status != "withdrawn"))
+                 .where(self.approvals_clause(actor), Approval.status != "withdrawn"))
         return Request.id.in_(named.scalar_subquery())
+
+    def approvals_clause(self, actor: Actor, *, undecided: bool = False) -> ColumnElement[bool]:
+        """A WHERE clause over `ApprovalVote` (joined to its approval): the places where the actor is a named
+        approver, every list of approvals a person sees (with `undecided`, only those still theirs to decide)."""
+        mine = ApprovalVote.approver_email == actor.email
+        return and_(mine, ApprovalVote.decision.is_(None)) if undecided else mine
 
     def task_clause(self, actor: Actor) -> ColumnElement[bool]:
         """A WHERE clause over `Task` selecting the tasks addressed to the actor (see `receives_task`)."""

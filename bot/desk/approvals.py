@@ -411,8 +411,8 @@ async def pending_for(desk: Unit, actor: Actor) -> list[ApprovalView]:
         rows = await session.execute(
             select(Approval, Request).join(Request, Request.id == Approval.request_id).join(
                 ApprovalVote, ApprovalVote.approval_id == Approval.id).where(
-                Approval.status == "pending", ApprovalVote.approver_email == actor.email,
-                ApprovalVote.decision.is_(None)).order_by(Approval.id))
+                Approval.status == "pending", desk.policy.approvals_clause(actor, undecided=True))
+            .order_by(Approval.id))
         return [await _view(session, desk, approval, request, brief=True) for approval, request in rows.all()]
 
 
@@ -433,8 +433,8 @@ async def waits_on(desk: Unit, actor: Actor) -> bool:
     """Whether any approval waits on this person's decision (one indexed query: the navigation asks it)."""
     async with desk.sessions() as session:
         found = await session.scalar(select(ApprovalVote.id).join(Approval, Approval.id == ApprovalVote.approval_id)
-                                     .where(Approval.status == "pending", ApprovalVote.approver_email == actor.email,
-                                            ApprovalVote.decision.is_(None)).limit(1))
+                                     .where(Approval.status == "pending",
+                                            desk.policy.approvals_clause(actor, undecided=True)).limit(1))
         return found is not None
 
 
@@ -445,8 +445,8 @@ async def no_longer_needed(desk: Unit, actor: Actor, limit: int = 20) -> list[Ap
         rows = await session.execute(
             select(Approval, Request).join(Request, Request.id == Approval.request_id).join(
                 ApprovalVote, ApprovalVote.approval_id == Approval.id).where(
-                Approval.status != "pending", ApprovalVote.approver_email == actor.email,
-                ApprovalVote.decision.is_(None)).order_by(Approval.id.desc()).limit(limit))
+                Approval.status != "pending", desk.policy.approvals_clause(actor, undecided=True))
+            .order_by(Approval.id.desc()).limit(limit))
         return [await _view(session, desk, approval, request) for approval, request in rows.all()]
 
 

@@ -8,9 +8,22 @@ from __future__ import annotations
 
 from bot.access import Actor, Level
 from bot.delivery.messages import Message
-from bot.desk.unit import TEXT_MAX, Unit, clean_text
+from bot.desk.unit import TEXT_MAX, Tx, Unit, clean_text
 from bot.errors import DeskError, NotFound
-from bot.model import Comment
+from bot.model import Comment, Request
+
+
+async def _written(tx: Tx, actor: Actor, request: Request, text: str, *, public: bool,
+                   first_response: bool = False) -> Comment:
+    """Store what the person wrote on the request (its id is known on return); an agent's first public
+    answer stamps the request's first response."""
+    comment = Comment(request_id=request.id, author_email=actor.email, author_name=actor.name, public=public,
+                      body=text, channel=actor.channel, created_at=tx.now)
+    tx.session.add(comment)
+    if first_response and request.first_response_at is None:
+        request.first_response_at = tx.now
+    await tx.session.flush()
+    return comment
 
 
 async def reply(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_key: str | None = None,
@@ -19,16 +32,11 @@ async def reply(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_key:
     text = clean_text(text, "reply", required=True, limit=TEXT_MAX)
     async with unit.transaction(dedupe_key) as tx:
         request = await tx.load(actor, number, Level.AGENT, "reply to it")
-        comment = Comment(request_id=number, author_email=actor.email, author_name=actor.name, public=True,
-                          body=text, channel=actor.channel, created_at=tx.now)
-        tx.session.add(comment)
-        if request.first_response_at is None:
-            request.first_response_at = tx.now
-        await tx.session.flush()
+        comment = await _written(tx, actor, request, text, public=True, first_response=True)
         await tx.record(request, actor, "replied", comment=comment.id)
         if deliver:
             tx.to_thread(request, Message(text=text, author=actor.name,
-                                                 extra={"number": number, "comment": comment.id}))
+                                          extra={"number": number, "comment": comment.id}))
         return comment.id
 
 
@@ -37,10 +45,7 @@ async def note(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_key: 
     text = clean_text(text, "note", required=True, limit=TEXT_MAX)
     async with unit.transaction(dedupe_key) as tx:
         request = await tx.load(actor, number, Level.AGENT, "add notes")
-        comment = Comment(request_id=number, author_email=actor.email, author_name=actor.name, public=False,
-                          body=text, channel=actor.channel, created_at=tx.now)
-        tx.session.add(comment)
-        await tx.session.flush()
+        comment = await _written(tx, actor, request, text, public=False)
         await tx.record(request, actor, "noted", comment=comment.id)
         return comment.id
 
@@ -59,12 +64,7 @@ async def comment(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_ke
             raise NotFound(number)
         level = unit.policy.level(actor, request)
         if level >= Level.AGENT and request.requester_email != actor.email:
-            comment = Comment(request_id=number, author_email=actor.email, author_name=actor.name, public=True,
-                              body=text, channel=actor.channel, created_at=tx.now)
-            tx.session.add(comment)
-            if request.first_response_at is None:
-                request.first_response_at = tx.now
-            await tx.session.flush()
+            comment = await _written(tx, actor, request, text, public=True, first_response=True)
             await tx.record(request, actor, "replied", comment=comment.id, in_thread=True)
             return comment.id
         if request.requester_email != actor.email:
@@ -75,10 +75,7 @@ async def comment(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_ke
             raise NotFound(number)
         if request.status in {"closed", "cancelled"}:
             raise DeskError(f"Request #{number} is {request.status}; file a new request or ask to reopen it.")
-        comment = Comment(request_id=number, author_email=actor.email, author_name=actor.name, public=True,
-                          body=text, channel=actor.channel, created_at=tx.now)
-        tx.session.add(comment)
-        await tx.session.flush()
+        comment = await _written(tx, actor, request, text, public=True)
         moved = None
         if request.status == "waiting" and request.waiting_reason == "requester":
             request.status, request.waiting_reason, moved = "in_progress", None, "in_progress"

@@ -693,3 +693,23 @@ async def test_an_approver_may_change_nothing_on_the_request(approvals_world: Wo
                     await change(actor, number)
                 assert refused.value.message.startswith(told), (person, column, change.__name__)
     assert await _snapshot(approvals_world.services) == before, "an approver's refused action wrote something"
+
+
+# The approvals page: what waits on each person, and what no longer needs them (asked, never decided).
+APPROVAL_LISTS = {
+    #          waiting on them   no longer needed
+    "marte":  (("asked",),       ("withdrawn",)),
+    "erika":  (("private",),     ("withdrawn",)),  # the private team's request too: she was named
+}
+
+
+async def test_the_approvals_page_lists_exactly_the_approvals_naming_the_person(approvals_world: World) -> None:
+    from bot.desk.approvals import no_longer_needed, pending_for, waits_on
+
+    desk, numbers = approvals_world.desk, approvals_world.numbers
+    for person in APPROVER_EXPECTED:
+        actor = approvals_world.who(person)
+        waiting, gone = APPROVAL_LISTS.get(person, ((), ()))
+        assert [v.request_id for v in await pending_for(desk, actor)] == [numbers[c] for c in waiting], person
+        assert [v.request_id for v in await no_longer_needed(desk, actor)] == [numbers[c] for c in gone], person
+        assert await waits_on(desk, actor) == bool(waiting), person
