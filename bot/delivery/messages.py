@@ -1,7 +1,9 @@
 """Platform-neutral outbound messages: text, fields, buttons. Adapters render them (Block Kit, cards, HTML).
 
 Text here is plain user text, never markup: each renderer escapes it for its platform. Messages are
-stored in the outbox as JSON, so they round-trip through `to_dict` / `from_dict`.
+stored in the outbox as JSON, so they round-trip through `to_dict` / `from_dict`. A message is written
+in its recipient's language when it is queued, and carries that language (`language`), so any word a
+renderer adds of its own (a fallback text, an "Open" button) is said in it too.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class Message:
     link_label: str | None = None
     footer: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None  # the language its words are in (set when queued)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form for the outbox."""
@@ -45,7 +48,7 @@ class Message:
             "fields": [[name, value] for name, value in self.fields],
             "buttons": [{"action": b.action, "label": b.label, "value": b.value, "style": b.style}
                         for b in self.buttons],
-            "link": self.link, "link_label": self.link_label, "footer": self.footer,
+            "link": self.link, "link_label": self.link_label, "footer": self.footer, "language": self.language,
             "extra": {key: value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
                       for key, value in self.extra.items()},
         }
@@ -63,6 +66,7 @@ class Message:
             link_label=data.get("link_label"),
             footer=data.get("footer"),
             extra=dict(data.get("extra") or {}),
+            language=data.get("language"),
         )
 
     def plain(self) -> str:

@@ -317,7 +317,7 @@ async def decide(desk: Unit, actor: Actor, approval_id: int, decision: str, comm
                         status=request.status, decided_by=actor.email, decided_by_name=actor.name,
                         comment=comment or None)
         told = f"Request #{request.id} was {final} by {actor.name}." + (f" Comment: {comment}" if comment else "")
-        tx.to_thread(request, Message(text=told, extra={"number": request.id}), kind="status")
+        await tx.to_thread(request, Message(text=told, extra={"number": request.id}), kind="status")
         await tx.to_person(request.assignee_email, Message(title=f"#{request.id}: approval {final}", text=told,
                                                            link=desk.link(request.id)), request.id)
         # The others' cards still offer a decision nobody needs now: each says so, in place.

@@ -35,7 +35,7 @@ async def reply(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_key:
         comment = await _written(tx, actor, request, text, public=True, first_response=True)
         await tx.record(request, actor, "replied", comment=comment.id)
         if deliver:
-            tx.to_thread(request, Message(text=text, author=actor.name,
+            await tx.to_thread(request, Message(text=text, author=actor.name,
                                           extra={"number": number, "comment": comment.id}))
         return comment.id
 

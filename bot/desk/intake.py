@@ -178,7 +178,7 @@ def check_category(zone: Zone, category_id: str) -> str:
     return category_id
 
 
-def announce(tx: Tx, request: Request) -> None:
+async def announce(tx: Tx, request: Request) -> None:
     """Tell the zone's (or private team's) triage channels about a new request, with Claim, Assign, Reply."""
     unit = tx.unit
     zone = unit.zone(request.zone_id)
@@ -204,7 +204,7 @@ def announce(tx: Tx, request: Request) -> None:
         # the agent desk, for a digest that lists this announcement with others (bot.delivery.outbox.digest)
         extra={"number": request.id, "desk": f"{unit.config.organisation.base_url.rstrip('/')}/desk"},
     )
-    tx.to_triage(request.zone_id, request.team_id, message, request.id, "triage", link_thread="triage")
+    await tx.to_triage(request.zone_id, request.team_id, message, request.id, "triage", link_thread="triage")
 
 
 class Intake(Unit):
@@ -347,18 +347,21 @@ class Intake(Unit):
             linked = await link_threads(tx.session, links)
             if len(linked) != len(links):
                 raise DeskError("This thread already belongs to a request; reply in it instead.")
+        # The confirmations go out in each requester's language: their saved choices read in one query.
+        await tx.learn_languages([request.requester_email for _, _, request in live
+                                  if self.threaded(request.origin_platform)])
         for i, filing, request in live:
             zone = filing.zone
             await tx.record(request, filing.actor, "filed", zone=zone.id, team=request.team_id,
                                 category=filing.category_id, title=filing.title, on_behalf=filing.on_behalf,
                                 form=filing.form_id)
-            tx.to_thread(request, Message(
+            await tx.to_thread(request, Message(
                 title=f"Request #{request.id} is filed with {zone.name}",
                 text=f"{filing.title}\nWe will answer in this thread. You can add details here at any time.",
                 link=self.link(request.id), link_label=f"Follow #{request.id}",
                 extra={"number": request.id, "confirmation": True},
             ), kind="confirmation")
-            announce(tx, request)
+            await announce(tx, request)
             if filing.after is not None:
                 await filing.after(tx, request)
             outcomes[i] = Filed(request.id, filing.title, zone.id, zone.name, request.team_id, request.status)

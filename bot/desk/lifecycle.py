@@ -79,7 +79,7 @@ async def move(tx: Tx, actor: Actor, request: Request, status: str, reason: str 
     if status == "waiting" and reason == "requester":
         told["waiting"] = f"Request #{number} is waiting for your answer: reply in this thread."
     if status in told:
-        tx.to_thread(request, Message(text=told[status], extra={"number": number, "status": status}),
+        await tx.to_thread(request, Message(text=told[status], extra={"number": number, "status": status}),
                         kind="status")
 
 

@@ -91,7 +91,7 @@ async def send_survey(desk: Unit, tx: Tx, request: Request, zone: Zone) -> tuple
     await tx.session.flush()
     message = survey_message(desk, request, survey.id)
     if request.origin_platform in desk.platforms and request.origin_channel:
-        tx.to_thread(request, message, kind="survey")
+        await tx.to_thread(request, message, kind="survey")
     else:
         await tx.to_person(request.requester_email, message, request.id)
     return "sent", survey

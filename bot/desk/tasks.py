@@ -66,7 +66,7 @@ async def create_task(unit: Unit, actor: Actor, number: int, title: str, body: s
         if to_agent is not None:
             await tx.to_person(to_agent, message, number)
         else:
-            tx.to_triage(target.id, to_team, message, number, "task")
+            await tx.to_triage(target.id, to_team, message, number, "task")
         return task.id
 
 

@@ -45,7 +45,7 @@ async def transfer(unit: Unit, actor: Actor, number: int, to_zone: str, *, categ
         request.priority = compute_priority(unit.config, request.urgency, request.weight, category_id, None)
         await tx.record(request, actor, "transferred", source=source.id, target=target.id, category=category_id,
                         reason=reason)
-        tx.to_thread(request, Message(text=f"Request #{number} is now handled by {target.name}.",
+        await tx.to_thread(request, Message(text=f"Request #{number} is now handled by {target.name}.",
                                       extra={"number": number}), kind="status")
-        announce(tx, request)
+        await announce(tx, request)
         return target.name

@@ -12,9 +12,10 @@ channels declared live with `Unit.enable`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol, cast
 
@@ -30,9 +31,12 @@ from bot.delivery.outbox import outbox_row
 from bot.desk.approvers import level_of
 from bot.desk.writes import claim_key
 from bot.errors import DeskError, NotFound
+from bot.i18n import choose, normalise, speaking
 from bot.model import Event, Identity, Outbox, Request
+from bot.people.languages import language_for, saved_language, saved_languages
 
 TITLE_MAX = 200
+_HINTS_KEPT = 50_000  # people whose client's language a process remembers
 TEXT_MAX = 20_000
 
 
@@ -82,6 +86,10 @@ def reacts_to(*kinds: str) -> Callable[[Reaction], Reaction]:
     return register
 
 
+# What a message for someone is given as: built already, or a builder (plain or async) that the unit of
+# work calls while the recipient's language is spoken, so its `_()` words come out in that language.
+Say = Message | Callable[[], Message] | Callable[[], Awaitable[Message]]
+
 # Core tables: a multi-row INSERT through them compiles once, unlike the ORM's bulk path.
 _EVENTS = cast(Table, Event.__table__)
 _OUTBOX = cast(Table, Outbox.__table__)
@@ -98,6 +106,7 @@ class Tx:
     events: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     settled: list[str] = field(default_factory=list)  # inbound keys this transaction marks processed
+    saved_languages: dict[str, str | None] = field(default_factory=dict)  # e-mail -> saved choice, read once
 
     # ---------------------------------------------------------------- requests
     async def load(self, actor: Actor, number: int, needed: Level, doing: str) -> Request:
@@ -152,46 +161,83 @@ class Tx:
         """Queue an outbound message with this transaction (see `bot.delivery.outbox.outbox_row`)."""
         self.outbox.append(outbox_row(self.now, **values))
 
-    def to_thread(self, request: Request, message: Message, *, kind: str = "thread_reply") -> None:
-        """Post into the requester's original thread, if it came from a live channel with threads."""
+    async def language_of(self, email: str | None, zone_id: str | None = None) -> str:
+        """The language a person reads (`bot.people.languages`), read once per transaction; a channel's
+        (no person) is its zone's. A platform's or browser's hint the unit saw for them counts."""
+        if not email:
+            return self.unit.channel_language(zone_id)
+        key = email.strip().lower()
+        if key not in self.saved_languages:
+            await self.learn_languages([key])
+        return language_for(self.unit.config, key, self.saved_languages[key], hint=self.unit.hints.get(key),
+                            zone_id=zone_id).language
+
+    async def learn_languages(self, emails: Sequence[str]) -> None:
+        """Read the saved languages of several people in one query (filing a burst asks this once)."""
+        wanted = {e.strip().lower() for e in emails if e} - set(self.saved_languages)
+        if not wanted:
+            return
+        self.saved_languages.update(dict.fromkeys(wanted))
+        self.saved_languages.update(await saved_languages(self.session, wanted))
+
+    async def say(self, language: str, message: Say) -> Message:
+        """A message in `language`: a builder is called while that language is spoken; a message built
+        beforehand is taken as it is. Either way it is stamped with the language (`Message.language`)."""
+        with speaking(language) as spoken:
+            built = message() if callable(message) else message
+            if inspect.isawaitable(built):
+                built = await built
+        return built if built.language else replace(built, language=spoken.language)
+
+    async def to_thread(self, request: Request, message: Say, *, kind: str = "thread_reply") -> None:
+        """Post into the requester's original thread, if it came from a live channel with threads, in the
+        requester's language."""
         if not self.unit.threaded(request.origin_platform) or not request.origin_channel:
             return
+        said = await self.say(await self.language_of(request.requester_email, request.zone_id), message)
         thread = request.origin_thread or request.origin_message
         self.enqueue(
             platform=request.origin_platform, kind=kind, request_id=request.id,
             conversation=f"{request.origin_channel}:{thread or ''}",
             target={"channel": request.origin_channel, "thread": thread, "workspace": request.origin_workspace,
                     "user": request.origin_user},
-            message=message,
+            message=said,
         )
 
-    async def to_person(self, email: str | None, message: Message, request_id: int | None) -> None:
-        """A direct message to a person on every live channel where we have seen them."""
+    async def to_person(self, email: str | None, message: Say, request_id: int | None,
+                        zone_id: str | None = None) -> None:
+        """A direct message to a person on every live channel where we have seen them, in their language."""
         if not email:
             return
-        rows = await self.session.execute(
+        rows = (await self.session.execute(
             select(Identity.platform, Identity.user_id).where(Identity.email == email.lower())
-        )
-        for platform, user_id in rows:
-            if platform not in self.unit.channels:
-                continue
+        )).all()
+        live = [(platform, user_id) for platform, user_id in rows if platform in self.unit.channels]
+        if not live:
+            return
+        said = await self.say(await self.language_of(email, zone_id), message)
+        for platform, user_id in live:
             self.enqueue(platform=platform, kind="dm", request_id=request_id,
-                         conversation=f"dm:{user_id}", target={"user": user_id, "email": email}, message=message)
+                         conversation=f"dm:{user_id}", target={"user": user_id, "email": email}, message=said)
 
-    def to_channels(self, refs: Sequence[tuple[str, str]], message: Message, request_id: int, kind: str,
-                    link_thread: str | None = None) -> None:
-        """Post in channels, given as (platform, channel id); those of channels not live are skipped."""
-        for platform, channel in refs:
-            if platform not in self.unit.channels:
-                continue
+    async def to_channels(self, refs: Sequence[tuple[str, str]], message: Say, request_id: int, kind: str,
+                          link_thread: str | None = None, *, zone_id: str | None = None) -> None:
+        """Post in channels, given as (platform, channel id), in the zone's language (`Unit.channel_language`);
+        those of channels not live are skipped."""
+        live = [(platform, channel) for platform, channel in refs if platform in self.unit.channels]
+        if not live:
+            return
+        said = await self.say(self.unit.channel_language(zone_id), message)
+        for platform, channel in live:
             self.enqueue(platform=platform, kind=kind, request_id=request_id,
-                         conversation=f"{channel}:", target={"channel": channel}, message=message,
+                         conversation=f"{channel}:", target={"channel": channel}, message=said,
                          payload={"link_thread": link_thread} if link_thread else None)
 
-    def to_triage(self, zone_id: str, team_id: str | None, message: Message, request_id: int, kind: str,
-                  link_thread: str | None = None) -> None:
+    async def to_triage(self, zone_id: str, team_id: str | None, message: Say, request_id: int, kind: str,
+                        link_thread: str | None = None) -> None:
         """Post where new work of a zone or team is announced (`Unit.triage_channels`)."""
-        self.to_channels(self.unit.triage_channels(zone_id, team_id), message, request_id, kind, link_thread)
+        await self.to_channels(self.unit.triage_channels(zone_id, team_id), message, request_id, kind, link_thread,
+                               zone_id=zone_id)
 
     async def write_rows(self) -> None:
         """Insert the queued events and outbox rows; called just before commit (which writes the rows
@@ -227,6 +273,34 @@ class Unit:
         # Forms and saved replies (bot.catalog.Catalog), set by the server: a request's form gives its
         # answers their order and words. Typed loosely: bot.catalog files requests through the desk.
         self.catalog: Any = None
+        # What a person's platform or browser last said their language is (Slack's locale, Teams' activity
+        # locale, Accept-Language), by e-mail: a hint for messages to them when they chose nothing. Kept
+        # per process, and only a hint: a saved choice (`person_languages`) is read from the database.
+        self.hints: dict[str, str] = {}
+
+    # ---------------------------------------------------------------- languages
+    def hint(self, email: str | None, language: str | None) -> None:
+        """Remember what a person's client says their language is (ignored when the desk does not speak it)."""
+        code = normalise(language)
+        if email and code is not None:
+            if len(self.hints) >= _HINTS_KEPT and email.lower() not in self.hints:
+                self.hints.pop(next(iter(self.hints)))  # the oldest: a bounded memory, not a directory
+            self.hints[email.lower()] = code
+
+    def channel_language(self, zone_id: str | None) -> str:
+        """The language of a channel post (triage, digests, reports): the zone's `language`, else the
+        organisation's, else English."""
+        zone = self.config.zone(zone_id) if zone_id else None
+        return choose(zone.language if zone is not None else None, self.config.organisation.language)
+
+    async def language(self, actor: Actor, zone_id: str | None = None) -> str:
+        """The language an actor reads: their saved choice, else `app.yaml`'s, else their client's hint
+        (`actor.extra["locale"]`, remembered for messages to them later), else the zone's or organisation's."""
+        hint = actor.extra.get("locale")
+        self.hint(actor.email, hint)
+        async with self.sessions() as session:
+            saved = await saved_language(session, actor.email)
+        return language_for(self.config, actor.email, saved, hint=hint, zone_id=zone_id).language
 
     # ---------------------------------------------------------------- channels
     def enable(self, channel: ChannelInfo) -> None:

@@ -8,12 +8,22 @@ locale and the zone's time zone. A word a catalogue lacks falls back to English,
 
 Codes are BCP 47 as people and platforms send them; `normalise` maps them onto the languages the desk
 speaks (`no`, `nb-NO` and `nn` read Norwegian Bokmål, `en-GB` English).
+
+The product's words are written `_("...")` (and `ngettext(...)`) where they are said: they come out in
+the language being spoken at that moment, set with `speaking(code)` by whoever knows the reader. An
+adapter speaks the person's language around everything it does for them (so a `DeskError` or a command
+answer reads in the asker's language), and the unit of work speaks each recipient's language while it
+builds a message queued for them (`bot.desk.unit.Tx.to_thread`, `to_person`, `to_triage`). Outside
+any `speaking` block the words are English, which keeps logs and the English test suites as they were.
 """
 
 from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
@@ -145,3 +155,32 @@ def _translations(language: str, locale_dir: Path) -> gettext.NullTranslations:
     write_mo(compiled, catalog, use_fuzzy=False)  # a fuzzy entry is not a translation yet
     compiled.seek(0)
     return Translations(compiled, domain=DOMAIN)
+
+
+# The language being spoken in this task (asyncio copies it into every task a handler starts).
+_SPEAKING: ContextVar[Translator | None] = ContextVar("zonedesk_speaking", default=None)
+
+
+def current() -> Translator:
+    """The translator of the language being spoken here (English outside any `speaking` block)."""
+    return _SPEAKING.get() or translator(SOURCE)
+
+
+@contextmanager
+def speaking(language: str | None) -> Iterator[Translator]:
+    """Speak a language (a code the desk speaks; anything else reads English) for the block's duration."""
+    token = _SPEAKING.set(translator(choose(language)))
+    try:
+        yield _SPEAKING.get() or translator(SOURCE)
+    finally:
+        _SPEAKING.reset(token)
+
+
+def _(message: str, **values: object) -> str:
+    """A product message in the language being spoken, with `{name}` values filled."""
+    return current().gettext(message, **values)
+
+
+def ngettext(singular: str, plural: str, count: int, **values: object) -> str:
+    """A message whose form follows `count` in the language being spoken, `{count}` filled as a number."""
+    return current().ngettext(singular, plural, count, **values)

@@ -52,7 +52,7 @@ async def ask_confirmation(context: JobContext) -> str:
     request, zone = _same_resolution(context), context.zone()
     if request is None or zone is None:
         return "moot"
-    context.tx.to_thread(request, confirm_message(context.desk, request, (
+    await context.tx.to_thread(request, confirm_message(context.desk, request, (
         f"If it is not, press Not solved and we take it up again. Without an answer we close it in "
         f"{_days(zone.auto_close_days)}.")), kind="confirm")
     return "asked"
@@ -65,7 +65,7 @@ async def auto_close(context: JobContext) -> str:
     if request is None or zone is None:
         return "moot"
     if context.data.get("stage") == "warn":
-        context.tx.to_thread(request, confirm_message(context.desk, request, (
+        await context.tx.to_thread(request, confirm_message(context.desk, request, (
             "We close it after one more working day unless you tell us it is not solved.")), kind="confirm")
         assert request.resolved_at is not None
         context.again(context.calendar().add_working_days(request.resolved_at, zone.auto_close_days),

@@ -44,7 +44,7 @@ async def tell_owner(context: JobContext, request: Request, message: Message) ->
         channels = context.desk.triage_channels(request.zone_id, request.team_id)
     except DeskError:  # the zone left app.yaml
         channels = []
-    context.tx.to_channels(channels, message, request.id, "triage")  # a new post in the channel
+    await context.tx.to_channels(channels, message, request.id, "triage")  # a new post in the channel
     return "triage channel"
 
 
