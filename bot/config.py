@@ -33,9 +33,11 @@ from pydantic import (
     model_validator,
 )
 
-from bot.i18n import LANGUAGES, normalise
+from bot.i18n import LANGUAGES, N_, SOURCE, current, normalise, translator
 
 log = logging.getLogger(__name__)
+
+DEPARTMENT = N_("Department")  # the default word for a zone
 
 
 def _language(value: Any) -> str | None:
@@ -271,29 +273,55 @@ class Organisation(_Strict):
 
     name: str = "Zonedesk"
     base_url: str = "http://127.0.0.1:3000"
-    # People never read "zone": every page and message says the organisation's own word for it.
-    zone_word: str = "Department"
+    # People never read "zone": every page and message says the organisation's own word for it, in the
+    # reader's language: one word for all (the default, "Department", is in the catalogues), or one per
+    # language (`{en: Department, nb: Avdeling}`), a language without its own reading the English one.
+    zone_words: str | dict[Language, str] = Field(DEPARTMENT, alias="zone_word")
     language: Language = "en"  # what people read when nothing else says which language
 
-    @field_validator("zone_word")
+    @field_validator("zone_words")
     @classmethod
-    def _one_word(cls, value: str) -> str:
-        value = value.strip()
-        if len(value) > 30 or not _ZONE_WORD.match(value):
-            raise ValueError("expected one to three words of letters, as in a label, e.g. Department")
-        return value
+    def _one_word(cls, value: str | dict[str, str]) -> str | dict[str, str]:
+        words = value if isinstance(value, dict) else {"": value}
+        for word in words.values():
+            if len(word.strip()) > 30 or not _ZONE_WORD.match(word.strip()):
+                raise ValueError("expected one to three words of letters, as in a label, e.g. Department")
+        if isinstance(value, dict):
+            if SOURCE not in value:
+                raise ValueError("give the English word too (en: ...): it is what other languages fall back to")
+            return {code: word.strip() for code, word in value.items()}
+        return value.strip()
+
+    @property
+    def zone_word(self) -> str:
+        """The label in the language being spoken."""
+        return self.zone_label()
 
     @property
     def zone_noun(self) -> str:
-        """`zone_word` inside a sentence ("the department"); a word written in capitals ("BU") stays so."""
-        word = self.zone_word
+        """The word inside a sentence, in the language being spoken."""
+        return self.zone_noun_in()
+
+    def zone_label(self, language: str | None = None) -> str:
+        """The word for a zone as a label ("Department"), in `language` (default: the one being spoken)."""
+        language = language or current().language
+        words = self.zone_words
+        if isinstance(words, dict):
+            return words.get(language) or words[SOURCE]
+        if words == DEPARTMENT:
+            return translator(language).gettext(DEPARTMENT)
+        return words
+
+    def zone_noun_in(self, language: str | None = None) -> str:
+        """The word inside a sentence ("the department"); a word written in capitals ("BU") stays so."""
+        word = self.zone_label(language)
         return word if word[1:2].isupper() else word[:1].lower() + word[1:]
 
 
 class AppConfig(_Strict):
     """The whole of `app.yaml`."""
 
-    organisation: Organisation = Organisation()
+    organisation: Organisation = Organisation(zone_word=DEPARTMENT)
     zones: tuple[Zone, ...]
     teams: tuple[Team, ...] = ()
     people: tuple[Person, ...] = ()

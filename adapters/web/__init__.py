@@ -35,7 +35,8 @@ class WebChannel:
         """Add the portal, desk, request and task pages, and the stylesheet."""
         site = Site(services)
         organisation = services.config.organisation
-        site.pages.env.globals.update(zone_word=organisation.zone_word, zone_noun=organisation.zone_noun)
+        # The organisation's word for a zone, in the language each page is rendered in.
+        site.pages.per_page = lambda: {"zone_word": organisation.zone_word, "zone_noun": organisation.zone_noun}
         # FormPages before RequestPage: its /requests/{n}/approval must win over the generic action route.
         for part in (Portal(site), FormPages(site), RequestPage(site), AgentDesk(site)):
             part.add_routes(app.router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +16,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from yarl import URL
 
-from bot.i18n import SOURCE, translator
+from bot.i18n import SOURCE, speaking, translator
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -152,6 +152,8 @@ class Pages:
         self.env.filters["when"] = self.when
         self.env.filters["status"] = status_label
         self.env.filters["linkify"] = linkify
+        # Values every page has, worked out in the page's language (the organisation's word for a zone).
+        self.per_page: Callable[[], dict[str, Any]] = dict
 
     def when(self, value: datetime | None) -> str:
         """A time in the organisation's time zone, e.g. `24 Nov 2026 09:00`."""
@@ -161,7 +163,9 @@ class Pages:
 
     def render(self, template: str, status: int = 200, **context: Any) -> web.Response:
         """An HTML response from a template."""
-        html = self.env.get_template(template).render(organisation=self.organisation, **context)
+        with speaking(context.get("language") or SOURCE):
+            html = self.env.get_template(template).render(organisation=self.organisation,
+                                                          **{**self.per_page(), **context})
         response = web.Response(text=html, status=status, content_type="text/html")
         response.headers["Cache-Control"] = "no-store"
         return response
