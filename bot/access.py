@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from bot.config import AppConfig, Role, Team, Zone
 from bot.errors import DeskError, NotFound
+from bot.i18n import N_, _
 from bot.model import Approval, ApprovalVote, Request, Task
 
 
@@ -144,16 +145,22 @@ class Policy:
             return Level.APPROVER
         return Level.NONE
 
-    def require(self, actor: Actor, request: Request, needed: Level, doing: str = "do that") -> Level:
-        """Raise unless the actor has `needed`; a request the actor cannot see reads as not found."""
+    def require(self, actor: Actor, request: Request, needed: Level, doing: str = N_("do that")) -> Level:
+        """Raise unless the actor has `needed`; a request the actor cannot see reads as not found.
+
+        `doing` is what the actor tried, an infinitive phrase ("reply to it") marked `N_` where it is
+        written and said here, in the actor's language, inside whole sentences; every language's
+        sentence is built so such a phrase fits in it.
+        """
         level = self.level(actor, request)
         if level == Level.NONE:
             raise NotFound(request.id)
         if level < needed:
+            noun = self.config.organisation.zone_noun
             if needed == Level.AGENT and level == Level.READER:
-                raise DeskError(f"You can read request #{request.id} but not {doing}: it belongs to another "
-                               f"{self.config.organisation.zone_noun}.")
-            raise DeskError(f"Only an agent of the request's {self.config.organisation.zone_noun} can {doing}.")
+                raise DeskError(_("You can read request #{number} but not {doing}: it belongs to another {zone}.",
+                                  number=request.id, doing=_(doing), zone=noun))
+            raise DeskError(_("Only an agent of the request's {zone} can {doing}.", zone=noun, doing=_(doing)))
         return level
 
     def can_work(self, person: Actor, request: Request) -> bool:
@@ -167,10 +174,11 @@ class Policy:
         return person.is_staff and zone_id in self.acting_zones(person) and not hidden
 
     def require_requester_or_agent(self, actor: Actor, request: Request, doing: str) -> None:
-        """Raise unless the actor filed the request or is its agent: cancel, reopen and urgency are theirs too."""
+        """Raise unless the actor filed the request or is its agent: cancel, reopen and urgency are theirs too.
+        `doing` as for `require`."""
         if self.level(actor, request) < Level.AGENT and request.requester_email != actor.email:
-            raise DeskError(f"Only the requester or an agent of the request's {self.config.organisation.zone_noun} "
-                            f"can {doing}.")
+            raise DeskError(_("Only the requester or an agent of the request's {zone} can {doing}.",
+                              zone=self.config.organisation.zone_noun, doing=_(doing)))
 
     def assignees(self, zone_id: str, team_id: str | None) -> list[tuple[str, str]]:
         """(e-mail, name) of everyone who may work a request of this zone and team (`can_work_in`), by name:

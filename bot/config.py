@@ -38,6 +38,7 @@ from bot.i18n import LANGUAGES, N_, SOURCE, current, normalise, translator
 log = logging.getLogger(__name__)
 
 DEPARTMENT = N_("Department")  # the default word for a zone
+_CAPITALISED_NOUNS = {"de"}  # languages that write every noun with a capital
 
 
 def _language(value: Any) -> str | None:
@@ -313,9 +314,11 @@ class Organisation(_Strict):
         return words
 
     def zone_noun_in(self, language: str | None = None) -> str:
-        """The word inside a sentence ("the department"); a word written in capitals ("BU") stays so."""
+        """The word inside a sentence ("the department"); a word written in capitals ("BU") stays so, and
+        German keeps its nouns capitalised ("die Abteilung")."""
+        language = language or current().language
         word = self.zone_label(language)
-        return word if word[1:2].isupper() else word[:1].lower() + word[1:]
+        return word if word[1:2].isupper() or language in _CAPITALISED_NOUNS else word[:1].lower() + word[1:]
 
 
 class AppConfig(_Strict):

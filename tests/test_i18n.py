@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.i18n import LANGUAGES, Translator, choose, negotiate, normalise
+from bot.i18n import LANGUAGES, Translator, _, choose, current, negotiate, normalise, speaking, translator
 from bot.i18n.catalogues import problems
 
 
@@ -136,3 +136,37 @@ def test_the_catalogue_check_finds_missing_stale_fuzzy_and_changed_placeholders(
 
 def test_every_language_has_every_message_of_the_code() -> None:
     assert problems() == []
+
+
+def test_words_are_said_in_the_language_being_spoken_and_english_outside_it() -> None:
+    message = "New request"  # in every catalogue since the page frame was translated
+    assert _(message) == message
+    with speaking("nb"):
+        assert _(message) == translator("nb").gettext(message) != message
+        with speaking("pl-PL"):  # a BCP 47 tag reads as the language the desk speaks
+            assert current().language == "pl"
+            assert _(message) == translator("pl").gettext(message)
+        assert current().language == "nb"  # the inner block ended: the outer language again
+        with speaking("fr"):  # a language the desk does not speak reads English, not a key
+            assert _(message) == message
+    assert current().language == "en"
+
+
+async def test_each_task_keeps_its_own_language() -> None:
+    """Two people handled at once (two asyncio tasks) never hear each other's language."""
+    import asyncio
+
+    heard: dict[str, str] = {}
+    both_speaking = asyncio.Event()
+    arrived: list[str] = []
+
+    async def handle(code: str) -> None:
+        with speaking(code):
+            arrived.append(code)
+            if len(arrived) == 2:
+                both_speaking.set()
+            await both_speaking.wait()  # both blocks are open at the same moment
+            heard[code] = _("New request")
+
+    await asyncio.gather(handle("sv"), handle("de"))
+    assert heard == {"sv": translator("sv").gettext("New request"), "de": translator("de").gettext("New request")}

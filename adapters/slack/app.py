@@ -43,6 +43,7 @@ from adapters.slack.inbound import LIVE, SOURCE, FormModals, SlackInbound, worth
 from adapters.slack.people import SlackPeople
 from adapters.slack.sender import SlackSender
 from bot.delivery.channels import ChannelInfo
+from bot.i18n import speaking
 from bot.server import UNAVAILABLE_TEXT, Services, required_setting
 from bot.store import unavailable
 
@@ -263,10 +264,12 @@ class SlackRuntime:
             view = body.get("view") or {}
             callback = str(view.get("callback_id") or "")
             errors: dict[str, str] = {}
-            if callback == views.CREATE:
-                errors = views.read_create_form(self.services.config, view)[1]
-            elif callback.startswith(views.FORM_PREFIX) and self.forms is not None:
-                errors = self.forms.errors(callback[len(views.FORM_PREFIX):], view)
+            # Said in the language the modal was opened in (kept in its metadata): no database before the ack.
+            with speaking(views.language_of(view)):
+                if callback == views.CREATE:
+                    errors = views.read_create_form(self.services.config, view)[1]
+                elif callback.startswith(views.FORM_PREFIX) and self.forms is not None:
+                    errors = self.forms.errors(callback[len(views.FORM_PREFIX):], view)
             if errors:
                 await ack(response_action="errors", errors=errors)
                 return

@@ -4,6 +4,9 @@ Slack reads `<...>` in mrkdwn as a mention or a link and `&` as the start of an 
 goes through `escape` before it is placed in any mrkdwn: nobody can ping `<!channel>` or show
 `<https://evil.example|your bank>`. Slack's limits are enforced here too: at most 3,000 characters
 per section, 10 fields per section, 25 buttons per actions block and 50 blocks per message.
+
+A message comes written in its recipient's language (`Message.language`, set when it was queued); the
+few words the renderer adds itself ("Open in Zonedesk", "wrote:") are said in that language too.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.delivery.messages import Button, Message
+from bot.i18n import _, current, speaking
 
 SECTION_MAX = 3000
 FIELD_MAX = 2000
@@ -114,24 +118,29 @@ def comment_of(payload: dict[str, Any]) -> str:
 
 
 def render_message(message: Message) -> tuple[str, list[Block]]:
-    """The notification text and the blocks of one neutral message."""
+    """The notification text and the blocks of one neutral message, in the message's language."""
+    with speaking(message.language or current().language):
+        return _render(message)
+
+
+def _render(message: Message) -> tuple[str, list[Block]]:
     head: list[Block] = []
     if message.title:
         head.append(section(f"*{escape(shorten(message.title, 500))}*"))
     if message.author:
-        head.append(context(f"*{escape(shorten(message.author, 200))}* wrote:"))
+        head.append(context(_("*{author}* wrote:", author=escape(shorten(message.author, 200)))))
     body = [section(chunk) for chunk in escaped_chunks(message.text)] if message.text.strip() else []
     tail: list[Block] = []
     fields = [mrkdwn(shorten(f"*{escape(k)}*\n{escape(v)}", FIELD_MAX)) for k, v in message.fields]
     for start in range(0, len(fields), FIELDS_PER_SECTION):
         tail.append({"type": "section", "fields": fields[start:start + FIELDS_PER_SECTION]})
     if message.link:
-        label = escape(message.link_label or "Open in Zonedesk")
+        label = escape(message.link_label or _("Open in Zonedesk"))
         tail.append(section(f"<{escape(message.link)}|{label}>"))
     if message.buttons and message.extra.get("comment"):
         # An approval card: the approver may add a comment, read from the message's state on the click.
         tail.append({"type": "input", "block_id": COMMENT_BLOCK, "optional": True,
-                     "label": plain("Comment (optional)"),
+                     "label": plain(_("Comment (optional)")),
                      "element": {"type": "plain_text_input", "action_id": "value", "max_length": 2000}})
     if message.buttons:
         tail += buttons_blocks(message.buttons, block_id="zd_actions")
@@ -139,7 +148,8 @@ def render_message(message: Message) -> tuple[str, list[Block]]:
         tail.append(context(escape(message.footer)))
     room = BLOCKS_MAX - len(head) - len(tail)
     if len(body) > room:
-        body = [*body[:max(room - 1, 0)], context("_(shortened: open the request in Zonedesk to read it all)_")]
+        shortened = _("(shortened: open the request in Zonedesk to read it all)")
+        body = [*body[:max(room - 1, 0)], context(f"_{escape(shortened)}_")]
     blocks = (head + body + tail)[:BLOCKS_MAX]
     return fallback_text(message), blocks
 

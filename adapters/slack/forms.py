@@ -3,6 +3,8 @@
 Field errors come back inline (`response_action: errors`, keyed by block id = field id) from the
 same validation the web and Teams use; a valid submission is filed through `bot.catalog.file_form`.
 Slack's user picker gives a user id; it is turned into the person's e-mail when the form is filed.
+The modal and its messages are in the language being spoken (the person's): the form's texts in it
+where the form gives them (`Form.localised`), else in the form's own language.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from bot.access import Actor
 from bot.catalog import Catalog, file_form
 from bot.catalog.forms import Form, FormField, validate_answers
 from bot.desk import Desk, Origin
+from bot.i18n import _
 
 Block = dict[str, Any]
 USER_ID_PLACEHOLDER = "slack-user@placeholder.invalid"  # lets a picked user pass the e-mail check before the ack
@@ -58,7 +61,9 @@ def _element(field: FormField) -> Block:
 
 
 def form_modal(form: Form, metadata: dict[str, Any]) -> Block:
-    """The modal for one form; each input's block id is its field id, so errors land next to it."""
+    """The modal for one form in the language being spoken; each input's block id is its field id, so
+    errors land next to it."""
+    form = form.localised()
     blocks: list[Block] = []
     if form.description:
         blocks.append({"type": "context", "elements": [{"type": "plain_text", "text": form.description[:2000]}]})
@@ -70,8 +75,8 @@ def form_modal(form: Form, metadata: dict[str, Any]) -> Block:
         blocks.append(block)
     if form.approval:
         blocks.append({"type": "context", "elements": [
-            {"type": "plain_text", "text": "This request needs an approval before the desk acts on it."}]})
-    return _modal(FORM_PREFIX + form.id, form.title, blocks, "Send", {**metadata, "title": form.title})
+            {"type": "plain_text", "text": _("This request needs an approval before the desk acts on it.")}]})
+    return _modal(FORM_PREFIX + form.id, form.title, blocks, _("Send"), {**metadata, "title": form.title})
 
 
 def answers_of(form: Form, view: dict[str, Any]) -> dict[str, Any]:
@@ -125,11 +130,12 @@ class SlackForms:
         raw = answers_of(form, view)
         for field in form.fields:
             if field.type == "user" and raw[field.id]:
-                email, _ = await self.people.identify(str(raw[field.id]))
+                email, _unused = await self.people.identify(str(raw[field.id]))
                 raw[field.id] = email
         outcome = await file_form(self.desk, self.catalog, actor, origin, form.id, raw, dedupe_key=dedupe_key)
         if isinstance(outcome, dict):
-            labels = {f.id: f.label for f in form.fields}
+            said = form.localised()
+            labels = {f.id: f.label for f in said.fields}
             problems = "; ".join(f"{labels.get(k, k)}: {v}" for k, v in outcome.items())
-            return f"Your {form.title} request was not filed: {problems}"
-        return f"Request #{outcome.number} is filed with {outcome.zone_name}."
+            return _("Your {form} request was not filed: {problems}", form=said.title, problems=problems)
+        return _("Request #{number} is filed with {zone}.", number=outcome.number, zone=outcome.zone_name)

@@ -5,6 +5,12 @@ ack (the payload carries `LIVE`) or later from `Inbox.recover` after a crash (no
 from the recorded payload alone. Desk calls that change something pass `dedupe_key=key`, so the
 change and "processed" commit together and a second run is a `Duplicate`, silently ignored. Things
 that need a fresh trigger_id (opening a modal) only happen live; recovery tells the person to retry.
+
+Everything done for a person is said in their language (`Unit.language`: their saved choice, `app.yaml`,
+their Slack client's locale, the zone's, the organisation's), spoken around the whole handling so a
+`DeskError` raised deep in the core reads in it too. A command, click, modal or shortcut resolves it once,
+first; a message resolves it only when the desk acts on it (the desk asks for its writer lazily, so the
+chatter of a channel it merely reads costs no lookup); an App Home is rendered in its owner's language.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import html
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -33,12 +40,13 @@ from adapters.slack.blocks import (
 )
 from adapters.slack.people import SlackPeople
 from bot.access import Actor, Level
-from bot.catalog import saved_reply_text
+from bot.catalog import saved_reply_choices, saved_reply_text
 from bot.delivery.inbox import Inbox
 from bot.desk import Desk, Origin, Outcome, title_from_text
 from bot.desk.actions import perform
 from bot.desk.commands import run_command
 from bot.errors import DeskError, Duplicate
+from bot.i18n import _, current, speaking
 
 log = logging.getLogger(__name__)
 
@@ -137,14 +145,8 @@ class SlackInbound:
                 if self.bot_user is None:  # normally set from bolt's context; after a restart, ask once
                     self.bot_user = (await self.client.auth_test()).get("user_id")
                 await self._event(key, payload, payload.get("event") or {})
-            elif kind == "block_actions":
-                await self._block_actions(key, payload, live)
-            elif kind == "view_submission":
-                await self._view_submission(key, payload)
-            elif kind == "message_action":
-                await self._message_shortcut(payload, live)
-            elif payload.get("command"):
-                await self._command(key, payload, live)
+            elif kind in {"block_actions", "view_submission", "message_action"} or payload.get("command"):
+                await self._interaction(key, payload, live)
             else:
                 log.info("slack: nothing to do for a %s payload", kind)
         except Duplicate:
@@ -152,6 +154,20 @@ class SlackInbound:
         except DeskError as exc:
             log.info("slack: refused a %s payload (%s); told the person", kind or "command", type(exc).__name__)
             await self._refuse(payload, exc.message)
+
+    async def _interaction(self, key: str, payload: dict[str, Any], live: bool) -> None:
+        """A command, click, modal submission or shortcut, handled in the language of the person who did it."""
+        kind = payload.get("type")
+        actor = await self.people.actor(str((payload.get("user") or {}).get("id") or payload.get("user_id")))
+        with speaking(await self.desk.language(actor)):
+            if kind == "block_actions":
+                await self._block_actions(key, payload, actor, live)
+            elif kind == "view_submission":
+                await self._view_submission(key, payload, actor)
+            elif kind == "message_action":
+                await self._message_shortcut(payload, live)
+            else:
+                await self._command(key, payload, actor, live)
 
     async def _refuse(self, payload: dict[str, Any], text: str) -> None:
         """Tell the person whose payload was refused why, where they acted, as privately as the payload allows:
@@ -212,41 +228,52 @@ class SlackInbound:
         text = text_from_slack(event.get("text") or "", self.bot_user)
         user = event["user"]
         thread = origin.thread or origin.message
+        with ExitStack() as speech:
+            writer_of: list[Actor] = []
 
-        async def writer() -> Actor:
-            actor = await self.people.actor(user)
-            await self.pause()  # acknowledgements first: the desk writes next
-            return actor
+            async def writer() -> Actor:
+                # Asked only when the desk acts on the message: the writer's language is spoken from here to
+                # the end of this handling (the desk awaits this in the same task, so what it raises or
+                # answers next is in that language).
+                if not writer_of:
+                    actor = await self.people.actor(user)
+                    speech.enter_context(speaking(await self.desk.language(actor)))
+                    writer_of.append(actor)
+                await self.pause()  # acknowledgements first: the desk writes next
+                return writer_of[0]
 
-        try:
-            received = await self.desk.receive(writer, origin, text, key, addressed=addressed, direct=direct)
-        except Duplicate:
-            raise
-        except DeskError as exc:
-            await self.ephemeral(origin.channel, user, exc.message, thread)
-            return
-        if received.outcome is Outcome.CHOOSE_ZONE and origin.channel:
-            await self.client.chat_postMessage(channel=origin.channel, thread_ts=thread,
-                                               text="Which department should handle this?",
-                                               blocks=views.zone_choice_blocks(received.zones, key))
-        elif received.outcome is Outcome.EMPTY:
-            await self.ephemeral(origin.channel, user, "Write a few words about what you need, and I file it.",
-                                 thread)
-        elif received.actor is not None:  # filed, or written on a request: the App Homes show it
-            await self.refresh_homes(received.actor, None if received.outcome is Outcome.FILED else received.number)
+            try:
+                received = await self.desk.receive(writer, origin, text, key, addressed=addressed, direct=direct)
+            except Duplicate:
+                raise
+            except DeskError as exc:
+                await self.ephemeral(origin.channel, user, exc.message, thread)
+                return
+            if received.outcome is Outcome.CHOOSE_ZONE and origin.channel:
+                await writer()
+                await self.client.chat_postMessage(channel=origin.channel, thread_ts=thread,
+                                                   text=_("Which department should handle this?"),
+                                                   blocks=views.zone_choice_blocks(received.zones, key))
+            elif received.outcome is Outcome.EMPTY:
+                await writer()
+                await self.ephemeral(origin.channel, user,
+                                     _("Write a few words about what you need, and I file it."), thread)
+            elif received.actor is not None:  # filed, or written on a request: the App Homes show it
+                await self.refresh_homes(received.actor,
+                                         None if received.outcome is Outcome.FILED else received.number)
 
     # ---------------------------------------------------------------- buttons
-    async def _block_actions(self, key: str, payload: dict[str, Any], live: bool) -> None:
+    async def _block_actions(self, key: str, payload: dict[str, Any], actor: Actor, live: bool) -> None:
         action = (payload.get("actions") or [{}])[0]
         action_id = str(action.get("action_id") or "")
         value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
         user = payload["user"]["id"]
         if action_id.startswith(views.ZONE_CHOICE_PREFIX):
-            await self._zone_chosen(key, payload, action_id[len(views.ZONE_CHOICE_PREFIX):], value)
+            await self._zone_chosen(key, payload, actor, action_id[len(views.ZONE_CHOICE_PREFIX):], value)
             return
         if action_id == views.SAVED_REPLY_ACTION:
             if live:
-                await self._saved_reply_picked(payload, value)
+                await self._saved_reply_picked(payload, actor, value)
             return
         if action_id == views.NEW_REQUEST_ACTION:
             if live:
@@ -254,7 +281,6 @@ class SlackInbound:
             return
         if not action_id.startswith(ACTION_PREFIX):
             return
-        actor = await self.people.actor(user)
         comment = comment_of(payload)
         if comment:  # approve/reject read "<approval>:<comment>"
             value = f"{value}:{comment}"
@@ -268,7 +294,7 @@ class SlackInbound:
         channel = (payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id")
         if outcome.open_reply is not None or outcome.open_assign is not None:
             if not live:
-                await self._tell_clicker(payload, "That click arrived while Zonedesk was restarting; click again.")
+                await self._tell_clicker(payload, _("That click arrived while Zonedesk was restarting; click again."))
                 return
             try:
                 if outcome.open_reply is not None:
@@ -292,19 +318,20 @@ class SlackInbound:
         number = _int(value)
         await self.refresh_homes(actor, number)
 
-    async def _zone_chosen(self, key: str, payload: dict[str, Any], zone_id: str, event_key: str) -> None:
+    async def _zone_chosen(self, key: str, payload: dict[str, Any], actor: Actor, zone_id: str, event_key: str
+                           ) -> None:
         user = payload["user"]["id"]
         original = await self.inbox.payload(event_key) if event_key.startswith("slack:event:") else None
         if original is None:  # kept two weeks (bot.server.RETAIN), or not a message of ours
-            await self._tell_clicker(payload, "That message is too old to file from here; please send it again.")
+            await self._tell_clicker(payload, _("That message is too old to file from here; please send it again."))
             return
         event = original.get("event") or {}
         if event.get("user") != user:
             noun = self.desk.config.organisation.zone_noun
-            await self._tell_clicker(payload, f"Only the person who wrote the message can choose its {noun}.")
+            await self._tell_clicker(payload, _("Only the person who wrote the message can choose its {noun}.",
+                                                noun=noun))
             return
         origin = Origin(SOURCE, original.get("team_id"), event["channel"], None, event["ts"], user)
-        actor = await self.people.actor(user)
         text = text_from_slack(event.get("text") or "", self.bot_user)
         try:
             filed = await self.desk.file_request(actor, origin, title_from_text(text), text, zone_id=zone_id,
@@ -316,7 +343,7 @@ class SlackInbound:
             return
         message = payload.get("message") or {}
         if message.get("ts"):
-            done = f"Filed with {filed.zone_name} as #{filed.number}."
+            done = _("Filed with {zone} as #{number}.", zone=filed.zone_name, number=filed.number)
             try:
                 await self.client.chat_update(channel=event["channel"], ts=message["ts"], text=done,
                                               blocks=[section(escape(done))])
@@ -335,24 +362,25 @@ class SlackInbound:
         detail = await self.desk.get_request(actor, number)
         if detail.level < Level.AGENT:
             noun = self.desk.config.organisation.zone_noun
-            await self._tell_clicker(payload, f"Only an agent of the request's {noun} can reply to #{number}.")
+            await self._tell_clicker(payload, _("Only an agent of the request's {noun} can reply to #{number}.",
+                                                noun=noun, number=number))
             return
         catalog = self.desk.catalog
-        saved = [(r.name, r.title) for r in catalog.replies_for(detail.zone_id)] if catalog is not None else []
+        saved = [(c.name, c.title) for c in await saved_reply_choices(self.desk, catalog, detail)] \
+            if catalog is not None else []
         await self._open(payload, views.reply_modal(number, detail.title, {"number": number, "channel": channel},
                                                     saved))
 
-    async def _saved_reply_picked(self, payload: dict[str, Any], name: str) -> None:
+    async def _saved_reply_picked(self, payload: dict[str, Any], actor: Actor, name: str) -> None:
         """Fill the Reply modal's text with a saved reply for its request (the agent edits, then sends)."""
         view = payload.get("view") or {}
         metadata = views.metadata_of(view)
-        actor = await self.people.actor(payload["user"]["id"])
         number = _int(str(metadata.get("number") or "")) or 0
         # A refusal (a request this agent may not read or work, no such saved reply) leaves the modal as it
         # is; `handle` tells the agent why.
         text = await saved_reply_text(self.desk, self.desk.catalog, actor, number, name)
         detail = await self.desk.get_request(actor, number)
-        saved = [(r.name, r.title) for r in self.desk.catalog.replies_for(detail.zone_id)]
+        saved = [(c.name, c.title) for c in await saved_reply_choices(self.desk, self.desk.catalog, detail)]
         await self.client.views_update(view_id=view.get("id"), hash=view.get("hash"),
                                        view=views.reply_modal(number, detail.title, metadata, saved, text))
 
@@ -360,7 +388,8 @@ class SlackInbound:
         detail = await self.desk.get_request(actor, number)
         if detail.level < Level.AGENT:
             noun = self.desk.config.organisation.zone_noun
-            await self._tell_clicker(payload, f"Only an agent of the request's {noun} can assign #{number}.")
+            await self._tell_clicker(payload, _("Only an agent of the request's {noun} can assign #{number}.",
+                                                noun=noun, number=number))
             return
         agents = self.desk.policy.assignees(detail.zone_id, detail.team_id)
         await self._open(payload, views.assign_modal(number, agents, {"number": number, "channel": channel}))
@@ -370,14 +399,13 @@ class SlackInbound:
             await self.client.views_open(trigger_id=payload["trigger_id"], view=view)
         except SlackApiError as exc:
             log.warning("slack: views.open failed: %s", exc.response.get("error"))
-            await self._tell_clicker(payload, "I could not open the dialog in time; please try again.")
+            await self._tell_clicker(payload, _("I could not open the dialog in time; please try again."))
 
-    async def _view_submission(self, key: str, payload: dict[str, Any]) -> None:
+    async def _view_submission(self, key: str, payload: dict[str, Any], actor: Actor) -> None:
         view = payload.get("view") or {}
         callback = str(view.get("callback_id") or "")
         user = payload["user"]["id"]
         metadata = views.metadata_of(view)
-        actor = await self.people.actor(user)
         try:
             if callback == views.CREATE:
                 await self._submit_create(key, payload, actor, view, metadata)
@@ -385,15 +413,17 @@ class SlackInbound:
                 number = int(metadata["number"])
                 text = views.value_of(view, "text-saved") or views.value_of(view, "text") or ""
                 await self.desk.reply(actor, number, text, dedupe_key=key)
-                await self._tell(metadata.get("channel"), user, f"Your reply on #{number} is on its way.")
+                await self._tell(metadata.get("channel"), user,
+                                 _("Your reply on #{number} is on its way.", number=number))
                 await self.refresh_homes(actor, number)
             elif callback == views.ASSIGN:
                 number = int(metadata["number"])
                 name = await self.desk.assign(actor, number, views.value_of(view, "assignee") or "", dedupe_key=key)
-                await self._tell(metadata.get("channel"), user, f"#{number} is assigned to {name}.")
+                await self._tell(metadata.get("channel"), user, _("#{number} is assigned to {name}.", number=number,
+                                                                   name=name))
                 await self.refresh_homes(actor, number)
             elif callback.startswith(views.FORM_PREFIX) and self.forms is not None:
-                origin = await self._dm_origin(user, _team(payload), metadata.get("title") or "Your request")
+                origin = await self._dm_origin(user, _team(payload), metadata.get("title") or _("Your request"))
                 notice = await self.forms.submit(actor, origin, callback[len(views.FORM_PREFIX):], view, key)
                 await self._tell(None, user, notice)
                 await self.refresh_homes(actor)
@@ -423,8 +453,9 @@ class SlackInbound:
         """A request filed from a modal lives in the person's DM, in the thread of a first message."""
         opened = await self.client.conversations_open(users=user)
         channel = (opened.get("channel") or {}).get("id") or user
-        posted = await self.client.chat_postMessage(channel=channel, text=f"Your request: {escape(title)}",
-                                                    blocks=[section(f"*Your request:* {escape(title)}")])
+        posted = await self.client.chat_postMessage(
+            channel=channel, text=_("Your request: {title}", title=escape(title)),
+            blocks=[section(_("*Your request:* {title}", title=escape(title)))])
         return Origin(SOURCE, team, posted.get("channel") or channel, None, posted["ts"], user)
 
     # ---------------------------------------------------------------- shortcuts and commands
@@ -432,7 +463,7 @@ class SlackInbound:
         if payload.get("callback_id") != "create_request":
             return
         if not live:
-            await self._tell_clicker(payload, "That arrived while Zonedesk was restarting; use the shortcut again.")
+            await self._tell_clicker(payload, _("That arrived while Zonedesk was restarting; use the shortcut again."))
             return
         message = payload.get("message") or {}
         channel = (payload.get("channel") or {}).get("id")
@@ -443,13 +474,13 @@ class SlackInbound:
         await self._open_create(payload, metadata, title=title_from_text(text), description=text,
                                 zone_id=self.desk.channel_zone(SOURCE, channel))
 
-    async def _command(self, key: str, payload: dict[str, Any], live: bool) -> None:
+    async def _command(self, key: str, payload: dict[str, Any], actor: Actor, live: bool) -> None:
         command = str(payload.get("command") or "")
         user = str(payload.get("user_id"))
         text = str(payload.get("text") or "")
         if command == "/request":
             if not live:
-                await self._respond(payload, "That arrived while Zonedesk was restarting; type /request again.")
+                await self._respond(payload, _("That arrived while Zonedesk was restarting; type /request again."))
                 return
             metadata = {"source": "command", "user": user, "team": payload.get("team_id"),
                         "channel": payload.get("channel_id")}
@@ -459,11 +490,11 @@ class SlackInbound:
                 if modal is not None:
                     await self._open(payload, modal)
                     return
-                await self._respond(payload, f"There is no form '{form_id}'; here is the general request form.")
+                await self._respond(payload, _("There is no form '{form}'; here is the general request form.",
+                                               form=form_id))
             await self._open_create(payload, metadata,
                                     zone_id=self.desk.channel_zone(SOURCE, payload.get("channel_id")))
             return
-        actor = await self.people.actor(user)
         result = await run_command(self.desk, actor, text, resolve=self.people.email_of_mention, dedupe_key=key)
         await self._respond(payload, result.text)
         if result.ok:
@@ -471,8 +502,9 @@ class SlackInbound:
             await self.refresh_homes(actor, _int(words[1]) if len(words) > 1 else None)
 
     # ---------------------------------------------------------------- App Home
-    async def publish_home(self, user: str) -> None:
-        """Publish a person's App Home; a refresh asked for while one runs is folded into one more run."""
+    async def publish_home(self, user: str, language: str | None = None) -> None:
+        """Publish a person's App Home in their language (`language` when the caller knows it already: the
+        person it is handling); a refresh asked for while one runs is folded into one more run."""
         if user in self._home_running:
             self._home_again.add(user)
             return
@@ -480,15 +512,16 @@ class SlackInbound:
         try:
             while True:
                 self._home_again.discard(user)
-                await self._publish_home(user)
+                await self._publish_home(user, language)
                 if user not in self._home_again:
                     break
         finally:
             self._home_running.discard(user)
 
-    async def _publish_home(self, user: str) -> None:
+    async def _publish_home(self, user: str, language: str | None) -> None:
         """The App Home: their requests, and for agents their assignments and queue."""
         actor = await self.people.actor(user)
+        language = language or await self.desk.language(actor)
         await self.pause()
         mine = await self.desk.list_requests(actor, scope="mine", status="open", limit=views.HOME_LIST + 1)
         assigned = queue = None
@@ -496,17 +529,20 @@ class SlackInbound:
             assigned = await self.desk.list_requests(actor, scope="assigned", status="open",
                                                      limit=views.HOME_LIST + 1)
             queue = await self.desk.list_requests(actor, scope="queue", limit=views.HOME_LIST + 1)
-        view = views.home_view(actor.name, mine, assigned, queue, self.desk.config,
-                               self.desk.config.organisation.base_url)
+        with speaking(language):
+            view = views.home_view(actor.name, mine, assigned, queue, self.desk.config,
+                                   self.desk.config.organisation.base_url)
         await self.pause()
         await self.client.views_publish(user_id=user, view=view)
 
     async def refresh_homes(self, actor: Actor, number: int | None = None) -> None:
-        """After a change made through Slack: the actor's Home, and the requester's and assignee's.
+        """After a change made through Slack: the actor's Home, and the requester's and assignee's, each in
+        their own language (the actor's is the one being spoken: this runs while handling them).
 
         Best effort: a Home is a view of current state, so a missed refresh heals on the next open.
         """
-        users = {actor.extra.get("slack_user")}
+        own = actor.extra.get("slack_user")
+        users = {own}
         await self.pause()
         try:
             try:
@@ -518,7 +554,7 @@ class SlackInbound:
                     users.update(await self.people.user_ids(str(email)))
             for user in sorted(u for u in users if u):
                 if await self._has_home(user):
-                    await self.publish_home(user)
+                    await self.publish_home(user, current().language if user == own else None)
         except Exception:  # the change is committed; a failed refresh must not make it look failed
             log.warning("slack: App Home refresh failed", exc_info=True)
 
@@ -564,7 +600,8 @@ class SlackInbound:
         user = (payload.get("user") or {}).get("id")
         if (payload.get("view") or {}).get("type") == "home":
             if user:
-                await self.publish_home(user)  # a click in the App Home: the refreshed Home is the answer
+                # A click in the App Home: the refreshed Home is the answer (in the clicker's language, spoken now).
+                await self.publish_home(user, current().language)
             return
         await self._tell((payload.get("channel") or {}).get("id"), user, text)
 

@@ -3,6 +3,10 @@
 Pure functions from config and read models to Block Kit JSON, plus `read_create_form`, which checks a
 submitted "new request" modal against `app.yaml` without touching the database, so its errors can go
 back in the acknowledgement (Slack shows them next to the field).
+
+Their words are in the language being spoken (`bot.i18n`): the adapter speaks the person's around them.
+A modal keeps that language in its private metadata (`LANGUAGE`), so the errors of its submission, checked
+before the acknowledgement with no database to ask, are said in it too.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from adapters.slack.blocks import (
 )
 from bot.config import AppConfig, Category, Zone
 from bot.desk import RequestSummary
+from bot.desk.history import level_name, level_word
+from bot.desk.status import status_word
+from bot.i18n import _, current
 
 CREATE = "zd:create"
 REPLY = "zd:reply"
@@ -35,6 +42,7 @@ SAVED_REPLY_ACTION = "zds:saved"
 HOME_BLOCKS_MAX = 100
 HOME_LIST = 15
 OPTIONS_MAX = 100
+LANGUAGE = "language"  # the private metadata key of the language a modal was opened in
 
 
 def _option(text: str, value: str) -> Block:
@@ -53,7 +61,7 @@ def create_modal(config: AppConfig, zones: Sequence[Zone], *, title: str = "", d
     """The "new request" modal: zone, category (grouped by zone), title, description, urgency."""
     zone_options = [_option(z.name, z.id) for z in zones][:OPTIONS_MAX]
     zone_select: Block = {"type": "static_select", "action_id": "value", "options": zone_options,
-                          "placeholder": plain(f"Which {config.organisation.zone_noun}?")}
+                          "placeholder": plain(_("Which {noun}?", noun=config.organisation.zone_noun))}
     initial = next((o for o in zone_options if o["value"] == zone_id), None)
     if initial is not None:
         zone_select["initial_option"] = initial
@@ -66,9 +74,10 @@ def create_modal(config: AppConfig, zones: Sequence[Zone], *, title: str = "", d
         {"type": "input", "block_id": "zone", "label": plain(config.organisation.zone_word), "element": zone_select},
     ]
     if groups:
-        blocks.append({"type": "input", "block_id": "category", "optional": True, "label": plain("Category"),
+        blocks.append({"type": "input", "block_id": "category", "optional": True, "label": plain(_("Category")),
                        "element": {"type": "static_select", "action_id": "value",
-                                   "option_groups": groups[:OPTIONS_MAX], "placeholder": plain("If you know it")}})
+                                   "option_groups": groups[:OPTIONS_MAX],
+                                   "placeholder": plain(_("If you know it"))}})
     title_input: Block = {"type": "plain_text_input", "action_id": "value", "max_length": 200}
     if title:
         title_input["initial_value"] = shorten(title, 200)
@@ -76,14 +85,14 @@ def create_modal(config: AppConfig, zones: Sequence[Zone], *, title: str = "", d
     if description:
         text_input["initial_value"] = shorten(description, 3000)
     blocks += [
-        {"type": "input", "block_id": "title", "label": plain("Title"), "element": title_input},
-        {"type": "input", "block_id": "description", "optional": True, "label": plain("Details"),
+        {"type": "input", "block_id": "title", "label": plain(_("Title")), "element": title_input},
+        {"type": "input", "block_id": "description", "optional": True, "label": plain(_("Details")),
          "element": text_input},
-        {"type": "input", "block_id": "urgency", "optional": True, "label": plain("How urgent is it?"),
+        {"type": "input", "block_id": "urgency", "optional": True, "label": plain(_("How urgent is it?")),
          "element": {"type": "static_select", "action_id": "value",
-                     "options": [_option(level.capitalize(), level) for level in config.priority.matrix]}},
+                     "options": [_option(level_name(level), level) for level in config.priority.matrix]}},
     ]
-    return _modal(CREATE, "New request", blocks, "File it", metadata)
+    return _modal(CREATE, _("New request"), blocks, _("File it"), metadata)
 
 
 def reply_modal(number: int, title: str, metadata: dict[str, Any], saved: Sequence[tuple[str, str]] = (),
@@ -98,34 +107,35 @@ def reply_modal(number: int, title: str, metadata: dict[str, Any], saved: Sequen
     blocks = [context(f"*#{number}* {escape(shorten(title, 300))}")]
     if saved:
         blocks.append({"type": "input", "block_id": "saved", "optional": True, "dispatch_action": True,
-                       "label": plain("Start from a saved reply"),
+                       "label": plain(_("Start from a saved reply")),
                        "element": {"type": "static_select", "action_id": SAVED_REPLY_ACTION,
                                    "options": [_option(t, n) for n, t in saved][:OPTIONS_MAX]}})
     # A new block id after a pick, so Slack shows the filled-in text instead of keeping the old input.
     blocks.append({"type": "input", "block_id": "text-saved" if text else "text",
-                   "label": plain("Your reply (the requester sees it)"), "element": element})
-    return _modal(REPLY, f"Reply to #{number}", blocks, "Send", metadata)
+                   "label": plain(_("Your reply (the requester sees it)")), "element": element})
+    return _modal(REPLY, _("Reply to #{number}", number=number), blocks, _("Send"), metadata)
 
 
 def assign_modal(number: int, agents: Sequence[tuple[str, str]], metadata: dict[str, Any]) -> Block:
     """The Assign dialog: the agents who can work on the request (e-mail, name)."""
+    title = _("Assign #{number}", number=number)
     if not agents:
-        return _modal(ASSIGN, f"Assign #{number}", [section("Nobody else can work on this request.")], None,
-                      metadata)
-    blocks = [{"type": "input", "block_id": "assignee", "label": plain("Agent"),
+        return _modal(ASSIGN, title, [section(escape(_("Nobody else can work on this request.")))], None, metadata)
+    blocks = [{"type": "input", "block_id": "assignee", "label": plain(_("Agent")),
                "element": {"type": "static_select", "action_id": "value",
                            "options": [_option(name, email) for email, name in agents][:OPTIONS_MAX]}}]
-    return _modal(ASSIGN, f"Assign #{number}", blocks, "Assign", metadata)
+    return _modal(ASSIGN, title, blocks, _("Assign"), metadata)
 
 
 def _modal(callback_id: str, title: str, blocks: list[Block], submit: str | None,
            metadata: dict[str, Any] | None) -> Block:
     view: Block = {"type": "modal", "callback_id": callback_id, "title": plain(title, 24),
-                   "close": plain("Cancel", 24), "blocks": blocks[:BLOCKS_MAX]}
+                   "close": plain(_("Cancel"), 24), "blocks": blocks[:BLOCKS_MAX]}
     if submit:
         view["submit"] = plain(submit, 24)
     if metadata:
-        view["private_metadata"] = json.dumps(metadata)[:3000]
+        # The language it is said in, for the errors of its submission (checked before the ack, no database).
+        view["private_metadata"] = json.dumps({**metadata, LANGUAGE: current().language})[:3000]
     return view
 
 
@@ -136,6 +146,12 @@ def metadata_of(view: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def language_of(view: dict[str, Any]) -> str | None:
+    """The language a modal was opened in (None for one opened before modals kept it)."""
+    language = metadata_of(view).get(LANGUAGE)
+    return language if isinstance(language, str) else None
 
 
 def value_of(view: dict[str, Any], block_id: str) -> str | None:
@@ -167,20 +183,20 @@ def read_create_form(config: AppConfig, view: dict[str, Any]) -> tuple[CreateFor
     zone_id = value_of(view, "zone") or ""
     zone = config.zone(zone_id)
     if zone is None:
-        errors["zone"] = f"Choose the {config.organisation.zone_noun}."
+        errors["zone"] = _("Choose the {noun}.", noun=config.organisation.zone_noun)
     category = value_of(view, "category")
     category_id = None
     if category:
-        category_zone, _, category_id = category.partition("/")
+        category_zone, _slash, category_id = category.partition("/")
         if zone is not None and category_zone != zone.id:
-            errors["category"] = (f"That category belongs to another {config.organisation.zone_noun}; "
-                                  f"choose one of {zone.name} or none.")
+            errors["category"] = _("That category belongs to another {noun}; choose one of {zone} or none.",
+                                   noun=config.organisation.zone_noun, zone=zone.name)
     title = (value_of(view, "title") or "").strip()
     if not title:
-        errors["title"] = "Write a short title."
+        errors["title"] = _("Write a short title.")
     urgency = value_of(view, "urgency")
     if urgency is not None and urgency not in config.priority.matrix:
-        errors["urgency"] = "Choose one of the listed levels."
+        errors["urgency"] = _("Choose one of the listed levels.")
     if errors:
         return None, errors
     return CreateForm(zone_id, category_id, title, (value_of(view, "description") or "").strip(), urgency), {}
@@ -188,7 +204,7 @@ def read_create_form(config: AppConfig, view: dict[str, Any]) -> tuple[CreateFor
 
 def zone_choice_blocks(zones: Sequence[Zone], event_key: str) -> list[Block]:
     """The question asked in a DM thread when `app.yaml` says to ask for the zone."""
-    blocks: list[Block] = [section("Which department should handle this? Choose one and I file it.")]
+    blocks: list[Block] = [section(escape(_("Which department should handle this? Choose one and I file it.")))]
     elements = [button("zone", z.name, event_key, action_id=f"{ZONE_CHOICE_PREFIX}{z.id}") for z in zones]
     for start in range(0, len(elements), 25):
         blocks.append({"type": "actions", "block_id": f"zd_zone_{start}", "elements": elements[start:start + 25]})
@@ -199,15 +215,15 @@ def home_view(name: str, mine: Sequence[RequestSummary], assigned: Sequence[Requ
               queue: Sequence[RequestSummary] | None, config: AppConfig, base_url: str) -> Block:
     """The App Home: "My requests" for everyone; "Assigned to me" and "My queue" for agents."""
     blocks: list[Block] = [
-        {"type": "header", "text": plain(f"Hello {name}")},
+        {"type": "header", "text": plain(_("Hello {name}", name=name))},
         {"type": "actions", "block_id": "zd_home_actions",
-         "elements": [button("new", "New request", "new", "primary", action_id=NEW_REQUEST_ACTION)]},
+         "elements": [button("new", _("New request"), "new", "primary", action_id=NEW_REQUEST_ACTION)]},
     ]
-    blocks += _home_list("My requests", mine, config, base_url, "You have no open requests.")
+    blocks += _home_list(_("My requests"), mine, config, base_url, _("You have no open requests."))
     if assigned is not None:
-        blocks += _home_list("Assigned to me", assigned, config, base_url, "Nothing is assigned to you.")
+        blocks += _home_list(_("Assigned to me"), assigned, config, base_url, _("Nothing is assigned to you."))
     if queue is not None:
-        blocks += _home_list("My queue", queue, config, base_url, "The queue is empty.", claim=True)
+        blocks += _home_list(_("My queue"), queue, config, base_url, _("The queue is empty."), claim=True)
     return {"type": "home", "blocks": blocks[:HOME_BLOCKS_MAX]}
 
 
@@ -220,11 +236,14 @@ def _home_list(heading: str, items: Sequence[RequestSummary], config: AppConfig,
         zone = config.zone(item.zone_id)
         link = f"{base_url.rstrip('/')}/requests/{item.number}"
         line = (f"*<{escape(link)}|#{item.number}>* {escape(shorten(item.title, 200))}\n"
-                f"{escape(item.status)} · {escape(item.priority)} · {escape(zone.name if zone else item.zone_id)}")
+                f"{escape(status_word(item.status))} · {escape(level_word(item.priority))} · "
+                f"{escape(zone.name if zone else item.zone_id)}")
         block = section(line)
         if claim and item.assignee_email is None:
-            block["accessory"] = button("claim", "Claim", str(item.number), "primary")
+            block["accessory"] = button("claim", _("Claim"), str(item.number), "primary")
         blocks.append(block)
     if len(items) > HOME_LIST:
-        blocks.append(context(f"…and {len(items) - HOME_LIST} more in <{escape(base_url.rstrip('/'))}/desk|the desk>"))
+        desk = escape(base_url.rstrip("/")) + "/desk"
+        blocks.append(context(_("…and {count} more in <{url}|the desk>",
+                                count=current().number(len(items) - HOME_LIST), url=desk)))
     return blocks

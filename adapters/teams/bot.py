@@ -11,6 +11,9 @@
 - Dialogs (`task/fetch`, `task/submit`) and the message extension "Create request" go to `Dialogs`.
 - A refusal of the desk (`DeskError`) is answered in one place, `on_turn`, whatever the activity: on the card,
   in the dialog, or privately in the personal chat; the turn ends well, so Teams does not send it again.
+- Whatever is done for a person is done in their language (`Desk.language`: their choice, `app.yaml`, the
+  activity's `locale`...), spoken around the handling, so the desk's refusals and answers read in it. A
+  channel message is only looked into (who wrote it, their language) once the desk acts on it.
 
 Every activity is de-duplicated by `teams:activity:<conversation>:<id>`, committed with the change it
 causes, so a re-sent activity creates nothing new. The confirmation of a new request is written to the
@@ -22,6 +25,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from contextlib import ExitStack
 from http import HTTPStatus
 from typing import Any
 
@@ -67,6 +71,7 @@ from bot.desk.actions import perform
 from bot.desk.commands import run_command
 from bot.desk.unit import TEXT_MAX
 from bot.errors import DeskError, Duplicate
+from bot.i18n import N_, _, speaking
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +89,12 @@ INVOKE_MODELS: dict[str, type[Model]] = {
 SDK_INVOKES = frozenset({"healthCheck"})
 # Where the SDK keeps a turn's invoke response once sent (the CloudAdapter reads it from there).
 INVOKE_RESPONSE_KEY = TurnContext._INVOKE_RESPONSE_KEY
-HELP = ("Tell me what you need and I file it as a request; we answer here. "
-        "Agents: type `desk help` for the commands.")
+# Where a turn keeps the language of the person acting, once known (a refusal is told in it).
+LANGUAGE_KEY = "zonedesk.language"
+HELP = N_("Tell me what you need and I file it as a request; we answer here. "
+          "Agents: type `desk help` for the commands.")
+NOT_FOR_REQUESTS = N_("This channel is not set up for requests. Write to me in a personal chat, or ask an "
+                      "administrator to map the channel to a department.")
 
 
 def clean_text(activity: Activity, bot_id: str, *, mention_tokens: bool = False) -> str:
@@ -156,7 +165,19 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
                 return
             log.info("teams: refused a %s activity (%s); told the person", activity.name or activity.type,
                      type(exc).__name__)
-            await self.refuse(turn_context, exc.message)
+            with speaking(turn_context.turn_state.get(LANGUAGE_KEY)):  # the desk's sentence is in it already
+                await self.refuse(turn_context, exc.message)
+
+    async def language(self, turn_context: TurnContext, actor: Actor | None = None, *, again: bool = False) -> str:
+        """The language of the person acting in this turn (`Desk.language`: their choice, `app.yaml`, the
+        activity's locale, a mapped channel's zone...), looked up once per turn (`again`: after they chose)."""
+        known = turn_context.turn_state.get(LANGUAGE_KEY)
+        if known is None or again:
+            activity = turn_context.activity
+            zone = self.desk.channel_zone(PLATFORM, *channel_ids(activity)) if kind_of(activity) == CHANNEL else None
+            known = await self.desk.language(actor or await self.people.actor(turn_context), zone)
+            turn_context.turn_state[LANGUAGE_KEY] = known
+        return str(known)
 
     async def refuse(self, turn_context: TurnContext, text: str) -> None:
         """Tell the person why the desk refused: an invoke's own response (the card, the dialog, the message
@@ -180,9 +201,11 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
         if isinstance(activity.value, dict) and activity.value.get(DIALOG):
             return  # a dialog's submit that a client posted as a message: nothing to do outside the dialog
         if len(activity.text or "") > RAW_TEXT_MAX:  # Teams sends at most ~28 KB; no parsing of more than that
-            await self.tell(turn_context, f"Your message is too long ({len(activity.text or ''):,} characters; "
-                                          f"at most {TEXT_MAX:,}). Shorten it, or open Zonedesk in the browser "
-                                          "and attach the details as a file.")
+            with speaking(await self.language(turn_context)) as said:
+                await self.tell(turn_context, _(
+                    "Your message is too long ({length} characters; at most {limit}). Shorten it, or open "
+                    "Zonedesk in the browser and attach the details as a file.",
+                    length=said.number(len(activity.text or "")), limit=said.number(TEXT_MAX)))
             return
         text = clean_text(activity, self.bot_id)
         key = activity_key(activity)
@@ -199,22 +222,27 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
         origin = Origin(PLATFORM, tenant_of(activity), conversation, root, str(activity.id),
                         person_key(activity.from_property))
 
+        # The desk asks who wrote the message only when it acts on it; from then on, their language is spoken
+        # (until the desk is done: `spoken` leaves it), so what the desk refuses or queues reads in it.
+        spoken = ExitStack()
+
         async def writer() -> Actor:
             if kind != PERSONAL:  # a personal chat was remembered as the turn began
                 await self.references.remember_turn(turn_context, conversation)
-            return await self.people.actor(turn_context)
+            actor = await self.people.actor(turn_context)
+            spoken.enter_context(speaking(await self.language(turn_context, actor)))
+            return actor
 
-        try:
-            received = await self.desk.receive(writer, origin, text, key, addressed=True, direct=kind == PERSONAL,
-                                               reply_to=reply_to, aliases=aliases)
-        except Duplicate:
-            log.info("teams: %s seen before; ignored", key)
-            return
-        if received.outcome is Outcome.EMPTY:
-            await self.tell(turn_context, HELP)
-        elif received.outcome is Outcome.CHOOSE_ZONE:
-            await self.tell(turn_context, "This channel is not set up for requests. Write to me in a personal "
-                                          "chat, or ask an administrator to map the channel to a department.")
+        with spoken:
+            try:
+                received = await self.desk.receive(writer, origin, text, key, addressed=True,
+                                                   direct=kind == PERSONAL, reply_to=reply_to, aliases=aliases)
+            except Duplicate:
+                log.info("teams: %s seen before; ignored", key)
+                return
+        if received.outcome in (Outcome.EMPTY, Outcome.CHOOSE_ZONE):
+            with speaking(await self.language(turn_context, received.actor)):
+                await self.tell(turn_context, _(HELP if received.outcome is Outcome.EMPTY else NOT_FOR_REQUESTS))
 
     async def _command(self, turn_context: TurnContext, key: str) -> None:
         """Run a `desk` command and answer it once, even when Teams sends the activity again.
@@ -230,33 +258,41 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
             return
         text = COMMAND.sub("", clean_text(turn_context.activity, self.bot_id, mention_tokens=True), count=1)
         actor = await self.people.actor(turn_context)
-        try:
-            result = await run_command(self.desk, actor, text, resolve=self.people.resolver(turn_context),
-                                       dedupe_key=key)
-        except Duplicate:
-            log.info("teams: command %s seen before; ignored", key)
-            return
-        await self.tell(turn_context, result.text)
+        language = await self.language(turn_context, actor)
+        with speaking(language):
+            try:
+                result = await run_command(self.desk, actor, text, resolve=self.people.resolver(turn_context),
+                                           dedupe_key=key)
+            except Duplicate:
+                log.info("teams: command %s seen before; ignored", key)
+                return
+        words = text.lower().split()
+        if words[:1] == ["language"] and len(words) > 1 and result.ok:  # the language just chosen frames its answer
+            language = await self.language(turn_context, actor, again=True)
+        with speaking(language):
+            await self.tell(turn_context, result.text)
         await self.desk.mark_handled(answered, "teams")
 
     async def _fallback_click(self, turn_context: TurnContext, data: dict[str, Any]) -> None:
         """A button clicked in a client without Universal Actions: act, tell the clicker, update the card."""
         actor = await self.people.actor(turn_context)
-        try:
-            outcome = await perform(self.desk, actor, str(data.get(ACTION)), with_comment(data),
-                                    dedupe_key=activity_key(turn_context.activity))
-        except Duplicate:
-            return
-        card = cards.updated_card(data, outcome, self.signer)
-        reply_to = turn_context.activity.reply_to_id
-        if card is not None and reply_to:
-            update = Activity(type=ActivityTypes.message, id=reply_to, conversation=turn_context.activity.conversation,
-                              attachments=[CardFactory.adaptive_card(card)])
+        with speaking(await self.language(turn_context, actor)):
             try:
-                await turn_context.update_activity(update)
-            except Exception:  # the action is done; a card that could not be redrawn is cosmetic
-                log.warning("teams: could not update the card after a fallback click", exc_info=True)
-        await self.tell(turn_context, outcome.notice)
+                outcome = await perform(self.desk, actor, str(data.get(ACTION)), with_comment(data),
+                                        dedupe_key=activity_key(turn_context.activity))
+            except Duplicate:
+                return
+            card = cards.updated_card(data, outcome, self.signer)
+            reply_to = turn_context.activity.reply_to_id
+            if card is not None and reply_to:
+                update = Activity(type=ActivityTypes.message, id=reply_to,
+                                  conversation=turn_context.activity.conversation,
+                                  attachments=[CardFactory.adaptive_card(card)])
+                try:
+                    await turn_context.update_activity(update)
+                except Exception:  # the action is done; a card that could not be redrawn is cosmetic
+                    log.warning("teams: could not update the card after a fallback click", exc_info=True)
+            await self.tell(turn_context, outcome.notice)
 
     # ---------------------------------------------------------------- answering one person
     async def tell(self, turn_context: TurnContext, text: str) -> None:
@@ -274,7 +310,7 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
             log.warning("teams: could not reach %s in a personal chat", turn_context.activity.from_property.id,
                         exc_info=True)
             await turn_context.send_activity(card_message(
-                "I could not answer you privately: open a personal chat with Zonedesk, then try again."))
+                _("I could not answer you privately: open a personal chat with Zonedesk, then try again.")))
 
     async def send_personal(self, turn_context: TurnContext, activity: Activity) -> None:
         """Send to the sender's personal chat with the bot (started now if the bot has never been in it)."""
@@ -337,18 +373,19 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
         value = as_dict(turn_context.activity.value)
         action = as_dict(value.get("action"))
         data = as_dict(action.get("data"))
-        if action.get("type") != "Action.Execute" or not data.get(ACTION):
-            return cards.message_response("This button is no longer supported.")
         actor = await self.people.actor(turn_context)
-        try:
-            outcome = await perform(self.desk, actor, str(data[ACTION]), with_comment(data),
-                                    dedupe_key=activity_key(turn_context.activity))
-        except Duplicate:
-            return cards.message_response("This was already handled.")
-        card = cards.updated_card(data, outcome, self.signer)
-        if card is None:
-            return cards.message_response(outcome.notice)
-        return cards.card_response(card)
+        with speaking(await self.language(turn_context, actor)):
+            if action.get("type") != "Action.Execute" or not data.get(ACTION):
+                return cards.message_response(_("This button is no longer supported."))
+            try:
+                outcome = await perform(self.desk, actor, str(data[ACTION]), with_comment(data),
+                                        dedupe_key=activity_key(turn_context.activity))
+            except Duplicate:
+                return cards.message_response(_("This was already handled."))
+            card = cards.updated_card(data, outcome, self.signer)
+            if card is None:
+                return cards.message_response(outcome.notice)
+            return cards.card_response(card)
 
     # ---------------------------------------------------------------- dialogs
     async def on_teams_task_module_fetch(self, turn_context: TurnContext,
@@ -356,21 +393,25 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
         """A task/fetch button: open the dialog it names."""
         data = dialog_data(task_module_request.data)
         request = await self._dialog_request(turn_context, data)
-        return task_response(await self.dialogs.fetch(str(data.get(DIALOG) or ""), request))
+        with speaking(await self.language(turn_context, request.actor)):
+            return task_response(await self.dialogs.fetch(str(data.get(DIALOG) or ""), request))
 
     async def on_teams_task_module_submit(self, turn_context: TurnContext,
                                           task_module_request: TaskModuleRequest) -> TaskModuleResponse:
         """A dialog's card was submitted."""
         data = dialog_data(task_module_request.data)
         request = await self._dialog_request(turn_context, data)
-        return task_response(await self.dialogs.submit(str(data.get(DIALOG) or ""), request))
+        with speaking(await self.language(turn_context, request.actor)):
+            return task_response(await self.dialogs.submit(str(data.get(DIALOG) or ""), request))
 
     async def on_teams_messaging_extension_fetch_task(self, turn_context: TurnContext,
                                                       action: MessagingExtensionAction
                                                       ) -> MessagingExtensionActionResponse:
         """"Create request" on a message: the create dialog, prefilled with the message."""
         request = await self._dialog_request(turn_context, {}, action)
-        return MessagingExtensionActionResponse(task=task_response(await self.dialogs.fetch("create", request)).task)
+        with speaking(await self.language(turn_context, request.actor)):
+            answer = await self.dialogs.fetch("create", request)
+            return MessagingExtensionActionResponse(task=task_response(answer).task)
 
     async def on_teams_messaging_extension_submit_action(self, turn_context: TurnContext,
                                                          action: MessagingExtensionAction
@@ -380,7 +421,9 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
         request = await self._dialog_request(turn_context, data, action)
         if request.origin is not None:
             await self.references.remember_turn(turn_context, request.origin.channel)
-        return MessagingExtensionActionResponse(task=task_response(await self.dialogs.submit("create", request)).task)
+        with speaking(await self.language(turn_context, request.actor)):
+            answer = await self.dialogs.submit("create", request)
+            return MessagingExtensionActionResponse(task=task_response(answer).task)
 
     async def _dialog_request(self, turn_context: TurnContext, data: dict[str, Any],
                               action: MessagingExtensionAction | None = None) -> DialogRequest:

@@ -9,6 +9,9 @@ TextBlocks render a markdown subset (`**bold**`, `_italic_`, lists, `[label](url
 through `escape`: nobody can dress a link up as another or format a card to look like something else.
 The card a button belongs to travels in the button's data, signed with the server's secret key, so the
 invoke response can show the same card with a status line ("Claimed by ...") without trusting the client.
+
+The words a card adds of its own ("Open in Zonedesk", "... wrote:") are said in the language being spoken:
+the sender speaks the queued message's language (`Message.language`), the bot the person's who acted.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from botbuilder.schema import Activity, ActivityTypes, Attachment
 
 from bot.delivery.messages import Button, Message
 from bot.desk.actions import Outcome
+from bot.i18n import _, current, speaking
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
@@ -113,7 +117,7 @@ def text_blocks(text: str, **style: Any) -> list[dict[str, Any]]:
         room -= wire_size(block)
         blocks.append(block)
     if cut:
-        blocks.append(text_block("(shortened: open the request in Zonedesk to read it all)", isSubtle=True,
+        blocks.append(text_block(_("(shortened: open the request in Zonedesk to read it all)"), isSubtle=True,
                                  size="Small"))
     return blocks
 
@@ -196,7 +200,8 @@ def render_card(message: Message, signer: Signer, *, status: str | None = None,
     if message.title:
         body.append(text_block(escape(shorten(message.title, TITLE_MAX)), size="Medium", weight="Bolder"))
     if message.author:
-        body.append(text_block(f"{escape(shorten(message.author, 200))} wrote:", isSubtle=True, spacing="Small"))
+        body.append(text_block(_("{author} wrote:", author=escape(shorten(message.author, 200))), isSubtle=True,
+                               spacing="Small"))
     body += text_blocks(message.text)
     if message.fields:
         body.append({"type": "FactSet", "facts": [{"title": escape(shorten(k, 100)), "value": escape(shorten(v, 500))}
@@ -205,15 +210,15 @@ def render_card(message: Message, signer: Signer, *, status: str | None = None,
         body.append(text_block(escape(shorten(status, 500)), id="zd_status", weight="Bolder", color="Accent"))
     if message.buttons and message.extra.get("comment") and not status:
         # An approval card: Teams merges the input's value into the clicked Action.Execute's data.
-        body.append({"type": "Input.Text", "id": COMMENT_INPUT, "label": "Comment (optional)", "isMultiline": True,
-                     "maxLength": 2000})
+        body.append({"type": "Input.Text", "id": COMMENT_INPUT, "label": _("Comment (optional)"),
+                     "isMultiline": True, "maxLength": 2000})
     if message.footer:
         body.append(text_block(escape(shorten(message.footer, 500)), isSubtle=True, size="Small"))
     actions = [button_action(b, message, signer) for b in message.buttons[:6]]
     actions += list(extra_actions)
     link = safe_url(message.link)
     if link:
-        actions.append({"type": "Action.OpenUrl", "title": shorten(message.link_label or "Open in Zonedesk",
+        actions.append({"type": "Action.OpenUrl", "title": shorten(message.link_label or _("Open in Zonedesk"),
                                                                    LABEL_MAX), "url": link})
     card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION,
                             "body": body or [text_block("Zonedesk")], "msteams": {"width": "Full"}}
@@ -230,7 +235,8 @@ def updated_card(data: dict[str, Any], outcome: Outcome, signer: Signer) -> dict
     original = signer.original(data)
     if outcome.card.fields or outcome.card.buttons or original is None:
         return render_card(outcome.card, signer)
-    return render_card(original, signer, status=outcome.card.text)
+    with speaking(original.language or current().language):  # the card's own words stay in its language
+        return render_card(original, signer, status=outcome.card.text)
 
 
 def notice_card(text: str, title: str | None = None) -> dict[str, Any]:
@@ -277,7 +283,7 @@ def input_text(id_: str, label: str, value: str = "", *, multiline: bool = False
     if placeholder:
         element["placeholder"] = placeholder
     if required:
-        element["errorMessage"] = f"{label} is required."
+        element["errorMessage"] = _("{label} is required.", label=label)
     return [element, *error_block(error)]
 
 

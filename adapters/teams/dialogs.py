@@ -5,6 +5,9 @@ name; the dialog's card submits with the same name, and `Dialogs.submit` routes 
 extension "Create request" is the `create` dialog opened on a message. Built in: `create`, `reply`,
 `assign`, `comment`. Forms plug in the same way (`channel.dialogs.register("form", FormDialog())`): a
 submit that fails validation answers `ShowCard` again with the errors next to the fields.
+
+A dialog's words are said in the language being spoken: the bot speaks the person's around every fetch
+and submit.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from bot.access import Actor, Level
 from bot.desk import Desk, Origin, title_from_text
 from bot.desk.unit import TEXT_MAX, TITLE_MAX
 from bot.errors import DeskError, Duplicate
+from bot.i18n import _
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ class Dialogs:
         """Open a dialog by name."""
         dialog = self._dialogs.get(name)
         if dialog is None:
-            return ShowMessage("This button is no longer supported; open the request in Zonedesk instead.")
+            return ShowMessage(_("This button is no longer supported; open the request in Zonedesk instead."))
         try:
             return await dialog.fetch(request)
         except DeskError as exc:
@@ -92,11 +96,11 @@ class Dialogs:
         """Submit a dialog by name; a repeat of the same submit is answered without acting twice."""
         dialog = self._dialogs.get(name)
         if dialog is None:
-            return ShowMessage("This dialog is no longer supported; open Zonedesk in the browser instead.")
+            return ShowMessage(_("This dialog is no longer supported; open Zonedesk in the browser instead."))
         try:
             return await dialog.submit(request)
         except Duplicate:
-            return ShowMessage("This was already done.")
+            return ShowMessage(_("This was already done."))
         except DeskError as exc:
             return ShowMessage(exc.message)
 
@@ -106,7 +110,7 @@ def number_of(data: dict[str, Any]) -> int:
     try:
         return int(str(data.get("number", "")).lstrip("#"))
     except ValueError as exc:
-        raise DeskError("This dialog refers to no request.") from exc
+        raise DeskError(_("This dialog refers to no request.")) from exc
 
 
 def text_of(data: dict[str, Any], key: str) -> str:
@@ -125,11 +129,11 @@ class CreateDialog:
              error: str | None = None) -> ShowCard:
         zones = [(z.id, z.name) for z in request.desk.filing_zones()]
         body = [*error_block(error),
-                *input_text("title", "Title", title, required=True, max_length=TITLE_MAX),
-                *input_text("description", "Description", description, multiline=True, max_length=TEXT_MAX),
+                *input_text("title", _("Title"), title, required=True, max_length=TITLE_MAX),
+                *input_text("description", _("Description"), description, multiline=True, max_length=TEXT_MAX),
                 *choice_set("zone", request.desk.config.organisation.zone_word, zones,
                             zone or (zones[0][0] if zones else None), required=True)]
-        return ShowCard("Create request", dialog_card(body, "File request", {DIALOG: self.name}))
+        return ShowCard(_("Create request"), dialog_card(body, _("File request"), {DIALOG: self.name}))
 
     async def fetch(self, request: DialogRequest) -> DialogAnswer:
         text = request.message_text or ""
@@ -137,7 +141,7 @@ class CreateDialog:
 
     async def submit(self, request: DialogRequest) -> DialogAnswer:
         if request.origin is None:
-            return ShowMessage("I cannot tell where this request comes from; write to me in a chat instead.")
+            return ShowMessage(_("I cannot tell where this request comes from; write to me in a chat instead."))
         title, description = text_of(request.data, "title"), text_of(request.data, "description")
         zone = text_of(request.data, "zone") or None
         try:
@@ -147,8 +151,8 @@ class CreateDialog:
             raise
         except DeskError as exc:
             return self.card(request, title, description, zone, exc.message)
-        return ShowMessage(f"Filed as #{filed.number} with {filed.zone_name}. We answer in the conversation "
-                           "the message is in.")
+        return ShowMessage(_("Filed as #{number} with {zone}. We answer in the conversation the message is in.",
+                             number=filed.number, zone=filed.zone_name))
 
 
 class ReplyDialog:
@@ -160,19 +164,19 @@ class ReplyDialog:
         number = number_of(request.data)
         detail = await request.desk.get_request(request.actor, number)
         if detail.level < Level.AGENT:
-            word = request.desk.config.organisation.zone_noun
-            return ShowMessage(f"Only an agent of the request's {word} can reply to #{number}.")
-        body = [text_block(f"Reply to #{number}", weight="Bolder"),
-                *input_text("text", "Your reply (the requester sees it)", multiline=True, required=True,
+            return ShowMessage(_("Only an agent of the request's {zone} can reply to #{number}.",
+                                 zone=request.desk.config.organisation.zone_noun, number=number))
+        title = _("Reply to #{number}", number=number)
+        body = [text_block(title, weight="Bolder"),
+                *input_text("text", _("Your reply (the requester sees it)"), multiline=True, required=True,
                             max_length=TEXT_MAX)]
-        return ShowCard(f"Reply to #{number}", dialog_card(body, "Send reply", {DIALOG: self.name,
-                                                                                 "number": str(number)}))
+        return ShowCard(title, dialog_card(body, _("Send reply"), {DIALOG: self.name, "number": str(number)}))
 
     async def submit(self, request: DialogRequest) -> DialogAnswer:
         number = number_of(request.data)
         await request.desk.reply(request.actor, number, text_of(request.data, "text"),
                                  dedupe_key=request.dedupe_key)
-        return ShowMessage(f"Your reply on #{number} is on its way to the requester.")
+        return ShowMessage(_("Your reply on #{number} is on its way to the requester.", number=number))
 
 
 class AssignDialog:
@@ -184,20 +188,21 @@ class AssignDialog:
         number = number_of(request.data)
         detail = await request.desk.get_request(request.actor, number)
         if detail.level < Level.AGENT:
-            word = request.desk.config.organisation.zone_noun
-            return ShowMessage(f"Only an agent of the request's {word} can assign #{number}.")
+            return ShowMessage(_("Only an agent of the request's {zone} can assign #{number}.",
+                                 zone=request.desk.config.organisation.zone_noun, number=number))
         agents = [(email, name) for email, name in request.desk.policy.assignees(detail.zone_id, detail.team_id)
                   if email != request.actor.email]
         if not agents:
-            return ShowMessage(f"Nobody else can work on #{number}; claim it yourself.")
-        body = choice_set("assignee", f"Assign #{number} to", agents, required=True)
-        return ShowCard(f"Assign #{number}", dialog_card(body, "Assign", {DIALOG: self.name, "number": str(number)}))
+            return ShowMessage(_("Nobody else can work on #{number}; claim it yourself.", number=number))
+        body = choice_set("assignee", _("Assign #{number} to", number=number), agents, required=True)
+        return ShowCard(_("Assign #{number}", number=number),
+                        dialog_card(body, _("Assign"), {DIALOG: self.name, "number": str(number)}))
 
     async def submit(self, request: DialogRequest) -> DialogAnswer:
         number = number_of(request.data)
         name = await request.desk.assign(request.actor, number, text_of(request.data, "assignee"),
                                          dedupe_key=request.dedupe_key)
-        return ShowMessage(f"#{number} is assigned to {name}.")
+        return ShowMessage(_("#{number} is assigned to {name}.", number=number, name=name))
 
 
 class CommentDialog:
@@ -208,14 +213,15 @@ class CommentDialog:
     async def fetch(self, request: DialogRequest) -> DialogAnswer:
         number = number_of(request.data)
         await request.desk.get_request(request.actor, number)  # NotFound for anyone who may not see it
-        body = input_text("text", f"Add to #{number}", multiline=True, required=True, max_length=TEXT_MAX)
-        return ShowCard(f"Add to #{number}", dialog_card(body, "Send", {DIALOG: self.name, "number": str(number)}))
+        title = _("Add to #{number}", number=number)
+        body = input_text("text", title, multiline=True, required=True, max_length=TEXT_MAX)
+        return ShowCard(title, dialog_card(body, _("Send"), {DIALOG: self.name, "number": str(number)}))
 
     async def submit(self, request: DialogRequest) -> DialogAnswer:
         number = number_of(request.data)
         await request.desk.comment(request.actor, number, text_of(request.data, "text"),
                                    dedupe_key=request.dedupe_key)
-        return ShowMessage(f"Added to #{number}.")
+        return ShowMessage(_("Added to #{number}.", number=number))
 
 
 def built_in() -> Dialogs:

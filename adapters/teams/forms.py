@@ -3,6 +3,7 @@
 A button with task/fetch data `{"zd_dialog": "form", "form": "<id>"}` opens the form; the submit is
 checked by the same validation as Slack and the web, and an invalid submit shows the card again with
 each message under its field and what was typed kept. Nothing is filed until the form is valid.
+The card is in the language being spoken (the person's), the form's texts in it where the form gives them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bot.catalog import Catalog, file_form
 from bot.catalog.forms import Form, FormField, display
 from bot.desk import Origin
 from bot.errors import DeskError
+from bot.i18n import _
 
 SHORT_VALUE_MAX = 100  # a date or number shown again (a forged submit may have sent anything)
 
@@ -52,7 +54,9 @@ def _field(field: FormField, value: Any, error: str | None) -> list[dict[str, An
 
 
 def form_card(form: Form, values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
-    """The dialog card for a form, with typed values and messages next to the fields."""
+    """The dialog card for a form in the language being spoken, with typed values and messages next to
+    the fields."""
+    form = form.localised()
     body: list[dict[str, Any]] = [text_block(escape(form.title), weight="Bolder", size="Medium")]
     if form.description:
         body.append(text_block(escape(form.description), isSubtle=True))
@@ -61,8 +65,8 @@ def form_card(form: Form, values: dict[str, Any], errors: dict[str, str]) -> dic
             body.append(text_block(escape(field.help), isSubtle=True, size="Small"))
         body += _field(field, values.get(field.id, field.default), errors.get(field.id))
     if form.approval:
-        body.append(text_block("This request needs an approval before the desk acts on it.", isSubtle=True))
-    return dialog_card(body, "Send", {DIALOG: "form", "form": form.id})
+        body.append(text_block(_("This request needs an approval before the desk acts on it."), isSubtle=True))
+    return dialog_card(body, _("Send"), {DIALOG: "form", "form": form.id})
 
 
 def answers_of(form: Form, data: dict[str, Any]) -> dict[str, Any]:
@@ -96,7 +100,7 @@ class FormDialog:
             form = self._form(request)
         except DeskError as exc:
             return ShowMessage(exc.message)
-        return ShowCard(form.title, form_card(form, {}, {}), height="large")
+        return ShowCard(form.localised().title, form_card(form, {}, {}), height="large")
 
     async def submit(self, request: DialogRequest) -> DialogAnswer:
         """File it, or show the card again with the errors next to the fields."""
@@ -106,5 +110,5 @@ class FormDialog:
         outcome = await file_form(request.desk, self.catalog, request.actor, origin, form.id, raw,
                                   dedupe_key=request.dedupe_key)
         if isinstance(outcome, dict):
-            return ShowCard(form.title, form_card(form, raw, outcome), height="large")
-        return ShowMessage(f"Filed as #{outcome.number} with {outcome.zone_name}.")
+            return ShowCard(form.localised().title, form_card(form, raw, outcome), height="large")
+        return ShowMessage(_("Filed as #{number} with {zone}.", number=outcome.number, zone=outcome.zone_name))

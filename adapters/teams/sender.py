@@ -44,6 +44,7 @@ from adapters.teams.conversations import (
 from adapters.teams.people import http_status
 from bot.delivery.messages import Message
 from bot.delivery.outbox import REPLACE, Delivery, Failed, Retry, SendResult, Sent
+from bot.i18n import _, speaking
 from bot.people.identity import Directory
 
 log = logging.getLogger(__name__)
@@ -105,13 +106,16 @@ class TeamsSender:
 
     # ---------------------------------------------------------------- rendering
     def activity(self, message: Message, kind: str, conversation_kind: str) -> Activity:
-        """The message as a card; in a chat (no threads) a requester's message gets an "Add a comment" button."""
-        extra: tuple[dict[str, Any], ...] = ()
-        number = message.extra.get("number")
-        if kind in THREAD_KINDS and conversation_kind != CHANNEL and number:
-            extra = ({"type": "Action.Submit", "title": "Add a comment",
-                      "data": {"msteams": {"type": "task/fetch"}, DIALOG: "comment", "number": str(number)}},)
-        card = cards.render_card(message, self.signer, extra_actions=extra)
+        """The message as a card; in a chat (no threads) a requester's message gets an "Add a comment" button.
+
+        The card's own words are in the message's language (stamped when it was queued), like its text."""
+        with speaking(message.language):
+            extra: tuple[dict[str, Any], ...] = ()
+            number = message.extra.get("number")
+            if kind in THREAD_KINDS and conversation_kind != CHANNEL and number:
+                extra = ({"type": "Action.Submit", "title": _("Add a comment"),
+                          "data": {"msteams": {"type": "task/fetch"}, DIALOG: "comment", "number": str(number)}},)
+            card = cards.render_card(message, self.signer, extra_actions=extra)
         return cards.card_activity(card, message.plain())
 
     # ---------------------------------------------------------------- destinations

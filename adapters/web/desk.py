@@ -7,6 +7,7 @@ from aiohttp import web
 from adapters.web.pages import Pager
 from adapters.web.site import Site, Visit
 from bot.errors import DeskError, NotFound
+from bot.i18n import _
 
 
 class AgentDesk:
@@ -27,9 +28,9 @@ class AgentDesk:
         """Open requests the agent may work, those assigned to them, and tasks for them or their teams."""
         actor = visit.user
         if not actor.is_staff:
-            return self.site.problem(visit, 403, "The desk is for agents",
-                                     "You are not a member of any team, so there is no queue for you. "
-                                     "Your own requests are under My requests.")
+            return self.site.problem(visit, 403, _("The desk is for agents"),
+                                     _("You are not a member of any team, so there is no queue for you. "
+                                       "Your own requests are under My requests."))
         # Counts are counted, never the length of a page; each list pages on its own (?assigned=2&queue=3).
         query, path = visit.request.query, visit.request.path
         assigned_pages = Pager.of(path, query, "assigned",
@@ -54,7 +55,7 @@ class AgentDesk:
         try:
             task = await self.desk.get_task(visit.user, task_id)
         except DeskError as exc:
-            return self.site.problem(visit, 404, "Not found", exc.message)
+            return self.site.problem(visit, 404, _("Not found"), exc.message)
         try:  # a link to the request only for those who may read it
             await self.desk.get_request(visit.user, task.request_id)
             request_link = f"/requests/{task.request_id}"
@@ -79,10 +80,10 @@ class AgentDesk:
         try:
             await self.desk.get_task(visit.user, task_id)
         except DeskError as exc:
-            return self.site.problem(visit, 404, "Not found", exc.message)
+            return self.site.problem(visit, 404, _("Not found"), exc.message)
         try:
             await self.desk.complete_task(visit.user, task_id, visit.field("outcome"))
         except DeskError as exc:
             return await self.task(visit, (exc.message,), {"outcome": visit.field("outcome")})
-        visit.session.flash(f"Task T{task_id} is done.")
+        visit.session.flash(_("Task T{task} is done.", task=task_id))
         return self.site.redirect(f"/tasks/{task_id}")

@@ -1,4 +1,7 @@
-"""Forms, approvals and form exports on the web: the same `forms/` definitions as Slack and Teams."""
+"""Forms, approvals and form exports on the web: the same `forms/` definitions as Slack and Teams.
+
+A form is shown in the language being spoken (the visitor's), its texts in it where the form gives them.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from bot.catalog.forms import Form
 from bot.desk import WEB
 from bot.desk.approvals import decide, no_longer_needed, pending_for, request_approval
 from bot.errors import DeskError, Duplicate, NotFound
+from bot.i18n import _
 
 
 class FormPages:
@@ -39,14 +43,14 @@ class FormPages:
         return form
 
     async def list_forms(self, visit: Visit) -> web.StreamResponse:
-        """Every form, by zone."""
-        forms = sorted(self.services.catalog.forms.values(), key=lambda f: (f.zone, f.title))
+        """Every form, by zone, in the visitor's language."""
+        forms = sorted((f.localised() for f in self.services.catalog.forms.values()), key=lambda f: (f.zone, f.title))
         zones = {z.id: z.name for z in self.services.config.zones}
         return self.site.page(visit, "forms.html", forms=forms, zone_names=zones)
 
     async def show_form(self, visit: Visit) -> web.StreamResponse:
         """A form rendered from its definition."""
-        return self.site.page(visit, "form.html", form=self._form(visit), values={}, field_errors={})
+        return self.site.page(visit, "form.html", form=self._form(visit).localised(), values={}, field_errors={})
 
     async def submit_form(self, visit: Visit) -> web.StreamResponse:
         """File it, or show every invalid field next to the field (nothing is filed then)."""
@@ -62,15 +66,16 @@ class FormPages:
         except Duplicate:
             # Sent twice (a double click, a re-sent POST): the first one filed it. Showing the form again
             # would hand out a fresh one-time key, so "Send" on it would file the request a second time.
-            visit.session.flash("That request was already filed.")
+            visit.session.flash(_("That request was already filed."))
             return self.site.redirect("/requests")
         except DeskError as exc:
-            return self.site.page(visit, "form.html", 400, errors=(exc.message,), form=form, values=raw,
+            return self.site.page(visit, "form.html", 400, errors=(exc.message,), form=form.localised(), values=raw,
                                   field_errors={})
         if isinstance(outcome, dict):
-            return self.site.page(visit, "form.html", 400, errors=("Please check the fields marked below.",),
-                                  form=form, values=raw, field_errors=outcome)
-        visit.session.flash(f"Request #{outcome.number} is filed with {outcome.zone_name}.", "ok")
+            return self.site.page(visit, "form.html", 400, errors=(_("Please check the fields marked below."),),
+                                  form=form.localised(), values=raw, field_errors=outcome)
+        visit.session.flash(_("Request #{number} is filed with {zone}.", number=outcome.number, zone=outcome.zone_name),
+                            "ok")
         return self.site.redirect(f"/requests/{outcome.number}")
 
     async def export(self, visit: Visit) -> web.StreamResponse:
@@ -112,5 +117,5 @@ class FormPages:
         except DeskError as exc:
             visit.session.flash(exc.message, "error")
         else:
-            visit.session.flash("Approval requested; the request waits on it.", "ok")
+            visit.session.flash(_("Approval requested; the request waits on it."), "ok")
         return self.site.redirect(f"/requests/{number}")

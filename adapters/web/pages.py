@@ -11,12 +11,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from babel import dates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from yarl import URL
 
-from bot.i18n import SOURCE, speaking, translator
+from bot.desk.history import level_word, status_label
+from bot.i18n import N_, SOURCE, _, current, speaking, translator
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -31,19 +33,16 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 
-STATUS_LABELS = {
-    "new": "New", "assigned": "Assigned", "accepted": "Accepted", "in_progress": "In progress",
-    "waiting": "Waiting", "resolved": "Resolved", "closed": "Closed", "reopened": "Reopened",
-    "cancelled": "Cancelled", "open": "Open", "done": "Done",
-}
+# An approver's decision as a word ("waiting" while there is none).
+DECISIONS = {"approved": N_("approved"), "rejected": N_("rejected")}
 
 
-def status_label(status: str, waiting_reason: str | None = None, *, for_requester: bool = False) -> str:
-    """A status as people read it; waiting says on what ("Waiting on task"; "Waiting on you" to the requester)."""
-    label = STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
-    if status == "waiting" and waiting_reason:
-        return f"{label} on {'you' if for_requester and waiting_reason == 'requester' else waiting_reason}"
-    return label
+def decision_label(decision: str | None, pending: bool = True) -> str:
+    """An approver's decision as a word; without one, "waiting" while the approval is pending, else "did
+    not decide"."""
+    if decision is None:
+        return _("waiting") if pending else _("did not decide")
+    return _(DECISIONS[decision]) if decision in DECISIONS else decision
 
 
 # Only these schemes become links; the address ends at white space, quotes, angle brackets or backticks.
@@ -151,15 +150,22 @@ class Pages:
         self.env.install_gettext_callables(_page_gettext, _page_ngettext, newstyle=True)  # type: ignore[attr-defined]
         self.env.filters["when"] = self.when
         self.env.filters["status"] = status_label
+        self.env.filters["level"] = level_word
+        self.env.filters["decision"] = decision_label
         self.env.filters["linkify"] = linkify
         # Values every page has, worked out in the page's language (the organisation's word for a zone).
         self.per_page: Callable[[], dict[str, Any]] = dict
 
     def when(self, value: datetime | None) -> str:
-        """A time in the organisation's time zone, e.g. `24 Nov 2026 09:00`."""
+        """A time in the organisation's time zone, as the page's language writes it: `24 Nov 2026 09:00` in
+        English, `24. Nov. 2026 09:00` in German."""
         if value is None:
             return ""
-        return value.astimezone(self.tz).strftime("%d %b %Y %H:%M")
+        spoken = current()
+        if spoken.language == SOURCE:
+            return value.astimezone(self.tz).strftime("%d %b %Y %H:%M")
+        day = dates.format_skeleton("yMMMd", value, tzinfo=self.tz, locale=spoken.locale)
+        return f"{day} {dates.format_time(value, 'short', tzinfo=self.tz, locale=spoken.locale)}"
 
     def render(self, template: str, status: int = 200, **context: Any) -> web.Response:
         """An HTML response from a template."""

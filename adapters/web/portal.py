@@ -12,6 +12,7 @@ from adapters.web.site import Site, Visit
 from bot.config import Category, Zone
 from bot.desk import WEB
 from bot.errors import DeskError, Duplicate
+from bot.i18n import _, speaking
 from bot.people.languages import chosen, language_code, save_language
 from bot.people.signin import SignIn
 
@@ -86,7 +87,8 @@ class Portal:
             return self.site.sign_in_page(visit, 400, errors=(exc.message,))
         actor = self.site.desk.actor(email, channel="web")
         visit.session = self.site.codec.fresh(actor.email)
-        visit.session.flash(f"Signed in as {actor.name}.")
+        with speaking(await self.site.language(visit.request, actor.email)):  # theirs, now that they are known
+            visit.session.flash(_("Signed in as {name}.", name=actor.name))
         return self.site.redirect("/desk" if actor.is_staff else "/")
 
     async def choose_language(self, visit: Visit) -> web.StreamResponse:
@@ -105,14 +107,15 @@ class Portal:
     async def sign_out(self, visit: Visit) -> web.StreamResponse:
         """End the session (a new anonymous one replaces it)."""
         visit.session = self.site.codec.fresh()
-        visit.session.flash("You are signed out.")
+        with speaking(self.site.unsaved_language(visit.request, None)):  # the next page is an anonymous one
+            visit.session.flash(_("You are signed out."))
         return self.site.redirect("/")
 
     # ------------------------------------------------------------------ filing
     async def home(self, visit: Visit) -> web.StreamResponse:
         """Choose the zone to ask, and see one's open requests."""
         mine = await self.site.desk.list_requests(visit.user, scope="mine", status="open", limit=10)
-        forms = sorted(self.site.services.catalog.forms.values(), key=lambda f: f.title)
+        forms = sorted((f.localised() for f in self.site.services.catalog.forms.values()), key=lambda f: f.title)
         return self.site.page(visit, "home.html", zones=self.site.desk.filing_zones(), mine=mine, forms=forms)
 
     async def new_request(self, visit: Visit) -> web.StreamResponse:
@@ -120,7 +123,8 @@ class Portal:
         zone = self.site.config.zone(visit.request.match_info["zone"])
         if zone is None:
             word = self.site.config.organisation.zone_noun
-            return self.site.problem(visit, 404, "Not found", f"There is no such {word}. Choose one on the front page.")
+            return self.site.problem(visit, 404, _("Not found"),
+                                     _("There is no such {zone}. Choose one on the front page.", zone=word))
         return self._form(visit, zone, {})
 
     def _form(self, visit: Visit, zone: Zone | None, typed: dict[str, str], status: int = 200,
@@ -141,13 +145,13 @@ class Portal:
                 category_id=typed["category"] or None, urgency=typed["urgency"] or None,
                 dedupe_key=visit.dedupe_key())
         except Duplicate:
-            visit.session.flash("That request was already filed.")
+            visit.session.flash(_("That request was already filed."))
             return self.site.redirect("/requests")
         except DeskError as exc:
             zone = self.site.config.zone(typed["zone"])
             return self._form(visit, zone, typed, 400, (exc.message,))
-        visit.session.flash(f"Request #{filed.number} is filed with {filed.zone_name}. "
-                            "You can follow it and answer here.")
+        visit.session.flash(_("Request #{number} is filed with {zone}. You can follow it and answer here.",
+                              number=filed.number, zone=filed.zone_name))
         return self.site.redirect(f"/requests/{filed.number}")
 
     async def my_requests(self, visit: Visit) -> web.StreamResponse:

@@ -15,16 +15,27 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.web.pages import status_label
 from adapters.web.site import Site, Visit
 from bot.access import Level
-from bot.catalog import saved_reply_text
+from bot.catalog import saved_reply_choices, saved_reply_text
 from bot.desk import RequestDetail
 from bot.desk.approvals import approvals_of
+from bot.desk.history import status_label
 from bot.desk.status import MOVES, OPEN, STATUSES, WAITING_REASONS
 from bot.errors import DeskError, Duplicate, NotFound
+from bot.i18n import N_, _
 
 Action = Callable[[Visit, int], Awaitable[str]]
+
+# What a status move says, one whole sentence per status (the adjective agrees differently by language).
+NOW = {
+    "new": N_("Request #{number} is now new."), "assigned": N_("Request #{number} is now assigned."),
+    "accepted": N_("Request #{number} is now accepted."), "in_progress": N_("Request #{number} is now in progress."),
+    "waiting": N_("Request #{number} is now waiting."), "resolved": N_("Request #{number} is now resolved."),
+    "closed": N_("Request #{number} is now closed."), "reopened": N_("Request #{number} is now reopened."),
+    "cancelled": N_("Request #{number} is now cancelled."),
+}
+STATUS_SET = N_("The status of request #{number} is set.")
 
 
 @dataclass(frozen=True)
@@ -98,7 +109,7 @@ class RequestPage:
         draft, name = visit.field("reply"), visit.field("saved")
         try:
             if not name:
-                raise DeskError("Choose the saved reply to insert.")
+                raise DeskError(_("Choose the saved reply to insert."))
             text = await saved_reply_text(self.desk, self.site.services.catalog, visit.user, number, name)
         except NotFound:
             raise
@@ -136,7 +147,8 @@ class RequestPage:
             context.update(moves=self.moves(detail.status, open_task=open_task),
                            assignees=self.assignees(detail, visit.user.email),
                            transfers=self.transfers(detail.zone_id), task_targets=self.task_targets(detail.zone_id),
-                           saved_replies=self.site.services.catalog.replies_for(detail.zone_id))
+                           saved_replies=await saved_reply_choices(self.desk, self.site.services.catalog,
+                                                                       detail))
         return self.site.page(visit, "request.html", status, errors=errors, **context)
 
     def _team_name(self, team_id: str | None) -> str | None:
@@ -174,7 +186,7 @@ class RequestPage:
         """Teams and agents that may receive a task from this zone, one group per receiving zone."""
         groups = []
         for receivers in self.desk.policy.task_receivers(zone_id):
-            teams = [Choice(f"team:{t.id}", f"Team {t.name}") for t in receivers.teams]
+            teams = [Choice(f"team:{t.id}", _("Team {name}", name=t.name)) for t in receivers.teams]
             agents = [Choice(f"agent:{receivers.zone.id}:{a.email}", a.name) for a in receivers.agents]
             groups.append(ChoiceGroup(receivers.zone.name, tuple(teams + agents)))
         return groups
@@ -186,7 +198,7 @@ class RequestPage:
         name = visit.request.match_info["action"]
         found = self.actions.get(name)
         if found is None:
-            return self.site.problem(visit, 404, "Not found", "There is no such action.")
+            return self.site.problem(visit, 404, _("Not found"), _("There is no such action."))
         action, fields = found
         asking = self._asks_first(name, visit)
         if asking and visit.field("confirmed") != "yes":
@@ -197,7 +209,7 @@ class RequestPage:
         try:
             done = await action(visit, number)
         except Duplicate:
-            done = "That was already done."
+            done = _("That was already done.")
         except NotFound:
             raise
         except DeskError as exc:
@@ -240,64 +252,65 @@ class RequestPage:
     # ------------------------------------------------------------------ the actions
     async def _comment(self, visit: Visit, number: int) -> str:
         await self.desk.comment(visit.user, number, visit.field("comment"), dedupe_key=visit.dedupe_key())
-        return "Your answer is added."
+        return _("Your answer is added.")
 
     async def _reply(self, visit: Visit, number: int) -> str:
         await self.desk.reply(visit.user, number, visit.field("reply"), dedupe_key=visit.dedupe_key())
-        return "Your reply is sent to the requester."
+        return _("Your reply is sent to the requester.")
 
     async def _note(self, visit: Visit, number: int) -> str:
         await self.desk.note(visit.user, number, visit.field("note"), dedupe_key=visit.dedupe_key())
-        return "Internal note added."
+        return _("Internal note added.")
 
     async def _claim(self, visit: Visit, number: int) -> str:
         await self.desk.claim(visit.user, number, dedupe_key=visit.dedupe_key())
-        return f"Request #{number} is yours."
+        return _("Request #{number} is yours.", number=number)
 
     async def _assign(self, visit: Visit, number: int) -> str:
         if not visit.field("assignee"):
-            raise DeskError("Choose the agent to assign it to.")
+            raise DeskError(_("Choose the agent to assign it to."))
         name = await self.desk.assign(visit.user, number, visit.field("assignee"), dedupe_key=visit.dedupe_key())
-        return f"Request #{number} is assigned to {name}."
+        return _("Request #{number} is assigned to {name}.", number=number, name=name)
 
     async def _status(self, visit: Visit, number: int) -> str:
-        status, _, reason = visit.field("status").partition(":")
+        status, _colon, reason = visit.field("status").partition(":")
         if not status:
-            raise DeskError("Choose the new status.")
+            raise DeskError(_("Choose the new status."))
         await self.desk.set_status(visit.user, number, status, reason=reason or None, dedupe_key=visit.dedupe_key())
-        return f"Request #{number} is now {status_label(status).lower()}."
+        return _(NOW.get(status, STATUS_SET), number=number)
 
     async def _transfer(self, visit: Visit, number: int) -> str:
         if not visit.field("zone"):
-            raise DeskError(f"Choose the {self.config.organisation.zone_noun} to transfer it to.")
+            raise DeskError(_("Choose the {zone} to transfer it to.", zone=self.config.organisation.zone_noun))
         name = await self.desk.transfer(visit.user, number, visit.field("zone"),
                                         reason=visit.field("reason").strip() or None, dedupe_key=visit.dedupe_key())
-        return f"Request #{number} is transferred to {name}."
+        return _("Request #{number} is transferred to {name}.", number=number, name=name)
 
     async def _task(self, visit: Visit, number: int) -> str:
-        kind, _, rest = visit.field("target").partition(":")
+        kind, _colon, rest = visit.field("target").partition(":")
         if kind == "team":
             task = await self.desk.create_task(visit.user, number, visit.field("task_title"),
                                                visit.field("task_body"), to_team=rest)
         elif kind == "agent":
-            zone, _, email = rest.partition(":")
+            zone, _colon, email = rest.partition(":")
             task = await self.desk.create_task(visit.user, number, visit.field("task_title"),
                                                visit.field("task_body"), to_zone=zone, to_agent=email)
         else:
-            raise DeskError("Choose the team or agent the task is for.")
-        return f"Task T{task} is created."
+            raise DeskError(_("Choose the team or agent the task is for."))
+        return _("Task T{task} is created.", task=task)
 
     async def _cancel(self, visit: Visit, number: int) -> str:
         await self.desk.cancel(visit.user, number, dedupe_key=visit.dedupe_key())
-        return f"Request #{number} is cancelled."
+        return _("Request #{number} is cancelled.", number=number)
 
     async def _resolve(self, visit: Visit, number: int) -> str:
         note = visit.field("note")
         await self.desk.set_status(visit.user, number, "resolved", note=note, dedupe_key=visit.dedupe_key())
-        told = " The requester sees your note." if note.strip() else ""
-        return f"Request #{number} is resolved.{told}"
+        if note.strip():
+            return _("Request #{number} is resolved. The requester sees your note.", number=number)
+        return _("Request #{number} is resolved.", number=number)
 
     async def _reopen(self, visit: Visit, number: int) -> str:
         await self.desk.reopen(visit.user, number, visit.field("reason").strip() or None,
                                dedupe_key=visit.dedupe_key())
-        return f"Request #{number} is reopened."
+        return _("Request #{number} is reopened.", number=number)

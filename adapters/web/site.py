@@ -6,6 +6,9 @@ private pages, turns `NotFound` into the 404 page and any unexpected error into 
 reference, writes the session cookie back when it changed, and adds the security headers.
 `Site.error_pages` does the same for what never reaches a handler: an unknown address or a bad path
 parameter (404), a wrong method (405), a body too large (413).
+
+Everything done for a visit is said in its language (`Site.language`, spoken with `bot.i18n.speaking`
+around the handler), so the core's refusals, the flash messages and the error pages read in it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from adapters.web.sessions import Session, SessionCodec
 from bot.access import Actor
 from bot.desk.approvals import approves
 from bot.errors import NotFound
-from bot.i18n import LANGUAGES, negotiate
+from bot.i18n import LANGUAGES, N_, _, negotiate, speaking
 from bot.people.languages import language_for, saved_language
 from bot.server import UNAVAILABLE_TEXT, Services
 from bot.store import unavailable
@@ -70,14 +73,16 @@ Handler = Callable[[Visit], Awaitable[web.StreamResponse]]
 
 # The pages for HTTP errors raised before or around a page handler, in the reader's terms.
 HTTP_PROBLEMS = {
-    400: ("Bad request", "Zonedesk could not read what your browser sent. Go back, reload the page and try again."),
-    404: ("Not found", "There is no page at this address. Check the link, or start again from the front page."),
-    405: ("Not possible here", "This address does not take a {method} request. Open it as a link, or go back "
-                               "to the page you came from."),
-    413: ("Too large", "What you sent is larger than Zonedesk accepts, so nothing was saved. Shorten it and "
-                       "try again."),
+    400: (N_("Bad request"),
+          N_("Zonedesk could not read what your browser sent. Go back, reload the page and try again.")),
+    404: (N_("Not found"),
+          N_("There is no page at this address. Check the link, or start again from the front page.")),
+    405: (N_("Not possible here"), N_("This address does not take a {method} request. Open it as a link, or go "
+                                      "back to the page you came from.")),
+    413: (N_("Too large"), N_("What you sent is larger than Zonedesk accepts, so nothing was saved. Shorten it "
+                              "and try again.")),
 }
-GENERIC_PROBLEM = "Zonedesk could not answer this request ({status} {reason}). Go back and try again."
+GENERIC_PROBLEM = N_("Zonedesk could not answer this request ({status} {reason}). Go back and try again.")
 
 
 class Site:
@@ -108,12 +113,16 @@ class Site:
     async def language(self, request: web.Request, email: str | None) -> str:
         """The visit's language: the person's saved choice, their `people[].language`, the browser's
         `Accept-Language`, the organisation's. Signing in saves nothing, so a browser's header keeps
-        deciding for anyone who never chose."""
+        deciding for anyone who never chose; it is also remembered (`Unit.hint`) so what the desk sends
+        them later (a reply, a reminder) follows it."""
+        browser = negotiate(request.headers.get("Accept-Language"))
         if not email:
-            return self._unsaved_language(request, email)
+            return self.unsaved_language(request, email)
         async with self.services.sessions() as session:
             choice = await saved_language(session, email)
-        return language_for(self.config, email, choice, hint=negotiate(request.headers.get("Accept-Language"))).language
+        if choice is None:  # remembered for messages to them later (a reminder, an answer), never saved
+            self.desk.hint(email, browser)
+        return language_for(self.config, email, choice, hint=browser).language
 
     def problem(self, visit: Visit, status: int, title: str, message: str) -> web.Response:
         """An error page (404, 403, 500) that says what happened in the reader's terms."""
@@ -137,31 +146,41 @@ class Site:
             session = self.codec.read(request)
             actor = self.desk.actor(session.email, channel="web") if session.email else None
             visit = Visit(request, session, actor)
-            visit.language = self._unsaved_language(request, session.email)  # until the saved choice is read
+            visit.language = self.unsaved_language(request, session.email)  # until the saved choice is read
             response: web.StreamResponse
             try:
                 visit.language = await self.language(request, session.email)
-                if request.method == "POST":
-                    posted = await self._posted(request)
-                    visit.form = {k: v for k, v in posted.items() if isinstance(v, str)}
-                if request.method == "POST" and not session.csrf_matches(visit.form.get("csrf")):
-                    response = self.problem(visit, 403, "This form has expired",
-                                            "The form did not carry this browser's security token, so nothing "
-                                            "was changed. Go back, reload the page and try again.")
-                elif signed_in and actor is None:
-                    response = self.sign_in_page(visit, anonymous_status)
-                else:
-                    visit.approves = actor is not None and await approves(self.services.desk, actor)
-                    response = await handler(visit)
+                # Everything done for this person speaks their language: the core's DeskErrors, the flashes.
+                with speaking(visit.language):
+                    response = await self._serve(visit, handler, signed_in=signed_in,
+                                                 anonymous_status=anonymous_status)
             except NotFound as exc:
-                response = self.problem(visit, 404, "Not found", exc.message)
+                with speaking(visit.language):
+                    response = self.problem(visit, 404, _("Not found"), exc.message)
             except web.HTTPException:
                 raise
             except Exception as exc:
-                response = self.failure(visit, request, exc)
+                with speaking(visit.language):
+                    response = self.failure(visit, request, exc)
             return self._finish(visit, response)
 
         return serve
+
+    async def _serve(self, visit: Visit, handler: Handler, *, signed_in: bool,
+                     anonymous_status: int) -> web.StreamResponse:
+        """The page for a visit whose language is known: the form read and its token checked, then the handler."""
+        request = visit.request
+        if request.method == "POST":
+            posted = await self._posted(request)
+            visit.form = {k: v for k, v in posted.items() if isinstance(v, str)}
+        if request.method == "POST" and not visit.session.csrf_matches(visit.form.get("csrf")):
+            return self.problem(visit, 403, _("This form has expired"),
+                                _("The form did not carry this browser's security token, so nothing was changed. "
+                                  "Go back, reload the page and try again."))
+        if signed_in and visit.actor is None:
+            return self.sign_in_page(visit, anonymous_status)
+        visit.approves = visit.actor is not None and await approves(self.services.desk, visit.actor)
+        return await handler(visit)
 
     def _finish(self, visit: Visit, response: web.StreamResponse) -> web.StreamResponse:
         """Every page's last step: the session cookie if it changed, and the security headers."""
@@ -174,16 +193,16 @@ class Site:
         """The page for an error nobody planned: the database being away is said as such, and nothing was saved."""
         if unavailable(exc):
             self.services.outage.seen(exc)
-            response = self.problem(visit, 503, "Zonedesk is briefly unavailable", UNAVAILABLE_TEXT)
+            response = self.problem(visit, 503, _("Zonedesk is briefly unavailable"), _(UNAVAILABLE_TEXT))
             response.headers["Retry-After"] = "5"
             return response
         reference = uuid.uuid4().hex[:8]
         log.exception("web: unexpected error on %s %s (ref %s)", request.method,
                       request.match_info.route.resource.canonical if request.match_info.route.resource
                       else request.path, reference)
-        return self.problem(visit, 500, "Something went wrong",
-                            f"Something went wrong on our side. Nothing you need to do now; if it "
-                            f"happens again, tell your administrator the reference {reference}.")
+        return self.problem(visit, 500, _("Something went wrong"),
+                            _("Something went wrong on our side. Nothing you need to do now; if it happens again, "
+                              "tell your administrator the reference {reference}.", reference=reference))
 
     # ------------------------------------------------------------------ errors outside any page
     def error_pages(self) -> Middleware:
@@ -206,9 +225,12 @@ class Site:
                 if exc.status < 400:
                     raise
                 visit = self._visit(request)
-                title, message = HTTP_PROBLEMS.get(exc.status, (exc.reason, GENERIC_PROBLEM))
-                response = self.problem(visit, exc.status, title,
-                                        message.format(method=request.method, status=exc.status, reason=exc.reason))
+                with speaking(visit.language):
+                    known = HTTP_PROBLEMS.get(exc.status)
+                    title = _(known[0]) if known else exc.reason  # another status keeps HTTP's own reason
+                    message = _(known[1] if known else GENERIC_PROBLEM, method=request.method, status=exc.status,
+                                reason=exc.reason)
+                    response = self.problem(visit, exc.status, title, message)
                 for name in ("Allow", "Retry-After"):  # a 405 says which methods the address takes
                     if name in exc.headers:
                         response.headers[name] = exc.headers[name]
@@ -216,7 +238,8 @@ class Site:
                 if "text/html" not in request.headers.get("Accept", ""):
                     raise
                 visit = self._visit(request)
-                response = self.failure(visit, request, exc)
+                with speaking(visit.language):
+                    response = self.failure(visit, request, exc)
             return self._finish(visit, response)
 
         return error_pages
@@ -240,9 +263,9 @@ class Site:
         session = self.codec.read(request)
         visit = Visit(request, session, self.desk.actor(session.email, channel="web") if session.email else None)
         # No database read here: this visit may be the page saying the database is away.
-        visit.language = self._unsaved_language(request, session.email)
+        visit.language = self.unsaved_language(request, session.email)
         return visit
 
-    def _unsaved_language(self, request: web.Request, email: str | None) -> str:
+    def unsaved_language(self, request: web.Request, email: str | None) -> str:
         """The visit's language before (or without) reading the person's saved choice."""
         return language_for(self.config, email, None, hint=negotiate(request.headers.get("Accept-Language"))).language

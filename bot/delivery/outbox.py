@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.delivery.channels import RateLimit
 from bot.delivery.messages import Message
+from bot.i18n import _, ngettext, speaking
 from bot.model import Event, Outbox, UtcDateTime
 from bot.store import unavailable
 
@@ -305,7 +306,7 @@ class OutboxWorker:
     async def drain(self, rounds: int = 100) -> int:
         """Send everything that is due now (tests and `zonedesk` shutdown); returns rows handled."""
         total = 0
-        for _ in range(rounds):
+        for _round in range(rounds):
             handled = await self.run_once()
             total += handled
             if not handled:
@@ -386,7 +387,7 @@ class OutboxWorker:
                     if len(parts) >= allowance[conversation]:
                         self._resting[conversation] = now + timedelta(seconds=min(
                             lim.seconds for lim in self._limits(conversation)))
-                chosen += [(row_id, conversation) for row_id, _ in run]
+                chosen += [(row_id, conversation) for row_id, _kind in run]
             chosen.sort()
             if not chosen:
                 return []
@@ -555,24 +556,29 @@ def digest(items: Sequence[Delivery]) -> Delivery:
     It lists each request with its link, oldest first, and points to the agent desk; it carries the
     first row's id (a sender checking for a post made before a crash looks for that id). The platforms
     allow about one post a second per channel, so a burst announced one by one would trickle in for
-    minutes. Replies in a digest's thread are not linked to any one request.
+    minutes. Replies in a digest's thread are not linked to any one request. Its own words are in the
+    language the announcements were written in (`Message.language`).
     """
     first = items[0]
     lines = []
     desk_link = None
+    language = None
     for item in items:
         if not item.has_message:
             continue
         message = item.message
         lines.append(f"• {message.title or message.text[:100]}" + (f" · {message.link}" if message.link else ""))
         desk_link = message.extra.get("desk") or desk_link
-    summary = Message(
-        title=f"{len(items)} new requests arrived together",
-        text="\n".join(lines),
-        link=desk_link, link_label="Open the desk" if desk_link else None,
-        footer="Announced together because they arrived at once; open each to claim it.",
-        extra={"digest": [item.request_id for item in items]},
-    )
+        language = language or message.language
+    with speaking(language) as spoken:  # the words of the announcements it carries (one channel, one language)
+        summary = Message(
+            title=ngettext("{count} new request arrived together", "{count} new requests arrived together",
+                           len(items)),
+            text="\n".join(lines),
+            link=desk_link, link_label=_("Open the desk") if desk_link else None,
+            footer=_("Announced together because they arrived at once; open each to claim it."),
+            extra={"digest": [item.request_id for item in items]}, language=spoken.language,
+        )
     return Delivery(first.id, first.platform, first.kind, first.conversation, first.target,
                     {"message": summary.to_dict()}, None, first.attempts, maybe_sent=first.maybe_sent)
 

@@ -18,13 +18,20 @@ History events and their data (each sentence needs no lookup):
 - `approval_decided`: approval, outcome, status (the request's), decided_by, decided_by_name, comment
 - `approval_withdrawn`: approval, reason (in words: "request #12 was cancelled"), waiting (names of
   the approvers who had not decided)
+
+Every card is built while its reader's language is spoken (`Tx.to_person` is given a builder), and so
+is each card that replaces it. A withdrawal's reason is stored in the desk's own English words (the
+history and the `withdrawn_reason` column keep it so); `withdrawal` reads it back into its case, and the
+sentences that give it are whole in every language.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -36,9 +43,10 @@ from bot.delivery.messages import Button, Message
 from bot.delivery.outbox import replacing
 from bot.desk.actions import Outcome, action
 from bot.desk.approvers import level_of
-from bot.desk.status import OPEN
+from bot.desk.status import OPEN, status_word
 from bot.desk.unit import Tx, Unit, reacts_to
 from bot.errors import DeskError
+from bot.i18n import N_, _, speaking
 from bot.model import Approval, ApprovalVote, Comment, FormAnswer, Outbox, Request
 
 ANSWERS_SHOWN = 12  # form answers on a card (Slack shows 10 fields a section; Teams a fact set of 20)
@@ -107,35 +115,94 @@ def person_name(config: AppConfig, email: str) -> str:
     return person.name if person is not None else name_from_email(email)
 
 
+# A withdrawal's reason as `_no_longer_needed` stores it (English, the desk's own words), read back by case.
+_ENDED = re.compile(r"request #(?P<number>\d+) was (?P<case>cancelled|closed)")
+_MOVED = re.compile(r"request #(?P<number>\d+) was transferred to (?P<zone>.+)", re.DOTALL)
+
+
+def withdrawal(reason: str | None) -> tuple[str, dict[str, str]]:
+    """A stored withdrawal reason as its case and values, for a sentence in the reader's language:
+    ("cancelled" or "closed", {number}), ("transferred", {number, zone}), ("unknown", {}) when none was
+    given, or ("other", {reason}) for words the desk did not write (said as they are)."""
+    if not reason:
+        return "unknown", {}
+    if ended := _ENDED.fullmatch(reason):
+        return ended["case"], {"number": ended["number"]}
+    if moved := _MOVED.fullmatch(reason):
+        return "transferred", {"number": moved["number"], "zone": moved["zone"]}
+    return "other", {"reason": reason}
+
+
+# Whole sentences per case (the approvals page and request page, the cards; `withdrawal` gives the case).
+_WITHDRAWN_STATE = {
+    "cancelled": N_("Withdrawn because request #{number} was cancelled."),
+    "closed": N_("Withdrawn because request #{number} was closed."),
+    "transferred": N_("Withdrawn because request #{number} was transferred to {zone}."),
+    "unknown": N_("Withdrawn because it is no longer needed."),
+    "other": N_("Withdrawn because {reason}."),
+}
+_WITHDRAWN = {
+    "cancelled": N_("This approval was withdrawn because request #{number} was cancelled."),
+    "closed": N_("This approval was withdrawn because request #{number} was closed."),
+    "transferred": N_("This approval was withdrawn because request #{number} was transferred to {zone}."),
+    "unknown": N_("This approval was withdrawn because it is no longer needed."),
+    "other": N_("This approval was withdrawn because {reason}."),
+}
+
+
+def withdrawn_line(reason: str | None) -> str:
+    """Why an approval was withdrawn, as a whole sentence in the language being spoken."""
+    case, values = withdrawal(reason)
+    return _(_WITHDRAWN[case], **values)
+
+
 def state_line(mode: str, ordered: bool, status: str, votes: Sequence[VoteView], reason: str | None) -> str:
-    """An approval's state in words (the request page, the cards)."""
+    """An approval's state in words (the request page, the cards), in the language being spoken."""
     if status == "withdrawn":
-        return f"Withdrawn because {reason or 'it is no longer needed'}."
+        case, values = withdrawal(reason)
+        return _(_WITHDRAWN_STATE[case], **values)
     decided = [v for v in votes if v.decision is not None]
     if status != "pending":
         last = max(decided, key=lambda v: v.at or datetime.min) if decided else None
-        return f"{status.capitalize()}" + (f" by {last.name}" if last else "") + "."
+        if status == "approved":
+            return _("Approved by {name}.", name=last.name) if last else _("Approved.")
+        if status == "rejected":
+            return _("Rejected by {name}.", name=last.name) if last else _("Rejected.")
+        return f"{status.capitalize()}."  # no other outcome exists; a new one shows as stored
     waiting = [v.name for v in votes if v.decision is None]
     if mode == "any":
-        return f"Waiting for one of: {', '.join(waiting)}."
+        return _("Waiting for one of: {names}.", names=", ".join(waiting))
     if ordered:
-        return f"Waiting for {waiting[0]}, then {', '.join(waiting[1:])}." if len(waiting) > 1 else \
-            f"Waiting for {waiting[0]}."
-    return f"Waiting for all of: {', '.join(waiting)}."
+        return _("Waiting for {name}, then {names}.", name=waiting[0], names=", ".join(waiting[1:])) \
+            if len(waiting) > 1 else _("Waiting for {name}.", name=waiting[0])
+    return _("Waiting for all of: {names}.", names=", ".join(waiting))
 
 
 def moot_line(mode: str, status: str, votes: Sequence[VoteView], reason: str | None, email: str) -> str | None:
-    """Why one approver's decision is no longer needed (None while it is, or once they decided)."""
+    """Why one approver's decision is no longer needed (None while it is, or once they decided), in the
+    language being spoken."""
     mine = next((v for v in votes if v.email == email), None)
     if mine is None or mine.decision is not None or status == "pending":
         return None
     if status == "withdrawn":
-        return f"This approval was withdrawn because {reason or 'it is no longer needed'}."
+        return withdrawn_line(reason)
     decided = [v for v in votes if v.decision is not None]
     last = max(decided, key=lambda v: v.at or datetime.min) if decided else None
     if mode == "all" and status == "rejected" and last is not None:
-        return f"This approval was withdrawn because {last.name} rejected it."
-    return f"Already decided: {status}" + (f" by {last.name}" if last else "") + "; your decision is not needed."
+        return _("This approval was withdrawn because {name} rejected it.", name=last.name)
+    if status == "rejected":
+        return _("Already decided: rejected by {name}; your decision is not needed.", name=last.name) if last \
+            else _("Already decided: rejected; your decision is not needed.")
+    return _("Already decided: approved by {name}; your decision is not needed.", name=last.name) if last \
+        else _("Already decided: approved; your decision is not needed.")
+
+
+# Where each approver stands, after their name on a card ("" while they have not decided).
+_VOTE_STATE = {
+    "approved": N_("{name} (approved)"),
+    "rejected": N_("{name} (rejected)"),
+    "": N_("{name} (waiting)"),
+}
 
 
 def approval_card(approval: Approval, request: Request, desk: Unit, *, decided: str | None = None,
@@ -144,30 +211,33 @@ def approval_card(approval: Approval, request: Request, desk: Unit, *, decided: 
 
     With `brief` and `votes` (see `card_for`) it shows the requester, the form's answers or the
     description, the latest public comments and who else decides."""
-    fields: list[tuple[str, str]] = [("Requester", brief.requester_name if brief else request.requester_name),
-                                     ("Request", f"#{request.id}" + (f" · {brief.zone_name}" if brief else ""))]
+    fields: list[tuple[str, str]] = [(_("Requester"), brief.requester_name if brief else request.requester_name),
+                                     (_("Request"), f"#{request.id}" + (f" · {brief.zone_name}" if brief else ""))]
     if votes:
-        how = "Any one of" if approval.mode == "any" else ("All of, in this order" if approval.ordered else "All of")
-        fields.append((how, ", ".join(f"{v.name} ({v.decision or 'waiting'})" for v in votes)))
+        how = _("Any one of") if approval.mode == "any" else (
+            _("All of, in this order") if approval.ordered else _("All of"))
+        fields.append((how, ", ".join(_(_VOTE_STATE.get(v.decision or "", _VOTE_STATE[""]), name=v.name)
+                                      for v in votes)))
     if decided is not None:
-        return Message(title=f"Approval for #{request.id}: {request.title}", text=decided, fields=tuple(fields),
-                       link=desk.link(request.id), extra={"approval": approval.id, "number": request.id})
+        return Message(title=_("Approval for #{number}: {title}", number=request.id, title=request.title),
+                       text=decided, fields=tuple(fields), link=desk.link(request.id),
+                       extra={"approval": approval.id, "number": request.id})
     parts = [approval.question] if approval.question else []
     if brief is not None:
         fields += list(brief.answers[:ANSWERS_SHOWN])
         if not brief.answers and brief.description:
             parts.append(_cut(brief.description, 1500))
         if brief.conversation:
-            parts.append("Latest in the conversation:\n" + "\n".join(
-                f"{author}: {_cut(text, 300)}" for author, _, text in brief.conversation[-CONVERSATION_SHOWN:]))
+            parts.append(_("Latest in the conversation:") + "\n" + "\n".join(
+                f"{author}: {_cut(text, 300)}" for author, _at, text in brief.conversation[-CONVERSATION_SHOWN:]))
     elif not parts:
         parts.append(request.description[:1000])
     return Message(
-        title=f"Approval needed for #{request.id}: {request.title}",
+        title=_("Approval needed for #{number}: {title}", number=request.id, title=request.title),
         text="\n\n".join(p for p in parts if p),
         fields=tuple(fields),
-        buttons=(Button("approve", "Approve", str(approval.id), "primary"),
-                 Button("reject", "Reject", str(approval.id), "danger")),
+        buttons=(Button("approve", _("Approve"), str(approval.id), "primary"),
+                 Button("reject", _("Reject"), str(approval.id), "danger")),
         link=desk.link(request.id),
         extra={"approval": approval.id, "number": request.id, "comment": True},
     )
@@ -175,9 +245,17 @@ def approval_card(approval: Approval, request: Request, desk: Unit, *, decided: 
 
 async def card_for(session: AsyncSession, desk: Unit, approval: Approval, request: Request, *,
                    decided: str | None = None) -> Message:
-    """`approval_card` with what the decision needs, read in the caller's session."""
+    """`approval_card` with what the decision needs, read in the caller's session, in the language being
+    spoken (for someone else, call it inside a builder: `lambda: card_for(...)`)."""
     return approval_card(approval, request, desk, decided=decided, brief=await brief_of(session, desk, request),
                          votes=await votes_of(session, desk.config, approval.id))
+
+
+async def reminder_card(session: AsyncSession, desk: Unit, approval: Approval, request: Request) -> Message:
+    """The card again, titled as a reminder, in the language being spoken: the scheduler's approval
+    reminder gives it to `Tx.to_person` as a builder (`lambda: reminder_card(...)`)."""
+    card = await card_for(session, desk, approval, request)
+    return replace(card, title=_("Reminder: {title}", title=card.title))
 
 
 async def brief_of(session: AsyncSession, desk: Unit, request: Request) -> Brief:
@@ -187,7 +265,7 @@ async def brief_of(session: AsyncSession, desk: Unit, request: Request) -> Brief
     form = desk.catalog.forms.get(request.form_id) if desk.catalog is not None and request.form_id else None
     stored = (await session.execute(select(FormAnswer).where(FormAnswer.request_id == request.id)
                                     .order_by(FormAnswer.field_id))).scalars()
-    answers = tuple((label, text) for _, label, text in answer_lines(
+    answers = tuple((label, text) for _field, label, text in answer_lines(
         form, [(a.field_id, a.label, a.kind, a.value) for a in stored]))
     comments = (await session.execute(select(Comment).where(Comment.request_id == request.id,
                                                             Comment.public.is_(True)).order_by(Comment.id))).scalars()
@@ -216,19 +294,20 @@ async def open_approval(desk: Unit, tx: Tx, actor: Actor, request: Request, appr
     for email in approvers:
         email = email.strip().lower()
         if "@" not in email:
-            raise DeskError(f"'{email}' is not an e-mail address.")
+            raise DeskError(_("'{email}' is not an e-mail address.", email=email))
         if email not in wanted:
             wanted.append(email)
     if not wanted:
-        raise DeskError("Name at least one approver.")
+        raise DeskError(_("Name at least one approver."))
     if mode not in {"any", "all"}:
-        raise DeskError("An approval is 'any' (first decision wins) or 'all' (everyone decides).")
+        raise DeskError(_("An approval is 'any' (first decision wins) or 'all' (everyone decides)."))
     if request.status not in OPEN:
-        raise DeskError(f"Request #{request.id} is {request.status}; reopen it before asking for approval.")
+        raise DeskError(_("Request #{number} is {status}; reopen it before asking for approval.",
+                          number=request.id, status=status_word(request.status)))
     open_already = await tx.session.scalar(select(func.count()).where(
         Approval.request_id == request.id, Approval.status == "pending"))
     if open_already:
-        raise DeskError(f"Request #{request.id} already waits on an approval.")
+        raise DeskError(_("Request #{number} already waits on an approval.", number=request.id))
     approval = Approval(request_id=request.id, mode=mode, ordered=ordered and mode == "all", status="pending",
                         question=question.strip()[:2000], requested_by=actor.email, created_at=tx.now,
                         due_at=due_at, previous_status=request.status)
@@ -242,9 +321,11 @@ async def open_approval(desk: Unit, tx: Tx, actor: Actor, request: Request, appr
                     names=[person_name(desk.config, e) for e in wanted], mode=mode, ordered=approval.ordered,
                     previous=previous, question=approval.question or None)
     first = wanted[:1] if approval.ordered else wanted
-    card = await card_for(tx.session, desk, approval, request)
+    # Read once; each approver's card is then built in their language.
+    brief, votes = await brief_of(tx.session, desk, request), await votes_of(tx.session, desk.config, approval.id)
     for email in first:
-        await tx.to_person(email, card, request.id)
+        await tx.to_person(email, lambda: approval_card(approval, request, desk, brief=brief, votes=votes),
+                           request.id, request.zone_id)
     return approval
 
 
@@ -252,7 +333,7 @@ async def request_approval(desk: Unit, actor: Actor, number: int, approvers: Seq
                            ordered: bool = False, due_hours: float | None = None, question: str = "") -> int:
     """An agent asks for a decision on a request."""
     async with desk.transaction() as tx:
-        request = await tx.load(actor, number, Level.AGENT, "ask for approval")
+        request = await tx.load(actor, number, Level.AGENT, N_("ask for approval"))
         due = tx.now + timedelta(hours=due_hours) if due_hours else None
         approval = await open_approval(desk, tx, actor, request, approvers, mode=mode, ordered=ordered,
                                        due_at=due, question=question)
@@ -263,7 +344,7 @@ async def decide(desk: Unit, actor: Actor, approval_id: int, decision: str, comm
                  dedupe_key: str | None = None) -> Outcome:
     """Record one approver's decision once; the outcome moves the request on and tells the people."""
     if decision not in {"approved", "rejected"}:
-        raise DeskError("A decision is approve or reject.")
+        raise DeskError(_("A decision is approve or reject."))
     comment = comment.strip()[:2000]
     async with desk.transaction(dedupe_key) as tx:
         approval = await tx.session.get(Approval, approval_id, with_for_update=_lock(tx))
@@ -271,7 +352,7 @@ async def decide(desk: Unit, actor: Actor, approval_id: int, decision: str, comm
             ApprovalVote.approval_id == approval_id).order_by(ApprovalVote.position))).scalars()) if approval else []
         mine = next((v for v in votes if v.approver_email == actor.email), None)
         if approval is None or mine is None:
-            raise DeskError("This approval is not yours to decide.")
+            raise DeskError(_("This approval is not yours to decide."))
         request = await tx.session.get(Request, approval.request_id)
         assert request is not None
         if approval.status != "pending" or mine.decision is not None:
@@ -284,31 +365,34 @@ async def decide(desk: Unit, actor: Actor, approval_id: int, decision: str, comm
         if approval.ordered:
             turn = next((v for v in votes if v.decision is None), None)
             if turn is not None and turn.approver_email != actor.email:
-                raise DeskError(f"It is {turn.approver_email}'s turn to decide first.")
+                raise DeskError(_("It is {email}'s turn to decide first.", email=turn.approver_email))
         voted = await tx.session.execute(
             update(ApprovalVote).where(ApprovalVote.id == mine.id, ApprovalVote.decision.is_(None))
             .values(decision=decision, comment=comment or None, decided_at=tx.now, channel=actor.channel)
             .execution_options(synchronize_session=False))
         if voted.rowcount != 1:  # type: ignore[attr-defined]
-            return Outcome("You already decided.")
+            return Outcome(_("You already decided."))
         mine.decision, mine.decided_at, mine.comment = decision, tx.now, comment or None
         final = _outcome(approval.mode, votes)
         await tx.record(request, actor, "approval_vote", approval=approval.id, approver=actor.email,
                         approver_name=actor.name, decision=decision, comment=comment or None)
-        line = f"{'Approved' if decision == 'approved' else 'Rejected'} by {actor.name} at {_stamp(tx.now)}"
+        # The clicker's own card and answer: in their language, which the adapter speaks around this.
+        line = _("Approved by {name} at {time}", name=actor.name, time=_stamp(tx.now)) if decision == "approved" \
+            else _("Rejected by {name} at {time}", name=actor.name, time=_stamp(tx.now))
+        recorded = _("Your decision is recorded: approved.") if decision == "approved" \
+            else _("Your decision is recorded: rejected.")
         if final is None:
             if approval.ordered:
                 nxt = next((v for v in votes if v.decision is None), None)
                 if nxt is not None:
-                    await tx.to_person(nxt.approver_email, await card_for(tx.session, desk, approval, request),
-                                       request.id)
-            return Outcome(f"Your decision is recorded: {decision}.",
-                           await card_for(tx.session, desk, approval, request, decided=line), final=True)
+                    await tx.to_person(nxt.approver_email, lambda: card_for(tx.session, desk, approval, request),
+                                       request.id, request.zone_id)
+            return Outcome(recorded, await card_for(tx.session, desk, approval, request, decided=line), final=True)
         closed = await tx.session.execute(
             update(Approval).where(Approval.id == approval.id, Approval.status == "pending")
             .values(status=final, decided_at=tx.now).execution_options(synchronize_session=False))
         if closed.rowcount != 1:  # type: ignore[attr-defined]
-            raise DeskError("Someone else decided this approval a moment ago.")
+            raise DeskError(_("Someone else decided this approval a moment ago."))
         approval.status = final
         if request.status == "waiting" and request.waiting_reason == "approval":
             back = approval.previous_status if approval.previous_status in OPEN - {"waiting"} else "in_progress"
@@ -316,23 +400,30 @@ async def decide(desk: Unit, actor: Actor, approval_id: int, decision: str, comm
         await tx.record(request, actor, "approval_decided", approval=approval.id, outcome=final,
                         status=request.status, decided_by=actor.email, decided_by_name=actor.name,
                         comment=comment or None)
-        told = f"Request #{request.id} was {final} by {actor.name}." + (f" Comment: {comment}" if comment else "")
-        await tx.to_thread(request, Message(text=told, extra={"number": request.id}), kind="status")
-        await tx.to_person(request.assignee_email, Message(title=f"#{request.id}: approval {final}", text=told,
-                                                           link=desk.link(request.id)), request.id)
+        number, by, approved = request.id, actor.name, final == "approved"
+
+        def told() -> str:  # said to the requester and the assignee, each in their language
+            said = _("Request #{number} was approved by {name}.", number=number, name=by) if approved \
+                else _("Request #{number} was rejected by {name}.", number=number, name=by)
+            return " ".join((said, _("Comment: {comment}", comment=comment))) if comment else said
+
+        await tx.to_thread(request, lambda: Message(text=told(), extra={"number": number}), kind="status")
+        await tx.to_person(request.assignee_email, lambda: Message(
+            title=_("#{number}: approval approved", number=number) if approved
+            else _("#{number}: approval rejected", number=number), text=told(), link=desk.link(number)),
+            request.id, request.zone_id)
         # The others' cards still offer a decision nobody needs now: each says so, in place.
-        named = await votes_of(tx.session, desk.config, approval.id)
-        for vote in named:
-            moot = moot_line(approval.mode, final, named, None, vote.email)
-            if moot is not None:
-                await _replace_cards(tx, desk, approval, request, moot, only=vote.email)
-        return Outcome(f"Your decision is recorded: {decision}.",
-                       await card_for(tx.session, desk, approval, request, decided=line), final=True)
+        named, outcome = await votes_of(tx.session, desk.config, approval.id), final
+        await _replace_cards(tx, desk, approval, request,
+                             lambda email: moot_line(approval.mode, outcome, named, None, email))
+        return Outcome(recorded, await card_for(tx.session, desk, approval, request, decided=line), final=True)
 
 
 @reacts_to("status", "transferred")
 async def _no_longer_needed(tx: Tx, request: Request, actor: Actor, kind: str, data: dict[str, Any]) -> None:
     """A request cancelled, closed or moved to another zone needs no decision any more."""
+    # The reason is stored in the desk's own English words (history, `withdrawn_reason`); `withdrawal`
+    # reads it back into its case for a sentence in each reader's language.
     if kind == "status" and data.get("status") in {"cancelled", "closed"}:
         await withdraw(tx, actor, request, f"request #{request.id} was {data['status']}")
     elif kind == "transferred":
@@ -358,25 +449,37 @@ async def withdraw(tx: Tx, actor: Actor, request: Request, reason: str) -> None:
         named = await votes_of(tx.session, tx.unit.config, approval.id)
         await tx.record(request, actor, "approval_withdrawn", approval=approval.id, reason=reason,
                         waiting=[v.name for v in named if v.decision is None])
-        await _replace_cards(tx, tx.unit, approval, request, f"This approval was withdrawn because {reason}.")
+        await _replace_cards(tx, tx.unit, approval, request, lambda _email: withdrawn_line(reason))
 
 
-async def _replace_cards(tx: Tx, desk: Unit, approval: Approval, request: Request, line: str, *,
-                         only: str | None = None) -> None:
-    """Change every card of this approval sent (or still to be sent) to its approvers, or to `only`, into
-    `line`: a `replace` outbox row per card, in the card's conversation."""
+async def _replace_cards(tx: Tx, desk: Unit, approval: Approval, request: Request,
+                         line: Callable[[str], str | None]) -> None:
+    """Change every card of this approval sent (or still to be sent) to its approvers into what `line`
+    says for the approver it went to (called while their language is spoken; None leaves that card as it
+    is): a `replace` outbox row per card, in the card's conversation and its reader's language."""
     rows = (await tx.session.execute(select(Outbox).where(
         Outbox.request_id == request.id, Outbox.kind == "dm", Outbox.status.in_(("pending", "sent")))
         .order_by(Outbox.id))).scalars()
-    card: Message | None = None
+    read: tuple[Brief, tuple[VoteView, ...]] | None = None
+    cards: dict[tuple[str, str], Message] = {}  # (language, line): one card for each, however many rows
     for row in rows:
-        extra = ((row.payload or {}).get("message") or {}).get("extra") or {}
+        sent = (row.payload or {}).get("message") or {}
+        extra = sent.get("extra") or {}
         if extra.get("approval") != approval.id or not extra.get("comment"):
             continue  # not a card with this approval's buttons
-        if only is not None and (row.target or {}).get("email") != only:
+        email = str((row.target or {}).get("email") or "")
+        language = await tx.language_of(email, request.zone_id) if email else (
+            sent.get("language") or desk.channel_language(request.zone_id))
+        with speaking(language):
+            said = line(email)
+        if said is None:
             continue
-        card = card or await card_for(tx.session, desk, approval, request, decided=line)
-        tx.enqueue(**replacing(row, card))
+        if (language, said) not in cards:
+            if read is None:
+                read = await brief_of(tx.session, desk, request), await votes_of(tx.session, desk.config, approval.id)
+            cards[language, said] = await tx.say(language, partial(approval_card, approval, request, desk,
+                                                                   decided=said, brief=read[0], votes=read[1]))
+        tx.enqueue(**replacing(row, cards[language, said]))
 
 
 def _lock(tx: Tx) -> bool:
@@ -396,13 +499,23 @@ def _stamp(when: datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")
 
 
+_IS = {
+    "pending": N_("This approval is pending."),
+    "approved": N_("This approval is approved."),
+    "rejected": N_("This approval is rejected."),
+    "withdrawn": N_("This approval is withdrawn."),
+}
+
+
 def _already(approval: Approval, votes: Sequence[ApprovalVote]) -> str:
     done = [v for v in votes if v.decision is not None]
     if not done:
-        return f"This approval is {approval.status}."
+        return _(_IS[approval.status]) if approval.status in _IS else approval.status
     last = max(done, key=lambda v: v.decided_at or approval.created_at)
     when = _stamp(last.decided_at) if last.decided_at else ""
-    return f"Already decided: {last.decision} by {last.approver_email} at {when}."
+    if last.decision == "rejected":
+        return _("Already decided: rejected by {email} at {time}.", email=last.approver_email, time=when)
+    return _("Already decided: approved by {email} at {time}.", email=last.approver_email, time=when)
 
 
 async def pending_for(desk: Unit, actor: Actor) -> list[ApprovalView]:
@@ -478,11 +591,11 @@ async def _view(session: AsyncSession, desk: Unit, approval: Approval, request: 
 
 
 def _approval_id(value: str) -> tuple[int, str]:
-    head, _, comment = value.partition(":")
+    head, _colon, comment = value.partition(":")
     try:
         return int(head), comment
     except ValueError as exc:
-        raise DeskError("This button refers to no approval.") from exc
+        raise DeskError(_("This button refers to no approval.")) from exc
 
 
 @action("approve")

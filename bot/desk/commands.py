@@ -1,9 +1,11 @@
 """The agent command language (`/desk` in Slack, bot commands in Teams), platform-neutral.
 
 `run_command(desk, actor, "claim #42")` parses the verb and its arguments, calls one desk use case
-(which asks `bot.access`), and returns plain text for the person who typed it. Adapters only render
-that text (ephemeral in Slack, a reply in Teams). Bad arguments answer with the verb's usage line;
-a refusal is the desk's own message, so a hidden request reads exactly like a missing one.
+(which asks `bot.access`), and returns plain text for the person who typed it, in the language being
+spoken (the adapter speaks theirs). Adapters only render that text (ephemeral in Slack, a reply in Teams).
+The verbs and their keywords stay English, as typed; their usage lines and summaries are translated.
+Bad arguments answer with the verb's usage line; a refusal is the desk's own message, so a hidden
+request reads exactly like a missing one.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.access import Actor
-from bot.desk.history import Words
-from bot.desk.status import STATUSES
+from bot.desk.history import Words, level_word
+from bot.desk.status import STATUSES, status_word
 from bot.errors import DeskError, Duplicate
-from bot.i18n import LANGUAGES, N_, translator
+from bot.i18n import LANGUAGES, N_, _, ngettext, translator
 from bot.people import languages
 
 #: Turns a platform's reference to a person (a Slack `<@U123>` mention, a Teams @name) into an e-mail.
@@ -46,7 +48,8 @@ class UsageError(Exception):
 
 @dataclass(frozen=True)
 class Verb:
-    """One verb: its usage line, a one-line summary for `help`, and what it does."""
+    """One verb: its usage line, a one-line summary for `help`, and what it does. The usage line and
+    summary are messages (marked `N_`), said in the reader's language when shown; the verb is not."""
 
     name: str
     usage: str
@@ -75,7 +78,7 @@ class Context:
             email = await self.resolve(token)
             if email:
                 return email.lower()
-        raise DeskError(f"I do not know who '{token}' is; give their e-mail address.")
+        raise DeskError(_("I do not know who '{person}' is; give their e-mail address.", person=token))
 
 
 VERBS: dict[str, Verb] = {}
@@ -126,34 +129,42 @@ async def run_command(desk: Any, actor: Actor, text: str, *, resolve: PersonReso
         return CommandResult(help_text(args.strip().lower() or None))
     found = VERBS.get(name)
     if found is None:
-        return CommandResult(f"I do not know '{name}'.\n{help_text()}", ok=False)
+        unknown = _("I do not know '{name}'.", name=name)
+        return CommandResult(f"{unknown}\n{help_text()}", ok=False)
     try:
         return CommandResult(await found.run(Context(desk, actor, resolve, dedupe_key), args))
     except Duplicate:
         raise
     except UsageError:
-        return CommandResult(f"Usage: {found.usage}", ok=False)
+        return CommandResult(usage_line(found), ok=False)
     except DeskError as exc:
         return CommandResult(exc.message, ok=False)
 
 
+def usage_line(found: Verb) -> str:
+    """A verb's usage line, in the language being spoken (the verb and its keywords stay as typed)."""
+    return _("Usage: {usage}", usage=_(found.usage))
+
+
 def help_text(name: str | None = None) -> str:
-    """Every verb's usage line, or one verb's."""
+    """Every verb's usage line, or one verb's, in the language being spoken."""
     if name is not None and name in VERBS:
         found = VERBS[name]
-        return f"Usage: {found.usage}\n{found.summary}"
-    lines = ["Commands (request numbers as 42 or #42):"]
-    lines += [f"• {v.usage}: {v.summary}" for v in VERBS.values()]
-    lines.append("• help [verb]: this list, or one verb's usage")
+        return f"{usage_line(found)}\n{_(found.summary)}"
+    lines = [_("Commands (request numbers as 42 or #42):")]
+    lines += [f"• {_(v.usage)}: {_(v.summary)}" for v in VERBS.values()]
+    lines.append(_("• help [verb]: this list, or one verb's usage"))
     return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- reading
 _SCOPES = ("mine", "queue", "assigned", "all")
+_HEADINGS = {"mine": N_("Your requests"), "queue": N_("Your queue"), "assigned": N_("Assigned to you"),
+             "all": N_("Requests you can see")}
 
 
-@verb("list", "list [mine|queue|assigned|all] [open|<status>]",
-      "requests you may see; agents default to their queue, everyone else to their own requests")
+@verb("list", N_("list [mine|queue|assigned|all] [open|<status>]"),
+      N_("requests you may see; agents default to their queue, everyone else to their own requests"))
 async def _list(ctx: Context, args: str) -> str:
     words = args.lower().split()
     if len(words) > 2:
@@ -168,23 +179,31 @@ async def _list(ctx: Context, args: str) -> str:
                 raise UsageError
             status = word
     found = await ctx.desk.list_requests(ctx.actor, scope=scope, status=status, limit=LIST_LIMIT + 1)
-    heading = {"mine": "Your requests", "queue": "Your queue", "assigned": "Assigned to you",
-               "all": "Requests you can see"}[scope]
+    heading = _(_HEADINGS[scope])
     if not found:
-        return f"{heading}: none{' open' if status == 'open' else ''}."
-    lines = [f"{heading}{' (open)' if status == 'open' else f' ({status})' if status else ''}:"]
+        if status == "open":
+            return _("{heading}: none open.", heading=heading)
+        return _("{heading}: none.", heading=heading)
+    total = len(found) if len(found) <= LIST_LIMIT else \
+        await ctx.desk.count_requests(ctx.actor, scope=scope, status=status)
+    if status == "open":
+        lines = [ngettext("{heading} ({count} open request):", "{heading} ({count} open requests):", total,
+                          heading=heading)]
+    else:
+        lines = [ngettext("{heading} ({status}, {count} request):", "{heading} ({status}, {count} requests):",
+                          total, heading=heading, status=status_word(status or ""))]
     for item in found[:LIST_LIMIT]:
         zone = ctx.desk.config.zone(item.zone_id)
-        who = item.assignee_email or "unassigned"
-        lines.append(f"#{item.number} · {item.status} · {item.priority} · {item.title} "
+        who = item.assignee_email or _("unassigned")
+        lines.append(f"#{item.number} · {status_word(item.status)} · {level_word(item.priority)} · {item.title} "
                      f"({zone.name if zone else item.zone_id}, {who})")
     if len(found) > LIST_LIMIT:
-        base = ctx.desk.config.organisation.base_url.rstrip("/")
-        lines.append(f"…and more: see them all at {base}/desk")
+        url = ctx.desk.config.organisation.base_url.rstrip("/") + "/desk"
+        lines.append(_("…and more: see them all at {url}", url=url))
     return "\n".join(lines)
 
 
-@verb("show", "show <number>", "a request's fields and latest messages")
+@verb("show", N_("show <number>"), N_("a request's fields and latest messages"))
 async def _show(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=False)
     if rest:
@@ -192,15 +211,20 @@ async def _show(ctx: Context, args: str) -> str:
     detail = await ctx.desk.get_request(ctx.actor, number)
     words = Words(ctx.desk.config)
     lines = [f"#{detail.number}: {detail.title}",
-             f"Status: {words.status(detail.status, detail.waiting_reason)} · Priority: {detail.priority}"
-             f" · {ctx.desk.config.organisation.zone_word}: {detail.zone_name}"]
+             _("Status: {status} · Priority: {priority} · {zone_word}: {zone}",
+               status=words.status(detail.status, detail.waiting_reason), priority=level_word(detail.priority),
+               zone_word=ctx.desk.config.organisation.zone_word, zone=detail.zone_name)]
     if detail.category_name:
-        lines.append(f"Category: {detail.category_name}")
-    lines.append(f"Requester: {detail.requester_name} · Assignee: {detail.assignee_name or 'nobody yet'}")
+        lines.append(_("Category: {category}", category=detail.category_name))
+    if detail.assignee_name:
+        lines.append(_("Requester: {requester} · Assignee: {assignee}", requester=detail.requester_name,
+                       assignee=detail.assignee_name))
+    else:
+        lines.append(_("Requester: {requester} · Assignee: nobody yet", requester=detail.requester_name))
     if detail.deadline:
-        lines.append(f"Deadline: {detail.deadline:%Y-%m-%d %H:%M} UTC")
+        lines.append(_("Deadline: {when} UTC", when=detail.deadline.strftime("%Y-%m-%d %H:%M")))
     if detail.labels:
-        lines.append(f"Your labels: {', '.join(detail.labels)}")
+        lines.append(_("Your labels: {labels}", labels=", ".join(detail.labels)))
     if detail.answer_lines:  # a form's answers, once, in its order (the description only repeats them)
         from bot.catalog.forms import label_line
 
@@ -208,10 +232,12 @@ async def _show(ctx: Context, args: str) -> str:
     elif detail.description:
         lines.append(_clip(detail.description, 600))
     for comment in detail.comments[-3:]:
-        kind = "" if comment.public else " (internal note)"
-        lines.append(f"— {comment.author_name}{kind}: {comment.body[:300]}")
+        if comment.public:
+            lines.append(f"— {comment.author_name}: {comment.body[:300]}")
+        else:
+            lines.append(_("— {author} (internal note): {text}", author=comment.author_name, text=comment.body[:300]))
     if detail.history:  # already only what this reader may see
-        lines.append("Latest:")
+        lines.append(_("Latest:"))
         lines += [f"· {_clip(event.text, 300)}" for event in detail.history[-SHOW_HISTORY:]]
     lines.append(ctx.desk.link(detail.number))
     return "\n".join(lines)
@@ -222,30 +248,30 @@ def _clip(text: str, limit: int) -> str:
 
 
 # ---------------------------------------------------------------- ownership and conversation
-@verb("claim", "claim <number>", "take a request yourself")
+@verb("claim", N_("claim <number>"), N_("take a request yourself"))
 async def _claim(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=False)
     if rest:
         raise UsageError
     await ctx.desk.claim(ctx.actor, number, dedupe_key=ctx.dedupe_key)
-    return f"You claimed #{number}."
+    return _("You claimed #{number}.", number=number)
 
 
-@verb("assign", "assign <number> <person>", "give a request to an agent of its zone (e-mail or @mention)")
+@verb("assign", N_("assign <number> <person>"), N_("give a request to an agent of its zone (e-mail or @mention)"))
 async def _assign(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=True)
     if len(rest.split()) != 1:
         raise UsageError
     name = await ctx.desk.assign(ctx.actor, number, await ctx.person(rest), dedupe_key=ctx.dedupe_key)
-    return f"#{number} is assigned to {name}."
+    return _("#{number} is assigned to {name}.", number=number, name=name)
 
 
-@verb("reply", "reply <number> <text> | reply <number> saved:<name> [more text]",
-      "a public answer, delivered in the requester's thread (saved:<name> fills in a saved reply)")
+@verb("reply", N_("reply <number> <text> | reply <number> saved:<name> [more text]"),
+      N_("a public answer, delivered in the requester's thread (saved:<name> fills in a saved reply)"))
 async def _reply(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=True)
     if rest.startswith("saved:"):
-        name, _, more = rest[len("saved:"):].partition(" ")
+        name, _space, more = rest[len("saved:"):].partition(" ")
         if not name or ctx.desk.catalog is None:
             raise UsageError
         from bot.catalog import saved_reply_text
@@ -253,23 +279,23 @@ async def _reply(ctx: Context, args: str) -> str:
         rest = await saved_reply_text(ctx.desk, ctx.desk.catalog, ctx.actor, number, name)
         rest = f"{rest}\n{more.strip()}" if more.strip() else rest
     await ctx.desk.reply(ctx.actor, number, rest, dedupe_key=ctx.dedupe_key)
-    return f"Your reply on #{number} is on its way to the requester."
+    return _("Your reply on #{number} is on its way to the requester.", number=number)
 
 
-@verb("note", "note <number> <text>", "an internal note, never shown to the requester")
+@verb("note", N_("note <number> <text>"), N_("an internal note, never shown to the requester"))
 async def _note(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=True)
     await ctx.desk.note(ctx.actor, number, rest, dedupe_key=ctx.dedupe_key)
-    return f"Internal note added to #{number}."
+    return _("Internal note added to #{number}.", number=number)
 
 
 # ---------------------------------------------------------------- fields
 _VERB_STATUS = {"resolve": "resolved", "cancel": "cancelled", "close": "closed", "reopen": "reopened"}
 
 
-@verb("status", "status <number> <status> [reason]",
-      "move a request (new, assigned, accepted, in_progress, waiting, resolved, closed, reopened, cancelled); "
-      "waiting takes requester, approval or task; resolved takes a note for the requester")
+@verb("status", N_("status <number> <status> [reason]"),
+      N_("move a request (new, assigned, accepted, in_progress, waiting, resolved, closed, reopened, cancelled); "
+         "waiting takes requester, approval or task; resolved takes a note for the requester"))
 async def _status(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=True)
     status, reason = _split(rest, 2)
@@ -284,38 +310,41 @@ async def _status(ctx: Context, args: str) -> str:
     else:
         await ctx.desk.set_status(ctx.actor, number, status, reason=reason.strip().lower() or None,
                                    dedupe_key=ctx.dedupe_key)
-    return f"#{number} is now {status}."
+    return _("#{number} is now {status}.", number=number, status=status_word(status))
 
 
-@verb("priority", "priority <number> low|normal|high",
-      "your weight of a request; the priority follows from it and the requester's urgency")
+@verb("priority", N_("priority <number> low|normal|high"),
+      N_("your weight of a request; the priority follows from it and the requester's urgency"))
 async def _priority(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=True)
     if len(rest.split()) != 1:
         raise UsageError
     priority = await ctx.desk.set_weight(ctx.actor, number, rest.lower())
-    return f"#{number} now has priority {priority}."
+    return _("#{number} now has priority {priority}.", number=number, priority=level_word(priority))
 
 
-@verb("category", "category <number> <category-id|none>", "a category of the request's zone")
+@verb("category", N_("category <number> <category-id|none>"), N_("a category of the request's zone"))
 async def _category(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=True)
     if len(rest.split()) != 1:
         raise UsageError
     category = None if rest.lower() == "none" else rest.lower()
     priority = await ctx.desk.set_category(ctx.actor, number, category)
-    return f"#{number} is {'without a category' if category is None else f'in category {category}'} " \
-           f"(priority {priority})."
+    if category is None:
+        return _("#{number} is without a category (priority {priority}).", number=number,
+                 priority=level_word(priority))
+    return _("#{number} is in category {category} (priority {priority}).", number=number, category=category,
+             priority=level_word(priority))
 
 
-@verb("deadline", "deadline <number> <YYYY-MM-DD> [HH:MM] | none",
-      "a due date, in the zone's time zone (a date alone means the end of its working day)")
+@verb("deadline", N_("deadline <number> <YYYY-MM-DD> [HH:MM] | none"),
+      N_("a due date, in the zone's time zone (a date alone means the end of its working day)"))
 async def _deadline(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=True)
     words = rest.split()
     if words == ["none"]:
         await ctx.desk.set_deadline(ctx.actor, number, None)
-        return f"#{number} has no deadline."
+        return _("#{number} has no deadline.", number=number)
     if len(words) not in (1, 2):
         raise UsageError
     detail = await ctx.desk.get_request(ctx.actor, number)  # also the access check before parsing further
@@ -332,42 +361,44 @@ async def _deadline(ctx: Context, args: str) -> str:
     except ValueError as exc:
         raise UsageError from exc
     if when <= ctx.desk.clock.now():
-        raise DeskError("That deadline is in the past.")
+        raise DeskError(_("That deadline is in the past."))
     await ctx.desk.set_deadline(ctx.actor, number, when)
-    return f"#{number} is due {when:%Y-%m-%d %H:%M} ({tz.key})."
+    # The moment as it is typed (`deadline 42 2026-12-01 16:00`), the same in every language.
+    return _("#{number} is due {when} ({timezone}).", number=number, when=when.strftime("%Y-%m-%d %H:%M"),
+             timezone=tz.key)
 
 
-@verb("label", "label <number> <label> | -<label>", "your personal label on a request (-label removes it)")
+@verb("label", N_("label <number> <label> | -<label>"), N_("your personal label on a request (-label removes it)"))
 async def _label(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=True)
     if len(rest.split()) != 1:
         raise UsageError
     if rest.startswith("-"):
         await ctx.desk.remove_label(ctx.actor, number, rest[1:])
-        return f"Label {rest[1:].lower()} removed from #{number}."
+        return _("Label {label} removed from #{number}.", label=rest[1:].lower(), number=number)
     await ctx.desk.add_label(ctx.actor, number, rest)
-    return f"#{number} is labelled {rest.lower()} (only you see your labels)."
+    return _("#{number} is labelled {label} (only you see your labels).", number=number, label=rest.lower())
 
 
 # ---------------------------------------------------------------- zones and tasks
-@verb("transfer", "transfer <number> <zone>[/<category>] [reason]", "hand a request to another zone")
+@verb("transfer", N_("transfer <number> <zone>[/<category>] [reason]"), N_("hand a request to another zone"))
 async def _transfer(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=True)
     target, reason = _split(rest, 2)
-    zone, _, category = target.lower().partition("/")
+    zone, _slash, category = target.lower().partition("/")
     name = await ctx.desk.transfer(ctx.actor, number, zone, category_id=category or None,
                                    reason=reason.strip() or None, dedupe_key=ctx.dedupe_key)
-    return f"#{number} is transferred to {name}."
+    return _("#{number} is transferred to {zone}.", number=number, zone=name)
 
 
-@verb("task", "task <number> <team|zone|person> <title>",
-      "ask a team, zone or agent (possibly in another zone) to do something; they see the task, not the request")
+@verb("task", N_("task <number> <team|zone|person> <title>"),
+      N_("ask a team, zone or agent (possibly in another zone) to do something; they see the task, not the request"))
 async def _task(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=True)
     target, title = _split(rest, 2)
     if not title.strip():
         raise UsageError
-    title, _, body = title.strip().partition("\n")
+    title, _newline, body = title.strip().partition("\n")
     config = ctx.desk.config
     kwargs: dict[str, str] = {}
     if config.team(target.lower()) is not None:
@@ -377,44 +408,48 @@ async def _task(ctx: Context, args: str) -> str:
     elif "@" in target or target.startswith("<"):
         kwargs["to_agent"] = await ctx.person(target)
     else:
-        raise DeskError(f"There is no team, zone or agent '{target}'.")
+        raise DeskError(_("There is no team, zone or agent '{target}'.", target=target))
     task_id = await ctx.desk.create_task(ctx.actor, number, title, body.strip(), **kwargs)
-    return f"Task T{task_id} created on #{number}."
+    return _("Task T{task} created on #{number}.", task=task_id, number=number)
 
 
 # ---------------------------------------------------------------- closing
-@verb("resolve", "resolve <number> [note]",
-      "resolve a request; the note (optional, may span lines) tells the requester what was done")
+@verb("resolve", N_("resolve <number> [note]"),
+      N_("resolve a request; the note (optional, may span lines) tells the requester what was done"))
 async def _resolve(ctx: Context, args: str) -> str:
     number, note = _number_and_rest(args, rest_required=False)
     await ctx.desk.set_status(ctx.actor, number, "resolved", note=note or None, dedupe_key=ctx.dedupe_key)
-    return f"#{number} is resolved{' with your note to the requester' if note else ''}."
+    if note:
+        return _("#{number} is resolved with your note to the requester.", number=number)
+    return _("#{number} is resolved.", number=number)
 
 
-@verb("cancel", "cancel <number> [reason]", "cancel an open request; a cancelled request is final")
+@verb("cancel", N_("cancel <number> [reason]"), N_("cancel an open request; a cancelled request is final"))
 async def _cancel(ctx: Context, args: str) -> str:
     number, reason = _number_and_rest(args, rest_required=False)
     await ctx.desk.cancel(ctx.actor, number, reason or None, dedupe_key=ctx.dedupe_key)
-    return f"#{number} is cancelled."
+    return _("#{number} is cancelled.", number=number)
 
 
-@verb("close", "close <number>",
-      "resolve a request (the requester may still answer); close it for good when it is already resolved")
+@verb("close", N_("close <number>"),
+      N_("resolve a request (the requester may still answer); close it for good when it is already resolved"))
 async def _close(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=False)
     if rest:
         raise UsageError
     detail = await ctx.desk.get_request(ctx.actor, number)
-    target = "closed" if detail.status == "resolved" else "resolved"
-    await ctx.desk.set_status(ctx.actor, number, target, dedupe_key=ctx.dedupe_key)
-    return f"#{number} is {target}."
+    if detail.status == "resolved":
+        await ctx.desk.set_status(ctx.actor, number, "closed", dedupe_key=ctx.dedupe_key)
+        return _("#{number} is closed.", number=number)
+    await ctx.desk.set_status(ctx.actor, number, "resolved", dedupe_key=ctx.dedupe_key)
+    return _("#{number} is resolved.", number=number)
 
 
-@verb("reopen", "reopen <number> [reason]", "reopen a resolved or closed request")
+@verb("reopen", N_("reopen <number> [reason]"), N_("reopen a resolved or closed request"))
 async def _reopen(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=False)
     await ctx.desk.reopen(ctx.actor, number, rest or None, dedupe_key=ctx.dedupe_key)
-    return f"#{number} is reopened."
+    return _("#{number} is reopened.", number=number)
 
 
 # ---------------------------------------------------------------- the person
@@ -442,9 +477,8 @@ async def _language(ctx: Context, args: str) -> str:
         reading = await languages.person_language(session, ctx.desk.config, ctx.actor.email,
                                                   hint=ctx.actor.extra.get("locale"))
     said = translator(reading.language)
-    how = said.gettext(_DECIDED[reading.source], zone=ctx.desk.config.organisation.zone_noun)
+    how = said.gettext(_DECIDED[reading.source], zone=ctx.desk.config.organisation.zone_noun_in(reading.language))
     return "\n".join((
-        " ".join((said.gettext("Zonedesk speaks {language} ({code}) with you: {how}.",
-                               language=LANGUAGES[reading.language], code=reading.language, how=how),
-                  said.gettext(languages.UNTRANSLATED))),
+        said.gettext("Zonedesk speaks {language} ({code}) with you: {how}.",
+                     language=LANGUAGES[reading.language], code=reading.language, how=how),
         said.gettext("Choose another with `language <code>`: {choices}.", choices=languages.choices())))

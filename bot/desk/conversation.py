@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from bot.access import Actor, Level
 from bot.delivery.messages import Message
+from bot.desk.status import status_word
 from bot.desk.unit import TEXT_MAX, Tx, Unit, clean_text
 from bot.errors import DeskError, NotFound
+from bot.i18n import N_, _
 from bot.model import Comment, Request
 
 
@@ -31,7 +33,7 @@ async def reply(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_key:
     """A public reply from an agent: stored, and delivered into the requester's original thread."""
     text = clean_text(text, "reply", required=True, limit=TEXT_MAX)
     async with unit.transaction(dedupe_key) as tx:
-        request = await tx.load(actor, number, Level.AGENT, "reply to it")
+        request = await tx.load(actor, number, Level.AGENT, N_("reply to it"))
         comment = await _written(tx, actor, request, text, public=True, first_response=True)
         await tx.record(request, actor, "replied", comment=comment.id)
         if deliver:
@@ -44,7 +46,7 @@ async def note(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_key: 
     """An internal note: visible to agents who may read the request, never delivered to the requester."""
     text = clean_text(text, "note", required=True, limit=TEXT_MAX)
     async with unit.transaction(dedupe_key) as tx:
-        request = await tx.load(actor, number, Level.AGENT, "add notes")
+        request = await tx.load(actor, number, Level.AGENT, N_("add notes"))
         comment = await _written(tx, actor, request, text, public=False)
         await tx.record(request, actor, "noted", comment=comment.id)
         return comment.id
@@ -71,16 +73,17 @@ async def comment(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_ke
             if from_thread:
                 return None
             # A reader is told why they may not write; anyone else reads "not found".
-            unit.policy.require(actor, request, Level.AGENT, "write on it")
+            unit.policy.require(actor, request, Level.AGENT, N_("write on it"))
             raise NotFound(number)
         if request.status in {"closed", "cancelled"}:
-            raise DeskError(f"Request #{number} is {request.status}; file a new request or ask to reopen it.")
+            raise DeskError(_("Request #{number} is {status}; file a new request or ask to reopen it.", number=number,
+                              status=status_word(request.status)))
         comment = await _written(tx, actor, request, text, public=True)
         moved = None
         if request.status == "waiting" and request.waiting_reason == "requester":
             request.status, request.waiting_reason, moved = "in_progress", None, "in_progress"
         await tx.record(request, actor, "commented", comment=comment.id, status=moved)
-        await tx.to_person(request.assignee_email, Message(
-            title=f"{actor.name} wrote on #{number}: {request.title}", text=text[:500],
-            link=unit.link(number), extra={"number": number}), number)
+        await tx.to_person(request.assignee_email, lambda: Message(
+            title=_("{name} wrote on #{number}: {title}", name=actor.name, number=number, title=request.title),
+            text=text[:500], link=unit.link(number), extra={"number": number}), number)
         return comment.id

@@ -19,6 +19,7 @@ from bot.access import Actor, Level
 from bot.desk.intake import check_category, check_urgency
 from bot.desk.unit import Unit
 from bot.errors import DeskError
+from bot.i18n import N_, _
 from bot.model import Label, Relation, Request
 
 LABEL_RE = re.compile(r"^[\w-]{1,40}$")
@@ -36,8 +37,11 @@ def _category_of_zone(unit: Unit, request: Request, value: Any) -> None:
 def _internal_category_of_zone(unit: Unit, request: Request, value: Any) -> None:
     zone = unit.zone(request.zone_id)
     if value is not None and value not in zone.internal_categories:
-        allowed = ", ".join(zone.internal_categories) or "none are defined"
-        raise DeskError(f"'{value}' is not an internal category of {zone.name}: {allowed}.")
+        if not zone.internal_categories:
+            raise DeskError(_("'{value}' is not an internal category of {zone}: none are defined.", value=value,
+                              zone=zone.name))
+        raise DeskError(_("'{value}' is not an internal category of {zone}: {allowed}.", value=value, zone=zone.name,
+                          allowed=", ".join(zone.internal_categories)))
 
 
 def _iso(value: Any) -> Any:
@@ -51,18 +55,18 @@ class _Field:
     column: str  # the attribute of `Request`
     kind: str  # the history event's kind
     key: str  # the new value's name in the event
-    doing: str  # what the person tried, for refusals: "weigh it"
+    doing: str  # what the person tried, for refusals (marked N_, said by bot.access): "weigh it"
     check: Callable[[Unit, Request, Any], None] = _no_check  # refuses a value the request cannot take
     prioritised: bool = True  # the priority is computed from it
     requester_too: str | None = None  # the requester may set it too; the refusal's wording for others
 
 
-_URGENCY = _Field("urgency", "urgency", "urgency", "change its urgency", requester_too="change the urgency")
-_WEIGHT = _Field("weight", "weight", "weight", "weigh it")
-_CATEGORY = _Field("category_id", "category", "category", "change its category", _category_of_zone)
-_INTERNAL = _Field("internal_category", "internal_category", "internal", "change its internal category",
+_URGENCY = _Field("urgency", "urgency", "urgency", N_("change its urgency"), requester_too=N_("change the urgency"))
+_WEIGHT = _Field("weight", "weight", "weight", N_("weigh it"))
+_CATEGORY = _Field("category_id", "category", "category", N_("change its category"), _category_of_zone)
+_INTERNAL = _Field("internal_category", "internal_category", "internal", N_("change its internal category"),
                    _internal_category_of_zone)
-_DEADLINE = _Field("deadline", "deadline", "deadline", "set its deadline", prioritised=False)
+_DEADLINE = _Field("deadline", "deadline", "deadline", N_("set its deadline"), prioritised=False)
 
 
 async def _set(unit: Unit, actor: Actor, number: int, spec: _Field, value: Any) -> Request:
@@ -101,7 +105,7 @@ async def set_internal_category(unit: Unit, actor: Actor, number: int, internal:
 async def set_deadline(unit: Unit, actor: Actor, number: int, deadline: datetime | None) -> None:
     """A due date for the request (or none)."""
     if deadline is not None and deadline.tzinfo is None:
-        raise DeskError("The deadline needs a time zone.")
+        raise DeskError(_("The deadline needs a time zone."))
     await _set(unit, actor, number, _DEADLINE, deadline)
 
 
@@ -109,9 +113,9 @@ async def add_label(unit: Unit, actor: Actor, number: int, label: str) -> None:
     """A personal label: only its owner sees it, so it is not part of the shared history."""
     label = label.strip().lower()
     if not LABEL_RE.match(label):
-        raise DeskError("A label is one word of letters, digits, '-' or '_' (at most 40).")
+        raise DeskError(_("A label is one word of letters, digits, '-' or '_' (at most 40)."))
     async with unit.transaction() as tx:
-        await tx.load(actor, number, Level.REQUESTER, "label it")
+        await tx.load(actor, number, Level.REQUESTER, N_("label it"))
         try:
             async with tx.session.begin_nested():
                 tx.session.add(Label(request_id=number, owner_email=actor.email, label=label))
@@ -122,7 +126,7 @@ async def add_label(unit: Unit, actor: Actor, number: int, label: str) -> None:
 async def remove_label(unit: Unit, actor: Actor, number: int, label: str) -> None:
     """Remove one of the actor's own labels."""
     async with unit.transaction() as tx:
-        await tx.load(actor, number, Level.REQUESTER, "label it")
+        await tx.load(actor, number, Level.REQUESTER, N_("label it"))
         await tx.session.execute(delete(Label).where(
             Label.request_id == number, Label.owner_email == actor.email, Label.label == label.strip().lower()))
 
@@ -130,17 +134,18 @@ async def remove_label(unit: Unit, actor: Actor, number: int, label: str) -> Non
 async def relate(unit: Unit, actor: Actor, number: int, other: int) -> None:
     """Relate two requests of the same zone."""
     if number == other:
-        raise DeskError("A request cannot be related to itself.")
+        raise DeskError(_("A request cannot be related to itself."))
     async with unit.transaction() as tx:
-        first = await tx.load(actor, number, Level.AGENT, "relate it")
-        second = await tx.load(actor, other, Level.READER, "relate to it")
+        first = await tx.load(actor, number, Level.AGENT, N_("relate it"))
+        second = await tx.load(actor, other, Level.READER, N_("relate to it"))
         if first.zone_id != second.zone_id:
-            raise DeskError(f"Relations exist only between requests of the same {unit.config.organisation.zone_noun}.")
+            raise DeskError(_("Relations exist only between requests of the same {zone}.",
+                              zone=unit.config.organisation.zone_noun))
         a, b = sorted((number, other))
         try:
             async with tx.session.begin_nested():
                 tx.session.add(Relation(a_id=a, b_id=b))
         except IntegrityError as exc:
-            raise DeskError(f"#{number} and #{other} are already related.") from exc
+            raise DeskError(_("#{number} and #{other} are already related.", number=number, other=other)) from exc
         await tx.record(first, actor, "related", other=other)
         await tx.record(second, actor, "related", other=number)

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from bot.access import Actor
@@ -24,6 +24,7 @@ from bot.desk.types import Origin
 from bot.desk.unit import TEXT_MAX, TITLE_MAX, Tx, Unit, clean_text, compute_priority
 from bot.desk.writes import claim_keys, insert_requests, link_threads
 from bot.errors import DeskError, Duplicate
+from bot.i18n import N_, _, current, speaking
 from bot.model import FormAnswer, Request
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,9 @@ class _Filing:
     link_origin_thread: bool
     after: Callable[[Tx, Request], Awaitable[None]] | None
     columns: dict[str, Any]  # the request row (a fresh Request per attempt: a rolled-back one keeps its id)
+    # The language of the person filing: a group is filed in the task of whoever started it, so each
+    # filing's refusals are said in its own filer's language, not in the language of that task.
+    spoken: str
 
 
 class IntakeQueue:
@@ -91,17 +95,17 @@ class IntakeQueue:
             while self.pending:
                 group, self.pending = self.pending[:self.MAX_GROUP], self.pending[self.MAX_GROUP:]
                 try:
-                    outcomes = await self.run([filing for filing, _ in group])
+                    outcomes = await self.run([filing for filing, _future in group])
                 except Exception as exc:  # `run` hands errors back per filing; this is a bug, told to all
                     outcomes = [exc] * len(group)
                 except BaseException:  # the loop is shutting down: nobody may wait for ever
-                    for _, future in [*group, *self.pending]:
+                    for _filing, future in [*group, *self.pending]:
                         future.cancel()
                     self.pending = []
                     raise
                 self.groups.append(len(group))
                 del self.groups[:-10_000]
-                for (_, future), outcome in zip(group, outcomes, strict=True):
+                for (_filing, future), outcome in zip(group, outcomes, strict=True):
                     if future.done():
                         continue
                     if isinstance(outcome, Exception):
@@ -161,50 +165,78 @@ def _lineage(zone: Zone, category_id: str) -> set[str]:
     return set(path(zone.categories, []) or [category_id])
 
 
+# A value that is not on the priority matrix's scale, refused in a whole sentence per what was given.
+_NOT_ON_SCALE = {
+    "urgency": N_("'{value}' is not an urgency. Choose one of: {allowed}."),
+    "weight": N_("'{value}' is not a weight. Choose one of: {allowed}."),
+}
+
+
 def check_urgency(config: AppConfig, value: str, what: str = "urgency") -> str:
-    """An urgency (or weight: the same scale) from the priority matrix, or a refusal listing them."""
+    """An urgency (or, with `what="weight"`, a weight: the same scale) from the priority matrix, or a
+    refusal listing them (as people type them)."""
     allowed = list(config.priority.matrix)
     if value not in allowed:
-        article = "an" if what[:1] in "aeiou" else "a"
-        raise DeskError(f"'{value}' is not {article} {what}. Choose one of: {', '.join(allowed)}.")
+        raise DeskError(_(_NOT_ON_SCALE[what], value=value, allowed=", ".join(allowed)))
     return value
 
 
 def check_category(zone: Zone, category_id: str) -> str:
     """A category of the zone, or a refusal listing the zone's categories."""
     if zone.category(category_id) is None:
-        names = ", ".join(sorted(zone.category_ids())) or "none"
-        raise DeskError(f"'{category_id}' is not a category of {zone.name}. Categories: {names}.")
+        names = ", ".join(sorted(zone.category_ids()))
+        if not names:
+            raise DeskError(_("'{category}' is not a category of {zone}. Categories: none.", category=category_id,
+                              zone=zone.name))
+        raise DeskError(_("'{category}' is not a category of {zone}. Categories: {names}.", category=category_id,
+                          zone=zone.name, names=names))
     return category_id
 
 
+def confirmation(number: int, zone_name: str, title: str, link: str) -> Message:
+    """What the requester is told in their thread when their request is filed (a builder: said in the
+    language being spoken, the requester's)."""
+    return Message(
+        title=_("Request #{number} is filed with {zone}", number=number, zone=zone_name),
+        text=f"{title}\n" + _("We will answer in this thread. You can add details here at any time."),
+        link=link, link_label=_("Follow #{number}", number=number),
+        extra={"number": number, "confirmation": True},
+    )
+
+
 async def announce(tx: Tx, request: Request) -> None:
-    """Tell the zone's (or private team's) triage channels about a new request, with Claim, Assign, Reply."""
+    """Tell the zone's (or private team's) triage channels about a new request, with Claim, Assign, Reply,
+    in the channel's language."""
     unit = tx.unit
     zone = unit.zone(request.zone_id)
     category = zone.category(request.category_id) if request.category_id else None
-    fields = [("Requester", request.requester_name), (unit.config.organisation.zone_word, zone.name),
-              ("Priority", request.priority)]
-    if category is not None:
-        fields.append(("Category", category.name))
-    if request.team_id and (team := unit.config.team(request.team_id)):
-        fields.append(("Team", team.name))
-    message = Message(
-        title=f"New request #{request.id}: {request.title}",
-        text=request.description[:500],
-        fields=tuple(fields),
-        buttons=(
-            Button("claim", "Claim", str(request.id), "primary"),
-            Button("assign", "Assign", str(request.id)),
-            Button("reply", "Reply", str(request.id)),
-        ),
-        link=unit.link(request.id),
-        link_label="Open in Zonedesk",
-        footer="Replies in this thread are internal notes.",
-        # the agent desk, for a digest that lists this announcement with others (bot.delivery.outbox.digest)
-        extra={"number": request.id, "desk": f"{unit.config.organisation.base_url.rstrip('/')}/desk"},
-    )
-    await tx.to_triage(request.zone_id, request.team_id, message, request.id, "triage", link_thread="triage")
+    team = unit.config.team(request.team_id) if request.team_id else None
+
+    def announcement() -> Message:
+        # Priorities are `app.yaml`'s own ids (an organisation names its levels), shown as written.
+        fields = [(_("Requester"), request.requester_name), (unit.config.organisation.zone_word, zone.name),
+                  (_("Priority"), request.priority)]
+        if category is not None:
+            fields.append((_("Category"), category.name))
+        if team is not None:
+            fields.append((_("Team"), team.name))
+        return Message(
+            title=_("New request #{number}: {title}", number=request.id, title=request.title),
+            text=request.description[:500],
+            fields=tuple(fields),
+            buttons=(
+                Button("claim", _("Claim"), str(request.id), "primary"),
+                Button("assign", _("Assign"), str(request.id)),
+                Button("reply", _("Reply"), str(request.id)),
+            ),
+            link=unit.link(request.id),
+            link_label=_("Open in Zonedesk"),
+            footer=_("Replies in this thread are internal notes."),
+            # the agent desk, for a digest that lists this announcement with others (bot.delivery.outbox.digest)
+            extra={"number": request.id, "desk": f"{unit.config.organisation.base_url.rstrip('/')}/desk"},
+        )
+
+    await tx.to_triage(request.zone_id, request.team_id, announcement, request.id, "triage", link_thread="triage")
 
 
 class Intake(Unit):
@@ -242,25 +274,25 @@ class Intake(Unit):
         config = self.config
         zone_id = zone_id or intake_zone(config, origin.platform, origin.channel)
         if zone_id is None:
-            raise DeskError("Choose a zone for this request.")
+            raise DeskError(_("Choose a zone for this request."))
         zone = self.zone(zone_id)
         if category_id:
             check_category(zone, category_id)
         named_team = config.team(team_id) if team_id is not None else None
         if team_id is not None and (named_team is None or named_team.zone != zone.id):
-            raise DeskError(f"'{team_id}' is not a team of {zone.name}.")
+            raise DeskError(_("'{team}' is not a team of {zone}.", team=team_id, zone=zone.name))
         urgency = check_urgency(config, urgency or config.priority.default)
         requester_email, requester_name = actor.email, actor.name
         if on_behalf_of is not None:
             if not actor.is_dispatcher:
-                raise DeskError("Only a dispatcher can file a request on behalf of someone else.")
+                raise DeskError(_("Only a dispatcher can file a request on behalf of someone else."))
             requester_email, requester_name = on_behalf_of[0].strip().lower(), on_behalf_of[1]
             if "@" not in requester_email:
-                raise DeskError(f"'{on_behalf_of[0]}' is not an e-mail address.")
+                raise DeskError(_("'{email}' is not an e-mail address.", email=on_behalf_of[0]))
         filing = _Filing(
             actor=actor, origin=origin, zone=zone, title=title, category_id=category_id, form_id=form_id,
             on_behalf=on_behalf_of is not None, answers=tuple(answers), dedupe_key=dedupe_key,
-            link_origin_thread=link_origin_thread, after=after,
+            link_origin_thread=link_origin_thread, after=after, spoken=current().language,
             columns=dict(
                 zone_id=zone.id, team_id=team_id or team_for(config, zone, category_id),
                 requester_email=requester_email,
@@ -276,9 +308,10 @@ class Intake(Unit):
         return await self.queue.submit(filing)
 
     async def _file_alone(self, filing: _Filing) -> Filed:
-        """File one request in its own transaction; its errors are the caller's."""
-        async with self.transaction() as tx:
-            (outcome,) = await self._file_group(tx, [filing])
+        """File one request in its own transaction; its errors are the caller's, in their language."""
+        with speaking(filing.spoken):
+            async with self.transaction() as tx:
+                (outcome,) = await self._file_group(tx, [filing])
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
@@ -320,7 +353,8 @@ class Intake(Unit):
             if filing.dedupe_key is None:
                 continue
             if filing.dedupe_key in keyed:
-                outcomes[i] = Duplicate(filing.dedupe_key)
+                with speaking(filing.spoken):
+                    outcomes[i] = Duplicate(filing.dedupe_key)
             else:
                 keyed[filing.dedupe_key] = i
         if keyed:
@@ -328,13 +362,14 @@ class Intake(Unit):
                                         tx.now)
             for key, i in keyed.items():
                 if key not in claimed:
-                    outcomes[i] = Duplicate(key)
+                    with speaking(filings[i].spoken):
+                        outcomes[i] = Duplicate(key)
             tx.settled.extend(claimed)
         waiting = [(i, f) for i, f in enumerate(filings) if outcomes[i] is None]
-        made = await insert_requests(tx.session, [f.columns for _, f in waiting], tx.now)
+        made = await insert_requests(tx.session, [f.columns for _i, f in waiting], tx.now)
         live = [(i, f, request) for (i, f), request in zip(waiting, made, strict=True)]
         links = []
-        for _, filing, request in live:
+        for _i, filing, request in live:
             origin = filing.origin
             for field_id, label, kind, value in filing.answers:
                 tx.session.add(
@@ -346,24 +381,21 @@ class Intake(Unit):
         if links:
             linked = await link_threads(tx.session, links)
             if len(linked) != len(links):
-                raise DeskError("This thread already belongs to a request; reply in it instead.")
+                raise DeskError(_("This thread already belongs to a request; reply in it instead."))
         # The confirmations go out in each requester's language: their saved choices read in one query.
-        await tx.learn_languages([request.requester_email for _, _, request in live
+        await tx.learn_languages([request.requester_email for _i, _filing, request in live
                                   if self.threaded(request.origin_platform)])
         for i, filing, request in live:
             zone = filing.zone
-            await tx.record(request, filing.actor, "filed", zone=zone.id, team=request.team_id,
+            with speaking(filing.spoken):  # what the filing's own steps refuse is said to its filer
+                await tx.record(request, filing.actor, "filed", zone=zone.id, team=request.team_id,
                                 category=filing.category_id, title=filing.title, on_behalf=filing.on_behalf,
                                 form=filing.form_id)
-            await tx.to_thread(request, Message(
-                title=f"Request #{request.id} is filed with {zone.name}",
-                text=f"{filing.title}\nWe will answer in this thread. You can add details here at any time.",
-                link=self.link(request.id), link_label=f"Follow #{request.id}",
-                extra={"number": request.id, "confirmation": True},
-            ), kind="confirmation")
-            await announce(tx, request)
-            if filing.after is not None:
-                await filing.after(tx, request)
+                await tx.to_thread(request, partial(confirmation, request.id, zone.name, filing.title,
+                                                    self.link(request.id)), kind="confirmation")
+                await announce(tx, request)
+                if filing.after is not None:
+                    await filing.after(tx, request)
             outcomes[i] = Filed(request.id, filing.title, zone.id, zone.name, request.team_id, request.status)
         return [o for o in outcomes if o is not None]
 

@@ -16,7 +16,27 @@ from bot.delivery.messages import Message
 from bot.desk.status import WAITING_REASONS, check_move
 from bot.desk.unit import TEXT_MAX, Tx, Unit, clean_text
 from bot.errors import DeskError
+from bot.i18n import N_, _
 from bot.model import Comment, Request, Task
+
+# What the requester reads in their thread when their request moves (a waiting request only when it waits
+# for them), by status: whole sentences, said in the requester's language.
+_TOLD = {
+    "resolved": N_("Request #{number} is resolved. If it is not, answer here and we reopen it."),
+    "closed": N_("Request #{number} is closed."),
+    "reopened": N_("Request #{number} is reopened; we are on it again."),
+    "cancelled": N_("Request #{number} is cancelled."),
+    "waiting": N_("Request #{number} is waiting for your answer: reply in this thread."),
+}
+# Resolved with the agent's note (what was done), which the requester reads as written.
+_RESOLVED_WITH_NOTE = N_("Request #{number} is resolved.\n\n{note}\n\nIf it is not, answer here and we reopen it.")
+
+
+def _told(status: str, number: int, note: str | None) -> str:
+    """What the requester is told about a move to `status`, in the language being spoken."""
+    if status == "resolved" and note:
+        return _(_RESOLVED_WITH_NOTE, number=number, note=note)
+    return _(_TOLD[status], number=number)
 
 
 async def set_status(unit: Unit, actor: Actor, number: int, status: str, *, reason: str | None = None,
@@ -26,9 +46,9 @@ async def set_status(unit: Unit, actor: Actor, number: int, status: str, *, reas
     `note` goes with a resolution only: what was done, shown to the requester (`Request.resolution`).
     """
     if note is not None and status != "resolved":
-        raise DeskError("A note goes with resolving a request only.")
+        raise DeskError(_("A note goes with resolving a request only."))
     async with unit.transaction(dedupe_key) as tx:
-        request = await tx.load(actor, number, Level.AGENT, "change its status")
+        request = await tx.load(actor, number, Level.AGENT, N_("change its status"))
         await move(tx, actor, request, status, reason, note=note)
 
 
@@ -44,16 +64,16 @@ async def move(tx: Tx, actor: Actor, request: Request, status: str, reason: str 
     check_move(number, request.status, status)
     note = clean_text(note or "", "resolution note", required=False, limit=TEXT_MAX) or None
     if status in {"resolved", "closed"} and not unit.policy.can_resolve_in(request.zone_id):
-        raise DeskError(f"{unit.zone(request.zone_id).name} routes requests but does not resolve them; "
-                        f"transfer it to the {unit.config.organisation.zone_noun} that handles it.")
+        raise DeskError(_("{zone} routes requests but does not resolve them; transfer it to the {noun} that "
+                          "handles it.", zone=unit.zone(request.zone_id).name, noun=unit.config.organisation.zone_noun))
     if status == "waiting":
         reason = reason or "requester"
         if reason not in WAITING_REASONS:
-            raise DeskError(f"Waiting on what? Choose one of: {', '.join(WAITING_REASONS)}.")
+            raise DeskError(_("Waiting on what? Choose one of: {reasons}.", reasons=", ".join(WAITING_REASONS)))
         if reason == "task" and not await tx.session.scalar(select(func.count()).where(
                 Task.request_id == number, Task.status == "open")):
-            raise DeskError(f"Request #{number} has no open task to wait on. Create a task first, "
-                            "or choose what else it waits on.")
+            raise DeskError(_("Request #{number} has no open task to wait on. Create a task first, "
+                              "or choose what else it waits on.", number=number))
     elif reason is not None and status != "cancelled":
         reason = None
     previous = request.status
@@ -69,26 +89,18 @@ async def move(tx: Tx, actor: Actor, request: Request, status: str, reason: str 
         request.resolved_at = request.closed_at = request.closed_by = request.resolution = None
     noted: dict[str, Any] = {"note": note} if note and status == "resolved" else {}
     await tx.record(request, actor, "status", previous=previous, status=status, reason=reason, **noted)
-    told = {
-        "resolved": f"Request #{number} is resolved." + (f"\n\n{note}\n\n" if noted else " ")
-        + "If it is not, answer here and we reopen it.",
-        "closed": f"Request #{number} is closed.",
-        "reopened": f"Request #{number} is reopened; we are on it again.",
-        "cancelled": f"Request #{number} is cancelled.",
-    }
-    if status == "waiting" and reason == "requester":
-        told["waiting"] = f"Request #{number} is waiting for your answer: reply in this thread."
-    if status in told:
-        await tx.to_thread(request, Message(text=told[status], extra={"number": number, "status": status}),
-                        kind="status")
+    if status in _TOLD and (status != "waiting" or reason == "requester"):
+        said = note if noted else None
+        await tx.to_thread(request, lambda: Message(text=_told(status, number, said),
+                                                    extra={"number": number, "status": status}), kind="status")
 
 
 async def cancel(unit: Unit, actor: Actor, number: int, reason: str | None = None, *,
                  dedupe_key: str | None = None) -> None:
     """Cancel an open request: its requester or an agent of its zone."""
     async with unit.transaction(dedupe_key) as tx:
-        request = await tx.load(actor, number, Level.REQUESTER, "cancel it")
-        unit.policy.require_requester_or_agent(actor, request, "cancel it")
+        request = await tx.load(actor, number, Level.REQUESTER, N_("cancel it"))
+        unit.policy.require_requester_or_agent(actor, request, N_("cancel it"))
         await move(tx, actor, request, "cancelled", reason)
 
 
@@ -96,8 +108,8 @@ async def reopen(unit: Unit, actor: Actor, number: int, reason: str | None = Non
                  dedupe_key: str | None = None) -> None:
     """Reopen a resolved or closed request: its requester or an agent of its zone."""
     async with unit.transaction(dedupe_key) as tx:
-        request = await tx.load(actor, number, Level.REQUESTER, "reopen it")
-        unit.policy.require_requester_or_agent(actor, request, "reopen it")
+        request = await tx.load(actor, number, Level.REQUESTER, N_("reopen it"))
+        unit.policy.require_requester_or_agent(actor, request, N_("reopen it"))
         await move(tx, actor, request, "reopened", None)
         if reason:
             tx.session.add(Comment(request_id=number, author_email=actor.email, author_name=actor.name,

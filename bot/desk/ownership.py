@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from bot.access import Actor, Level
 from bot.delivery.messages import Button, Message
-from bot.desk.status import OPEN, check_move
+from bot.desk.status import OPEN, check_move, status_word
 from bot.desk.unit import Unit
 from bot.errors import DeskError
+from bot.i18n import N_, _
 
 
 async def claim(unit: Unit, actor: Actor, number: int, *, dedupe_key: str | None = None) -> str:
     """Take a request oneself: assignee is the actor, status accepted."""
     async with unit.transaction(dedupe_key) as tx:
-        request = await tx.load(actor, number, Level.AGENT, "claim it")
+        request = await tx.load(actor, number, Level.AGENT, N_("claim it"))
         if request.status not in OPEN:
-            raise DeskError(f"Request #{number} is {request.status}; reopen it before claiming.")
+            raise DeskError(_("Request #{number} is {status}; reopen it before claiming.", number=number,
+                              status=status_word(request.status)))
         if request.assignee_email == actor.email:
-            raise DeskError(f"You already have request #{number}.")
+            raise DeskError(_("You already have request #{number}.", number=number))
         previous = request.assignee_email
         request.assignee_email = actor.email
         if request.team_id is None or request.team_id not in actor.teams:
@@ -31,14 +33,16 @@ async def claim(unit: Unit, actor: Actor, number: int, *, dedupe_key: str | None
 async def assign(unit: Unit, actor: Actor, number: int, assignee_email: str, *, dedupe_key: str | None = None) -> str:
     """Give a request to an agent of its zone (of its private team, if it has one)."""
     async with unit.transaction(dedupe_key) as tx:
-        request = await tx.load(actor, number, Level.AGENT, "assign it")
+        request = await tx.load(actor, number, Level.AGENT, N_("assign it"))
         if request.status not in OPEN:
-            raise DeskError(f"Request #{number} is {request.status}; reopen it before assigning.")
+            raise DeskError(_("Request #{number} is {status}; reopen it before assigning.", number=number,
+                              status=status_word(request.status)))
         assignee = unit.actor(assignee_email, channel=actor.channel)
         if not assignee.known or not unit.policy.can_work(assignee, request):
-            raise DeskError(f"{assignee_email} is not an agent who can work on request #{number}.")
+            raise DeskError(_("{email} is not an agent who can work on request #{number}.", email=assignee_email,
+                              number=number))
         if assignee.email == actor.email:
-            raise DeskError("To take it yourself, use claim.")
+            raise DeskError(_("To take it yourself, use claim."))
         previous = request.assignee_email
         request.assignee_email = assignee.email
         if request.team_id is None or request.team_id not in assignee.teams:
@@ -47,19 +51,19 @@ async def assign(unit: Unit, actor: Actor, number: int, assignee_email: str, *, 
         if request.status != "waiting":
             request.status = "assigned"
         await tx.record(request, actor, "assigned", assignee=assignee.email, previous=previous)
-        await tx.to_person(assignee.email, Message(
-            title=f"{actor.name} assigned you #{number}: {request.title}", text=request.description[:500],
-            link=unit.link(number), buttons=(Button("accept", "Accept", str(number), "primary"),),
-            extra={"number": number}), number)
+        await tx.to_person(assignee.email, lambda: Message(
+            title=_("{name} assigned you #{number}: {title}", name=actor.name, number=number, title=request.title),
+            text=request.description[:500], link=unit.link(number),
+            buttons=(Button("accept", _("Accept"), str(number), "primary"),), extra={"number": number}), number)
         return assignee.name
 
 
 async def accept(unit: Unit, actor: Actor, number: int, *, dedupe_key: str | None = None) -> None:
     """The assignee confirms they take the request."""
     async with unit.transaction(dedupe_key) as tx:
-        request = await tx.load(actor, number, Level.AGENT, "accept it")
+        request = await tx.load(actor, number, Level.AGENT, N_("accept it"))
         if request.assignee_email != actor.email:
-            raise DeskError(f"Request #{number} is not assigned to you.")
+            raise DeskError(_("Request #{number} is not assigned to you.", number=number))
         check_move(number, request.status, "accepted")
         request.status = "accepted"
         await tx.record(request, actor, "accepted")

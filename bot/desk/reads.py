@@ -22,6 +22,7 @@ from bot.desk.status import OPEN
 from bot.desk.types import AnswerView, CommentView, EventView, RequestDetail, RequestSummary, TaskView
 from bot.desk.unit import Unit
 from bot.errors import DeskError, NotFound
+from bot.i18n import _
 from bot.model import Comment, Event, FormAnswer, Label, Relation, Request, Task
 
 
@@ -107,7 +108,7 @@ def _answers(unit: Unit, form_id: str | None, stored: Sequence[tuple[str, str, s
     lines = tuple(AnswerView(*line) for line in answer_lines(form, stored))
     position = {line.field_id: i for i, line in enumerate(lines)}
     ordered = sorted(stored, key=lambda a: position.get(a[0], len(position)))
-    return tuple((field_id, label, value) for field_id, label, _, value in ordered), lines
+    return tuple((field_id, label, value) for field_id, label, _kind, value in ordered), lines
 
 
 def _list_query(unit: Unit, actor: Actor, scope: str, status: str | None, zone_id: str | None,
@@ -174,7 +175,7 @@ async def get_task(unit: Unit, actor: Actor, task_id: int) -> TaskView:
             if request is not None and (unit.policy.receives_task(actor, task)
                                         or unit.policy.level(actor, request) >= Level.READER):
                 return _task_view(task)
-    raise DeskError(f"Task T{task_id} was not found.")
+    raise DeskError(_("Task T{task} was not found.", task=task_id))
 
 
 def _task_view(task: Task) -> TaskView:

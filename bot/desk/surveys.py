@@ -5,7 +5,8 @@ after an agent closed it or the requester confirmed it solved. Never after an au
 cancel, never to a requester who handled their own request, at most once per person per cool-down,
 and to a deterministic sample of requests when the zone samples. A rating is recorded once (a
 conditional update), stored on the survey and on the request, and shown in the request's history.
-A survey expires after `expires_days`; reopening the request withdraws it.
+A survey expires after `expires_days`; reopening the request withdraws it. The question is asked in
+the requester's language (`Tx.to_thread` and `Tx.to_person` build it while it is spoken).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.delivery.messages import Button, Message
 from bot.desk.actions import Outcome, action
 from bot.desk.unit import Tx, Unit
 from bot.errors import DeskError
+from bot.i18n import _
 from bot.model import Identity, Request, Survey
 
 COMMENT_MAX = 2000
@@ -38,13 +40,14 @@ def sampled(request_id: int, rate: float) -> bool:
 
 
 def survey_message(desk: Unit, request: Request, survey_id: int) -> Message:
-    """The question: five buttons and room for a comment."""
+    """The question: five buttons and room for a comment, in the language being spoken."""
     return Message(
-        title=f"How did we do with #{request.id}?",
-        text=f"{request.title}\nRate our help from 1 (poor) to 5 (excellent). You may add a comment first.",
+        title=_("How did we do with #{number}?", number=request.id),
+        text="\n".join((request.title,
+                        _("Rate our help from 1 (poor) to 5 (excellent). You may add a comment first."))),
         buttons=tuple(Button("rate", str(n), f"{survey_id}:{n}") for n in RATINGS),
         link=desk.link(request.id),
-        link_label=f"Open #{request.id}",
+        link_label=_("Open #{number}", number=request.id),
         extra={"number": request.id, "survey": survey_id, "comment": True},
     )
 
@@ -89,11 +92,15 @@ async def send_survey(desk: Unit, tx: Tx, request: Request, zone: Zone) -> tuple
                     sent_at=tx.now, expires_at=tx.now + timedelta(days=zone.survey.expires_days))
     tx.session.add(survey)
     await tx.session.flush()
-    message = survey_message(desk, request, survey.id)
+    survey_id = survey.id
+
+    def message() -> Message:  # built in the requester's language
+        return survey_message(desk, request, survey_id)
+
     if request.origin_platform in desk.platforms and request.origin_channel:
         await tx.to_thread(request, message, kind="survey")
     else:
-        await tx.to_person(request.requester_email, message, request.id)
+        await tx.to_person(request.requester_email, message, request.id, request.zone_id)
     return "sent", survey
 
 
@@ -108,12 +115,12 @@ async def rate(desk: Unit, actor: Actor, survey_id: int, rating: int, comment: s
                dedupe_key: str | None = None) -> Outcome:
     """Record the requester's rating (and comment) once; it shows on the request and in its history."""
     if rating not in RATINGS:
-        raise DeskError("A rating is a number from 1 to 5.")
+        raise DeskError(_("A rating is a number from 1 to 5."))
     comment = comment.strip()[:COMMENT_MAX]
     async with desk.transaction(dedupe_key) as tx:
         survey = await tx.session.get(Survey, survey_id)
         if survey is None or survey.requester_email != actor.email:
-            raise DeskError("This survey is not yours to answer.")
+            raise DeskError(_("This survey is not yours to answer."))
         refusal = _closed_survey(survey, tx.now)
         if refusal is not None:
             return Outcome(refusal, Message(text=refusal), final=True)
@@ -122,7 +129,7 @@ async def rate(desk: Unit, actor: Actor, survey_id: int, rating: int, comment: s
             .values(status="answered", rating=rating, comment=comment or None, answered_at=tx.now)
             .execution_options(synchronize_session=False))
         if answered.rowcount != 1:  # type: ignore[attr-defined]
-            return Outcome("You already rated this request. Thank you!", final=True)
+            return Outcome(_("You already rated this request. Thank you!"), final=True)
         query = select(Request).where(Request.id == survey.request_id)
         if tx.session.bind.dialect.name == "postgresql":
             query = query.with_for_update()
@@ -130,29 +137,33 @@ async def rate(desk: Unit, actor: Actor, survey_id: int, rating: int, comment: s
         request.satisfaction = rating
         await tx.record(request, actor, "rated", survey=survey.id, rating=rating, comment=comment or None)
         number = request.id
-    line = f"Rated {rating}/5 by {actor.name}." + (f" Comment: {comment}" if comment else "")
-    return Outcome(f"Thank you for rating #{number}: {rating}/5.",
-                   Message(title=f"Request #{number}", text=line, extra={"number": number}), final=True)
+    # The rater's own answer and card: in their language, which the adapter speaks around this.
+    line = _("Rated {rating}/5 by {name}.", rating=rating, name=actor.name)
+    if comment:
+        line = " ".join((line, _("Comment: {comment}", comment=comment)))
+    return Outcome(_("Thank you for rating #{number}: {rating}/5.", number=number, rating=rating),
+                   Message(title=_("Request #{number}", number=number), text=line, extra={"number": number}),
+                   final=True)
 
 
 def _closed_survey(survey: Survey, now: datetime) -> str | None:
     if survey.status == "answered":
-        return "You already rated this request. Thank you!"
+        return _("You already rated this request. Thank you!")
     if survey.status == "withdrawn":
-        return "This survey was withdrawn: the request was reopened."
+        return _("This survey was withdrawn: the request was reopened.")
     if survey.status == "expired" or survey.expires_at <= now:
-        return "This survey has expired."
+        return _("This survey has expired.")
     return None
 
 
 def parse_rating(value: str) -> tuple[int, int, str]:
     """A rate button's value '<survey>:<n>' (with ':<comment>' when the card's comment box was filled)."""
-    survey, _, rest = value.partition(":")
-    rating, _, comment = rest.partition(":")
+    survey, _colon, rest = value.partition(":")
+    rating, _colon, comment = rest.partition(":")
     try:
         return int(survey), int(rating), comment
     except ValueError as exc:
-        raise DeskError("This button refers to no survey.") from exc
+        raise DeskError(_("This button refers to no survey.")) from exc
 
 
 @action("rate")

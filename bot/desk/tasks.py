@@ -1,7 +1,8 @@
 """Tasks: an agent asks a team or an agent, possibly of another zone, to do something for a request.
 
 The receivers see the task (its title, the text shared with them, its status), never the request;
-when it is done, the request's owners hear of it.
+when it is done, the request's owners hear of it. Each hears it in their language: a task for an agent
+in theirs, one for a team in its channel's (`Tx.to_person`, `Tx.to_triage` build it while it is spoken).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from bot.config import Team
 from bot.delivery.messages import Button, Message
 from bot.desk.unit import TEXT_MAX, TITLE_MAX, Unit, clean_text
 from bot.errors import DeskError
+from bot.i18n import N_, _
 from bot.model import Request, Task
 
 
@@ -26,32 +28,37 @@ async def create_task(unit: Unit, actor: Actor, number: int, title: str, body: s
     if to_team is not None:
         team = unit.config.team(to_team)
         if team is None:
-            raise DeskError(f"There is no team '{to_team}'.")
+            raise DeskError(_("There is no team '{team}'.", team=to_team))
         to_zone = team.zone
     if to_agent is not None:
         agent = unit.actor(to_agent)
         if not agent.is_staff:
-            raise DeskError(f"{to_agent} is not an agent.")
+            raise DeskError(_("{agent} is not an agent.", agent=to_agent))
         if to_zone is None:
             to_zone = sorted(agent.zones)[0]
         elif to_zone not in agent.zones:
-            raise DeskError(f"{to_agent} does not work in that {unit.config.organisation.zone_noun}.")
+            raise DeskError(_("{agent} does not work in that {zone_noun}.", agent=to_agent,
+                              zone_noun=unit.config.organisation.zone_noun))
         if team is not None and team.id not in agent.teams:
-            raise DeskError(f"{to_agent} is not a member of {team.name}.")
+            raise DeskError(_("{agent} is not a member of {team}.", agent=to_agent, team=team.name))
         to_agent = agent.email
     if to_zone is None:
-        raise DeskError("Name the team or agent the task is for.")
+        raise DeskError(_("Name the team or agent the task is for."))
     target = unit.zone(to_zone)
     async with unit.transaction() as tx:
-        request = await tx.load(actor, number, Level.AGENT, "create tasks")
+        request = await tx.load(actor, number, Level.AGENT, N_("create tasks"))
         source = unit.zone(request.zone_id)
         if target.id != source.id:
             if not source.tasks_enabled:
-                word = unit.config.organisation.zone_noun
-                raise DeskError(f"Tasks from {source.name} to another {word} are switched off.")
+                raise DeskError(_("Tasks from {source} to another {zone_noun} are switched off.",
+                                  source=source.name, zone_noun=unit.config.organisation.zone_noun))
             if target.id not in source.tasks_to:
-                allowed = ", ".join(unit.zone(z).name for z in source.tasks_to) or "none"
-                raise DeskError(f"{source.name} may not send tasks to {target.name}. Allowed: {allowed}.")
+                if not source.tasks_to:
+                    raise DeskError(_("{source} may not send tasks to {target}. Allowed: none.",
+                                      source=source.name, target=target.name))
+                raise DeskError(_("{source} may not send tasks to {target}. Allowed: {allowed}.",
+                                  source=source.name, target=target.name,
+                                  allowed=", ".join(unit.zone(z).name for z in source.tasks_to)))
         task = Task(request_id=number, from_zone=source.id, to_zone=target.id, to_team=to_team,
                     to_agent=to_agent, title=title, body=body, status="open", created_by=actor.email,
                     created_at=tx.now)
@@ -59,12 +66,17 @@ async def create_task(unit: Unit, actor: Actor, number: int, title: str, body: s
         await tx.session.flush()
         await tx.record(request, actor, "task_created", task=task.id, zone=target.id, team=to_team,
                             agent=to_agent, title=title)
-        message = Message(title=f"New task T{task.id} from {source.name}: {title}", text=body[:1500],
-                          link=f"{unit.config.organisation.base_url.rstrip('/')}/tasks/{task.id}",
-                          buttons=(Button("task_done", "Mark done", str(task.id), "primary"),),
-                          extra={"task": task.id})
+        task_id = task.id
+
+        def message() -> Message:  # built in the receiver's language (the agent's, or the team channel's)
+            return Message(title=_("New task T{task} from {source}: {title}", task=task_id, source=source.name,
+                                   title=title), text=body[:1500],
+                           link=f"{unit.config.organisation.base_url.rstrip('/')}/tasks/{task_id}",
+                           buttons=(Button("task_done", _("Mark done"), str(task_id), "primary"),),
+                           extra={"task": task_id})
+
         if to_agent is not None:
-            await tx.to_person(to_agent, message, number)
+            await tx.to_person(to_agent, message, number, target.id)
         else:
             await tx.to_triage(target.id, to_team, message, number, "task")
         return task.id
@@ -76,13 +88,13 @@ async def complete_task(unit: Unit, actor: Actor, task_id: int, outcome: str = "
     async with unit.transaction() as tx:
         task = await tx.session.get(Task, task_id)
         if task is None:
-            raise DeskError(f"Task T{task_id} was not found.")
+            raise DeskError(_("Task T{task} was not found.", task=task_id))
         request = await tx.session.get(Request, task.request_id)
         assert request is not None
         if not unit.policy.receives_task(actor, task) and unit.policy.level(actor, request) < Level.AGENT:
-            raise DeskError(f"Task T{task_id} was not found.")
-        if task.status != "open":
-            raise DeskError(f"Task T{task_id} is already {task.status}.")
+            raise DeskError(_("Task T{task} was not found.", task=task_id))
+        if task.status != "open":  # a task is open or done
+            raise DeskError(_("Task T{task} is already done.", task=task_id))
         task.status, task.done_at, task.done_by, task.outcome = "done", tx.now, actor.email, outcome or None
         await tx.record(request, actor, "task_done", task=task.id, outcome=outcome[:500])
         if request.status == "waiting" and request.waiting_reason == "task":
@@ -95,8 +107,12 @@ async def complete_task(unit: Unit, actor: Actor, task_id: int, outcome: str = "
         owners = [request.assignee_email]
         if unit.policy.level(unit.actor(task.created_by), request) >= Level.AGENT:
             owners.append(task.created_by)
-        done = Message(title=f"Task T{task.id} on #{request.id} is done: {task.title}", text=outcome[:1500],
-                       link=unit.link(request.id), extra={"number": request.id})
+        number, title = request.id, task.title
+
+        def done() -> Message:  # built in each owner's language
+            return Message(title=_("Task T{task} on #{number} is done: {title}", task=task_id, number=number,
+                                   title=title), text=outcome[:1500], link=unit.link(number), extra={"number": number})
+
         for email in dict.fromkeys(e.lower() for e in owners if e):
-            await tx.to_person(email, done, request.id)
+            await tx.to_person(email, done, request.id, request.zone_id)
         return request.id

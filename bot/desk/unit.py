@@ -31,7 +31,7 @@ from bot.delivery.outbox import outbox_row
 from bot.desk.approvers import level_of
 from bot.desk.writes import claim_key
 from bot.errors import DeskError, NotFound
-from bot.i18n import choose, normalise, speaking
+from bot.i18n import N_, _, choose, current, normalise, speaking
 from bot.model import Event, Identity, Outbox, Request
 from bot.people.languages import language_for, saved_language, saved_languages
 
@@ -48,13 +48,44 @@ class Timers(Protocol):
         ...
 
 
+# What a person is told when a text they wrote is empty or too long, one pair of whole sentences per text
+# (word order and gender differ by language): (empty, too long). `clean_text` is given the key.
+TEXT_REFUSALS: dict[str, tuple[str, str]] = {
+    "title": (N_("The title is empty; write a few words."),
+              N_("The title is too long ({length} characters; at most {limit}).")),
+    "description": (N_("The description is empty; write a few words."),
+                    N_("The description is too long ({length} characters; at most {limit}).")),
+    "resolution note": (N_("The resolution note is empty; write a few words."),
+                        N_("The resolution note is too long ({length} characters; at most {limit}).")),
+    "reason": (N_("The reason is empty; write a few words."),
+               N_("The reason is too long ({length} characters; at most {limit}).")),
+    "reply": (N_("The reply is empty; write a few words."),
+              N_("The reply is too long ({length} characters; at most {limit}).")),
+    "note": (N_("The note is empty; write a few words."),
+             N_("The note is too long ({length} characters; at most {limit}).")),
+    "message": (N_("The message is empty; write a few words."),
+                N_("The message is too long ({length} characters; at most {limit}).")),
+    "task title": (N_("The task title is empty; write a few words."),
+                   N_("The task title is too long ({length} characters; at most {limit}).")),
+    "task text": (N_("The task text is empty; write a few words."),
+                  N_("The task text is too long ({length} characters; at most {limit}).")),
+    "outcome": (N_("The outcome is empty; write a few words."),
+                N_("The outcome is too long ({length} characters; at most {limit}).")),
+}
+
+
 def clean_text(value: str, what: str, *, required: bool, limit: int) -> str:
-    """A person's text, stripped; refused with a sentence they can act on when empty or too long."""
+    """A person's text, stripped; refused with a sentence they can act on when empty or too long.
+
+    `what` names the text, a key of `TEXT_REFUSALS` ("title", "reply"...), whose sentences say why.
+    """
     value = (value or "").strip()
+    empty, too_long = TEXT_REFUSALS[what]
     if required and not value:
-        raise DeskError(f"The {what} is empty; write a few words.")
+        raise DeskError(_(empty))
     if len(value) > limit:
-        raise DeskError(f"The {what} is too long ({len(value):,} characters; at most {limit:,}).")
+        said = current()
+        raise DeskError(_(too_long, length=said.number(len(value)), limit=said.number(limit)))
     return value
 
 
@@ -113,7 +144,8 @@ class Tx:
         """The request, locked for this transaction where the database can, if the actor has `needed`.
 
         A request the actor may not know reads exactly as not found; one they may read but not act on
-        says why, with `doing` ("reply to it").
+        says why, with `doing` ("reply to it", marked `N_` where it is written and said here in the
+        actor's language: see `bot.access.Policy.require`).
         """
         request = await self.find(number)
         if request is None:
@@ -123,7 +155,8 @@ class Tx:
         except NotFound:
             # An approver may see the request (to decide) but never act on it: told so, not "not found".
             if needed > Level.APPROVER and await level_of(self.unit.policy, self.session, actor, request):
-                raise DeskError(f"You can see request #{number} to decide its approval, but not {doing}.") from None
+                raise DeskError(_("You can see request #{number} to decide its approval, but not {doing}.",
+                                  number=number, doing=_(doing))) from None
             raise
         return request
 
@@ -352,7 +385,7 @@ class Unit:
         zone = self.config.zone(zone_id)
         if zone is None:
             known = ", ".join(f"{z.id} ({z.name})" for z in self.config.zones)
-            raise DeskError(f"There is no zone '{zone_id}'. Zones: {known}.")
+            raise DeskError(_("There is no zone '{zone}'. Zones: {known}.", zone=zone_id, known=known))
         return zone
 
     def triage_channels(self, zone_id: str, team_id: str | None) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import AppConfig
 from bot.errors import DeskError
-from bot.i18n import LANGUAGES, N_, choose, normalise, translator
+from bot.i18n import LANGUAGES, _, choose, normalise, translator
 from bot.model import PersonLanguage
 
 # Where a language came from, in order of precedence.
@@ -48,7 +48,8 @@ def language_code(code: str) -> str:
     """The desk's code for what a person typed (`no`, `nb-NO` -> `nb`); DeskError listing the choices if none."""
     found = normalise(code)
     if found is None:
-        raise DeskError(f"Zonedesk does not speak '{code.strip()}'. Choose one of: {choices()}.")
+        raise DeskError(_("Zonedesk does not speak '{code}'. Choose one of: {choices}.", code=code.strip(),
+                          choices=choices()))
     return found
 
 
@@ -93,7 +94,7 @@ def language_for(config: AppConfig, email: str | None, saved: str | None, *, hin
         (ZONE, zone.language if zone is not None else None),
         (ORGANISATION, config.organisation.language),
     ]
-    language = choose(*(code for _, code in candidates))
+    language = choose(*(code for _source, code in candidates))
     source = next((name for name, code in candidates if normalise(code) is not None), DEFAULT)
     return Reading(language, source)
 
@@ -105,12 +106,7 @@ async def person_language(session: AsyncSession, config: AppConfig, email: str |
     return language_for(config, email, saved, hint=hint, zone_id=zone_id)
 
 
-# Until every word of the product is in the catalogues, people who choose a language are told so.
-UNTRANSLATED = N_("Zonedesk's words are being translated and will follow your choice as they arrive.")
-
-
 def chosen(code: str) -> str:
     """What a person is told when they chose a language: already in that language."""
     said = translator(code)
-    return " ".join((said.gettext("Zonedesk now speaks {language} ({code}) with you.", language=LANGUAGES[code],
-                                  code=code), said.gettext(UNTRANSLATED)))
+    return said.gettext("Zonedesk now speaks {language} ({code}) with you.", language=LANGUAGES[code], code=code)

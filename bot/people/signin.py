@@ -12,22 +12,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.errors import DeskError
+from bot.i18n import N_, _
 from bot.model import LoginToken
 
 LINK_TTL = timedelta(minutes=15)
 # The shape `app.yaml` accepts for people's addresses (bot.config.Email): one "@", a dot in the domain, no spaces.
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 EMAIL_MAX = 254  # the longest address SMTP allows
-NOT_VALID = "This sign-in link is not valid. Ask for a new one."
-EXPIRED = "This sign-in link has expired. Ask for a new one."
-USED = "This sign-in link was already used. Ask for a new one."
+# Why a link does not sign in (said in the reader's language where refused).
+NOT_VALID = N_("This sign-in link is not valid. Ask for a new one.")
+EXPIRED = N_("This sign-in link has expired. Ask for a new one.")
+USED = N_("This sign-in link was already used. Ask for a new one.")
 
 
 def email_address(text: str) -> str:
     """`text` as the e-mail address a link signs in (trimmed, lower case); DeskError when it is none."""
     email = text.strip().lower()
     if len(email) > EMAIL_MAX or not EMAIL.match(email):
-        raise DeskError(f"'{text.strip()[:80]}' is not an e-mail address; give one like you@example.com.")
+        raise DeskError(_("'{text}' is not an e-mail address; give one like you@example.com.", text=text.strip()[:80]))
     return email
 
 
@@ -53,7 +55,7 @@ class SignIn:
         try:
             return str(self.serializer.loads(token))
         except BadSignature as exc:
-            raise DeskError(NOT_VALID) from exc
+            raise DeskError(_(NOT_VALID)) from exc
 
     async def check(self, token: str) -> str:
         """The e-mail a link would sign in, without using it up; DeskError when forged, expired or used.
@@ -65,11 +67,11 @@ class SignIn:
         async with self.sessions() as session:
             row = await session.get(LoginToken, jti)
             if row is None:
-                raise DeskError(NOT_VALID)
+                raise DeskError(_(NOT_VALID))
             if row.expires_at <= self.clock.now():
-                raise DeskError(EXPIRED)
+                raise DeskError(_(EXPIRED))
             if row.used_at is not None:
-                raise DeskError(USED)
+                raise DeskError(_(USED))
             return row.email
 
     async def redeem(self, token: str) -> str:
@@ -79,12 +81,12 @@ class SignIn:
         async with self.sessions() as session, session.begin():
             row = await session.get(LoginToken, jti)
             if row is None:
-                raise DeskError(NOT_VALID)
+                raise DeskError(_(NOT_VALID))
             if row.expires_at <= now:
-                raise DeskError(EXPIRED)
+                raise DeskError(_(EXPIRED))
             used = await session.execute(
                 update(LoginToken).where(LoginToken.jti == row.jti, LoginToken.used_at.is_(None))
                 .values(used_at=now).execution_options(synchronize_session=False))
             if used.rowcount != 1:  # type: ignore[attr-defined]
-                raise DeskError(USED)
+                raise DeskError(_(USED))
             return row.email

@@ -3,7 +3,7 @@
 A resolved request asks its requester, in the original thread, "Solved" or "Not solved". "Solved"
 closes it (and a survey follows); "Not solved" reopens it and tells the assignee. Without an answer
 the request is closed after the zone's `auto_close_days` working days (`closed_by = "auto"`, no
-survey), with a reminder one working day before.
+survey), with a reminder one working day before. The questions are asked in the requester's language.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from bot.access import Actor, Level, system_actor
 from bot.delivery.messages import Button, Message
 from bot.desk.actions import Outcome, action
 from bot.desk.lifecycle import move
+from bot.desk.status import status_word
 from bot.desk.surveys import expire_survey, send_survey
 from bot.desk.unit import Unit
 from bot.errors import DeskError
+from bot.i18n import N_, _, ngettext
 from bot.model import Request
 from bot.scheduler import rows
 from bot.scheduler.runner import JobContext, job
@@ -24,19 +26,15 @@ SURVEY_EXPIRY = "survey_expire"
 
 
 def confirm_message(desk: Unit, request: Request, text: str) -> Message:
-    """The question with its two buttons."""
+    """The question with its two buttons, in the language being spoken (`text` said in it too)."""
     return Message(
-        title=f"Is your request #{request.id} solved?",
+        title=_("Is your request #{number} solved?", number=request.id),
         text=f"{request.title}\n{text}",
-        buttons=(Button("solved", "Solved", str(request.id), "primary"),
-                 Button("not_solved", "Not solved", str(request.id), "danger")),
-        link=desk.link(request.id), link_label=f"Open #{request.id}",
+        buttons=(Button("solved", _("Solved"), str(request.id), "primary"),
+                 Button("not_solved", _("Not solved"), str(request.id), "danger")),
+        link=desk.link(request.id), link_label=_("Open #{number}", number=request.id),
         extra={"number": request.id, "confirm": True},
     )
-
-
-def _days(n: int) -> str:
-    return f"{n} working day{'s' if n != 1 else ''}"
 
 
 def _same_resolution(context: JobContext) -> Request | None:
@@ -52,9 +50,12 @@ async def ask_confirmation(context: JobContext) -> str:
     request, zone = _same_resolution(context), context.zone()
     if request is None or zone is None:
         return "moot"
-    await context.tx.to_thread(request, confirm_message(context.desk, request, (
-        f"If it is not, press Not solved and we take it up again. Without an answer we close it in "
-        f"{_days(zone.auto_close_days)}.")), kind="confirm")
+    days = zone.auto_close_days
+    await context.tx.to_thread(request, lambda: confirm_message(context.desk, request, ngettext(
+        "If it is not, press Not solved and we take it up again. Without an answer we close it in {count} "
+        "working day.",
+        "If it is not, press Not solved and we take it up again. Without an answer we close it in {count} "
+        "working days.", days)), kind="confirm")
     return "asked"
 
 
@@ -65,7 +66,7 @@ async def auto_close(context: JobContext) -> str:
     if request is None or zone is None:
         return "moot"
     if context.data.get("stage") == "warn":
-        await context.tx.to_thread(request, confirm_message(context.desk, request, (
+        await context.tx.to_thread(request, lambda: confirm_message(context.desk, request, _(
             "We close it after one more working day unless you tell us it is not solved.")), kind="confirm")
         assert request.resolved_at is not None
         context.again(context.calendar().add_working_days(request.resolved_at, zone.auto_close_days),
@@ -103,36 +104,41 @@ def _number(value: str) -> int:
     try:
         return int(value.lstrip("#"))
     except ValueError as exc:
-        raise DeskError("This button refers to no request.") from exc
+        raise DeskError(_("This button refers to no request.")) from exc
 
 
 async def confirm_solved(desk: Unit, actor: Actor, number: int, *, dedupe_key: str | None = None) -> Outcome:
     """The requester (or an agent) confirms a resolved request: it is closed."""
     async with desk.transaction(dedupe_key) as tx:
-        request = await tx.load(actor, number, Level.REQUESTER, "confirm it")
-        desk.policy.require_requester_or_agent(actor, request, "confirm it")
+        request = await tx.load(actor, number, Level.REQUESTER, N_("confirm it"))
+        desk.policy.require_requester_or_agent(actor, request, N_("confirm it"))
         if request.status != "resolved":
-            return Outcome(f"Request #{number} is {request.status} already.", final=True)
+            return Outcome(_("Request #{number} is {status} already.", number=number,
+                             status=status_word(request.status)), final=True)
         await move(tx, actor, request, "closed", None)
-    return Outcome(f"Thank you! Request #{number} is closed.",
-                   Message(title=f"Request #{number}", text=f"Confirmed solved by {actor.name}.",
-                           extra={"number": number}), final=True)
+    return Outcome(_("Thank you! Request #{number} is closed.", number=number),
+                   Message(title=_("Request #{number}", number=number),
+                           text=_("Confirmed solved by {name}.", name=actor.name), extra={"number": number}),
+                   final=True)
 
 
 async def report_not_solved(desk: Unit, actor: Actor, number: int, *, dedupe_key: str | None = None) -> Outcome:
     """The requester says a resolved (or closed) request is not solved: it is reopened and the assignee told."""
     async with desk.transaction(dedupe_key) as tx:
-        request = await tx.load(actor, number, Level.REQUESTER, "reopen it")
-        desk.policy.require_requester_or_agent(actor, request, "reopen it")
+        request = await tx.load(actor, number, Level.REQUESTER, N_("reopen it"))
+        desk.policy.require_requester_or_agent(actor, request, N_("reopen it"))
         if request.status not in {"resolved", "closed"}:
-            return Outcome(f"Request #{number} is {request.status}: we are still on it.", final=True)
+            return Outcome(_("Request #{number} is {status}: we are still on it.", number=number,
+                             status=status_word(request.status)), final=True)
         await move(tx, actor, request, "reopened", None)
-        await tx.to_person(request.assignee_email, Message(
-            title=f"{actor.name} says #{number} is not solved: reopened", text=request.title,
-            link=desk.link(number), extra={"number": number}), number)
-    return Outcome(f"Request #{number} is reopened; we are on it again.",
-                   Message(title=f"Request #{number}", text=f"Not solved, says {actor.name}: reopened.",
-                           extra={"number": number}), final=True)
+        await tx.to_person(request.assignee_email, lambda: Message(
+            title=_("{name} says #{number} is not solved: reopened", name=actor.name, number=number),
+            text=request.title,
+            link=desk.link(number), extra={"number": number}), number, request.zone_id)
+    return Outcome(_("Request #{number} is reopened; we are on it again.", number=number),
+                   Message(title=_("Request #{number}", number=number),
+                           text=_("Not solved, says {name}: reopened.", name=actor.name), extra={"number": number}),
+                   final=True)
 
 
 @action("solved")

@@ -2,19 +2,22 @@
 
 Sent on working days of the team's zone calendar, at the zone's `digest.at` (local time; by default
 when the working day starts). One timer per team and day (`digest:<team>:<date>`): each tick makes
-sure the next one exists (a unique key, so replicas agree), and a digest that ran arms the next.
+sure the next one exists (a unique key, so replicas agree), and a digest that ran arms the next. It is
+written in the zone's language (`Unit.channel_language`).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from babel import dates
 from sqlalchemy import and_, case, func, select
 
 from bot.config import Team, Zone
 from bot.delivery.messages import Message
 from bot.desk.status import OPEN
 from bot.errors import DeskError
+from bot.i18n import SOURCE, _, current
 from bot.model import Request, SlaClock
 from bot.scheduler import rows
 from bot.scheduler.calendars import local_moment
@@ -36,7 +39,7 @@ def next_digest(scheduler: Scheduler, zone: Zone, after: datetime) -> tuple[date
     calendar = scheduler.calendars.of_zone(zone.id)
     at = _digest_time(scheduler, zone)
     day = after.astimezone(calendar.zone).date()
-    for _ in range(3660):
+    for _attempt in range(3660):
         if calendar.is_working_day(day):
             moment = local_moment(calendar, day, at)
             if moment > after:
@@ -76,8 +79,8 @@ async def ensure_digests(scheduler: Scheduler, now: datetime) -> None:
     if not wanted:
         return
     async with scheduler.sessions() as session, session.begin():
-        await rows.ensure(session, [timer for _, _, timer in wanted])
-    for team_id, day, _ in wanted:
+        await rows.ensure(session, [timer for _team, _when, timer in wanted])
+    for team_id, day, _armed in wanted:
         done[team_id] = day
 
 
@@ -109,19 +112,29 @@ async def send_digest(context: JobContext) -> str:
     breaching = (await session.execute(breaching_q)).all()
     nobody = (await session.execute(select(Request.id, Request.title).where(mine, Request.assignee_email.is_(None))
                                     .order_by(Request.created_at, Request.id).limit(LISTED))).all()
-    lines = [f"#{number} {title} (SLA breached)" for number, title in breaching[:LISTED]]
-    lines += [f"#{number} {title} (nobody has it)" for number, title in nobody if number not in
-              {b[0] for b in breaching}][: max(0, LISTED - len(lines))]
     calendar = context.scheduler.calendars.of_zone(zone.id)
-    day = context.now.astimezone(calendar.zone).strftime("%A %d %B")
-    message = Message(
-        title=f"{team.name}: daily digest for {day}",
-        text="\n".join(lines) if lines else "Nothing breaching or unassigned.",
-        fields=(("Open", str(open_count)), ("Unassigned", str(unassigned)), ("Breaching SLA", str(len(breaching))),
-                ("Waiting", str(waiting))),
-        link=f"{config.organisation.base_url.rstrip('/')}/desk", link_label="Open the desk",
-        extra={"digest": team.id},
-    )
+    today = context.now.astimezone(calendar.zone)
+    breached = {b[0] for b in breaching}
+
+    def digest() -> Message:
+        """The digest in the language being spoken (the zone's)."""
+        said = current()
+        lines = [_("#{number} {title} (SLA breached)", number=number, title=title)
+                 for number, title in breaching[:LISTED]]
+        lines += [_("#{number} {title} (nobody has it)", number=number, title=title)
+                  for number, title in nobody if number not in breached][: max(0, LISTED - len(lines))]
+        day = (today.strftime("%A %d %B") if said.language == SOURCE else
+               dates.format_date(today.date(), "full", locale=said.locale))
+        return Message(
+            title=_("{team}: daily digest for {day}", team=team.name, day=day),
+            text="\n".join(lines) if lines else _("Nothing breaching or unassigned."),
+            fields=((_("Open"), said.number(open_count)), (_("Unassigned"), said.number(unassigned)),
+                    (_("Breaching SLA"), said.number(len(breaching))), (_("Waiting"), said.number(waiting))),
+            link=f"{config.organisation.base_url.rstrip('/')}/desk", link_label=_("Open the desk"),
+            extra={"digest": team.id},
+        )
+
+    message = await context.tx.say(context.desk.channel_language(zone.id), digest)
     for platform, channel in context.desk.triage_channels(zone.id, team.id):
         if platform in context.desk.platforms:
             # "triage": a new post in the channel (Teams needs no stored conversation for it)

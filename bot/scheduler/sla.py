@@ -32,7 +32,6 @@ from bot.scheduler.calendar import WorkingCalendar
 FIRST_RESPONSE = "first_response"
 RESOLUTION = "resolution"
 CLOCK_KINDS = (FIRST_RESPONSE, RESOLUTION)
-CLOCK_NAMES = {FIRST_RESPONSE: "first response", RESOLUTION: "resolution"}
 WARN_FRACTION = 0.8
 """A warning goes out once this share of the target has passed (less than 20% left)."""
 

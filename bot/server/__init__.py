@@ -34,6 +34,7 @@ from bot.delivery.channels import ChannelInfo
 from bot.delivery.inbox import Inbox
 from bot.delivery.outbox import OutboxSettings, OutboxWorker, Sender, backlog
 from bot.desk import Desk
+from bot.i18n import N_
 from bot.people.identity import Directory
 from bot.server.stalls import StallWatch
 
@@ -224,8 +225,9 @@ class Outage:
         return None if self.started is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started))
 
 
-UNAVAILABLE_TEXT = ("Zonedesk cannot reach its database right now, so nothing you just sent was saved. "
-                    "Please try again in a minute.")
+# Marked for the catalogue: the web's 503 page says it in the reader's language (`_(UNAVAILABLE_TEXT)`).
+UNAVAILABLE_TEXT = N_("Zonedesk cannot reach its database right now, so nothing you just sent was saved. "
+                      "Please try again in a minute.")
 
 
 def database_unavailable(request: web.Request) -> web.Response:

@@ -126,14 +126,21 @@ class FakeSlackAPI:
     # -- test set-up -----------------------------------------------------------------------------------------
 
     def add_user(
-        self, user_id: str, email: str, name: str, is_bot: bool = False, team_id: str = "T1", tz: str = "Europe/Oslo"
+        self, user_id: str, email: str, name: str, is_bot: bool = False, team_id: str = "T1", tz: str = "Europe/Oslo",
+        locale: str | None = None,
     ) -> Answer:
-        """Register a person (or bot) for ``users.info``; returns the user object Slack would."""
+        """Register a person (or bot) for ``users.info``; returns the user object Slack would.
+
+        ``locale`` (e.g. ``nb-NO``) is the language their Slack client is set to, answered only when
+        ``users.info`` is asked with ``include_locale``, as Slack does.
+        """
         profile: Answer = {"real_name": name, "display_name": name.split()[0] if name else "", "team": team_id}
         if email:
             profile["email"] = email
         user: Answer = {"id": user_id, "team_id": team_id, "name": name.lower().replace(" ", "."), "real_name": name,
                         "deleted": False, "is_bot": is_bot, "tz": tz, "profile": profile}
+        if locale:
+            user["locale"] = locale
         self.users[user_id] = user
         return user
 
@@ -267,7 +274,11 @@ class FakeSlackAPI:
 
     def _users_info(self, args: dict[str, Any]) -> Answer:
         user = self.users.get(str(args.get("user", "")))
-        return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if not user:
+            return {"ok": False, "error": "user_not_found"}
+        if str(args.get("include_locale", "")).lower() not in {"true", "1"}:
+            user = {k: v for k, v in user.items() if k != "locale"}  # Slack tells the locale only when asked
+        return {"ok": True, "user": user}
 
     def _conversations_open(self, args: dict[str, Any]) -> Answer:
         raw = args.get("users", "")

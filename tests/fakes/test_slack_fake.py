@@ -114,6 +114,14 @@ async def test_users_info_answers_from_the_registry(fake: FakeSlackAPI) -> None:
 
 
 @pytest.mark.asyncio
+async def test_users_info_tells_the_locale_only_when_asked(fake: FakeSlackAPI) -> None:
+    fake.add_user("U1", "ada@example.com", "Ada Lovelace", locale="nb-NO")
+    client = client_for(fake)
+    assert "locale" not in (await client.users_info(user="U1"))["user"]
+    assert (await client.users_info(user="U1", include_locale=True))["user"]["locale"] == "nb-NO"
+
+
+@pytest.mark.asyncio
 async def test_dm_views_reactions_permalinks_and_unknown_methods(fake: FakeSlackAPI) -> None:
     client = client_for(fake)
     assert (await client.conversations_open(users="U1"))["channel"]["id"] == "DU1"

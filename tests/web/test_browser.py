@@ -125,9 +125,9 @@ async def test_a_german_browser_chooses_norwegian_in_the_footer(server: str, web
             page.set_default_timeout(15_000)
             await page.goto(server + urlsplit(await link_for(web_services, REQUESTER)).path)
             await expect(page.locator("html")).to_have_attribute("lang", "de")
-            await page.get_by_role("button", name="Sign in").click()
-            await expect(page.locator("html")).to_have_attribute("lang", "de")  # signing in chose nothing
             german = translator("de")  # the page's own words in German, as the catalogue has them
+            await page.get_by_role("button", name=german.gettext("Sign in")).click()
+            await expect(page.locator("html")).to_have_attribute("lang", "de")  # signing in chose nothing
             await page.get_by_role("link", name=german.gettext("My requests")).click()
             await page.get_by_label(german.gettext("Language")).select_option(label="Norsk bokmål")
             await page.get_by_role("button", name=german.gettext("Choose")).click()
