@@ -82,3 +82,31 @@ async def test_an_unknown_code_is_refused_and_writes_nothing(services: Services)
             await save_language(tx.session, ZACK, "xx", tx.now)
     async with services.sessions() as session:
         assert await saved_language(session, ZACK) is None
+
+
+async def test_a_choice_is_read_once_and_another_replica_s_change_is_seen_within_thirty_seconds(
+        services: Services) -> None:
+    """Messages to a person cost no query while the process knows their choice; a choice saved here is
+    known at once, one saved through another replica (here: written straight to the table) within `FRESH`."""
+    desk = services.desk
+    assert await desk.saved_choice(ZACK) is None
+    assert await desk.choose_language(ZACK, "nb-NO") == "nb"
+    assert await desk.saved_choice(ZACK) == "nb"  # saved here: known at once
+
+    async with services.sessions() as session, session.begin():  # another replica saves Polish
+        await save_language(session, ZACK, "pl", services.clock.now())
+    assert await desk.saved_choice(ZACK) == "nb", "this process trusts what it read for a while"
+    services.clock.advance(desk.choices.FRESH)
+    assert await desk.saved_choice(ZACK) == "pl"  # read again once the entry is stale
+
+    async with desk.transaction() as tx:  # a message to him in a transaction reads the same memory
+        assert await tx.language_of(ZACK) == "pl"
+
+
+async def test_a_refused_choice_saves_nothing_and_leaves_the_memory_as_it_was(services: Services) -> None:
+    desk = services.desk
+    with pytest.raises(DeskError):
+        await desk.choose_language(ZACK, "klingon")
+    assert await desk.saved_choice(ZACK) is None
+    async with services.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(PersonLanguage)) == 0

@@ -13,7 +13,7 @@ from bot.config import Category, Zone
 from bot.desk import WEB
 from bot.errors import DeskError, Duplicate
 from bot.i18n import _, speaking
-from bot.people.languages import chosen, language_code, save_language
+from bot.people.languages import chosen
 from bot.people.signin import SignIn
 
 
@@ -95,12 +95,10 @@ class Portal:
         """Save the language the footer's chooser names and go back to the page it was on."""
         back = same_site(visit.field("next"))
         try:
-            code = language_code(visit.field("language"))
+            code = await self.site.desk.choose_language(visit.user.email, visit.field("language"))
         except DeskError as exc:
             visit.session.flash(exc.message, "error")
             return self.site.redirect(back)
-        async with self.site.desk.transaction() as tx:
-            await save_language(tx.session, visit.user.email, code, tx.now)
         visit.session.flash(chosen(code))  # already in the language chosen
         return self.site.redirect(back)
 

@@ -31,7 +31,7 @@ from bot.access import Actor
 from bot.desk.approvals import approves
 from bot.errors import NotFound
 from bot.i18n import LANGUAGES, N_, _, negotiate, speaking
-from bot.people.languages import language_for, saved_language
+from bot.people.languages import language_for
 from bot.server import UNAVAILABLE_TEXT, Services
 from bot.store import unavailable
 
@@ -118,8 +118,7 @@ class Site:
         browser = negotiate(request.headers.get("Accept-Language"))
         if not email:
             return self.unsaved_language(request, email)
-        async with self.services.sessions() as session:
-            choice = await saved_language(session, email)
+        choice = await self.desk.saved_choice(email)
         if choice is None:  # remembered for messages to them later (a reminder, an answer), never saved
             self.desk.hint(email, browser)
         return language_for(self.config, email, choice, hint=browser).language

@@ -77,14 +77,18 @@ def outbox_row(
     message: Message | None = None,
     request_id: int | None = None,
     payload: dict[str, Any] | None = None,
+    language: str | None = None,
 ) -> dict[str, Any]:
     """The column values of one pending outbound message (for a bulk INSERT at the end of a transaction).
 
     Every row has the same keys (one executemany takes its columns from the first row). The lease,
-    the outcome and the error are left out: NULL until a worker sends the message."""
+    the outcome and the error are left out: NULL until a worker sends the message. `language` is the
+    one the message was written in, stored with it unless it carries its own (`Message.language`)."""
     body = dict(payload or {})
     if message is not None:
         body["message"] = message.to_dict()
+        if language and not message.language:
+            body["message"]["language"] = language
     return {
         "request_id": request_id,
         "platform": platform,

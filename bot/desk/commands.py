@@ -463,15 +463,13 @@ _DECIDED = {
 }
 
 
-@verb("language", "language [code]", "the language Zonedesk speaks with you, or choose one (e.g. language nb)")
+@verb("language", N_("language [code]"), N_("the language Zonedesk speaks with you, or choose one (e.g. language nb)"))
 async def _language(ctx: Context, args: str) -> str:
     words = args.split()
     if len(words) > 1:
         raise UsageError
     if words:
-        code = languages.language_code(words[0])  # an unknown code is refused before anything is written
-        async with ctx.desk.transaction(ctx.dedupe_key) as tx:
-            await languages.save_language(tx.session, ctx.actor.email, code, tx.now)
+        code = await ctx.desk.choose_language(ctx.actor.email, words[0], ctx.dedupe_key)
         return languages.chosen(code)  # already in the language chosen
     async with ctx.desk.sessions() as session:
         reading = await languages.person_language(session, ctx.desk.config, ctx.actor.email,

@@ -12,11 +12,11 @@ channels declared live with `Unit.enable`.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, insert, select
@@ -33,7 +33,7 @@ from bot.desk.writes import claim_key
 from bot.errors import DeskError, NotFound
 from bot.i18n import N_, _, choose, current, normalise, speaking
 from bot.model import Event, Identity, Outbox, Request
-from bot.people.languages import language_for, saved_language, saved_languages
+from bot.people.languages import SavedChoices, language_code, language_for, save_language
 
 TITLE_MAX = 200
 _HINTS_KEPT = 50_000  # people whose client's language a process remembers
@@ -202,39 +202,36 @@ class Tx:
         key = email.strip().lower()
         if key not in self.saved_languages:
             await self.learn_languages([key])
-        return language_for(self.unit.config, key, self.saved_languages[key], hint=self.unit.hints.get(key),
-                            zone_id=zone_id).language
+        return self.unit.reading(key, self.saved_languages[key], self.unit.hints.get(key), zone_id)
 
     async def learn_languages(self, emails: Sequence[str]) -> None:
-        """Read the saved languages of several people in one query (filing a burst asks this once)."""
+        """The saved languages of several people: as this process knows them (`SavedChoices`), the
+        others read in one query (filing a burst asks this once)."""
         wanted = {e.strip().lower() for e in emails if e} - set(self.saved_languages)
         if not wanted:
             return
-        self.saved_languages.update(dict.fromkeys(wanted))
-        self.saved_languages.update(await saved_languages(self.session, wanted))
+        self.saved_languages.update(await self.unit.choices.read(self.session, wanted))
 
     async def say(self, language: str, message: Say) -> Message:
         """A message in `language`: a builder is called while that language is spoken; a message built
         beforehand is taken as it is. Either way it is stamped with the language (`Message.language`)."""
-        with speaking(language) as spoken:
-            built = message() if callable(message) else message
-            if inspect.isawaitable(built):
-                built = await built
-        return built if built.language else replace(built, language=spoken.language)
+        built = await _build(language, message)
+        return built if built.language else replace(built, language=language)
 
     async def to_thread(self, request: Request, message: Say, *, kind: str = "thread_reply") -> None:
         """Post into the requester's original thread, if it came from a live channel with threads, in the
         requester's language."""
         if not self.unit.threaded(request.origin_platform) or not request.origin_channel:
             return
-        said = await self.say(await self.language_of(request.requester_email, request.zone_id), message)
+        language = await self.language_of(request.requester_email, request.zone_id)
+        said = await _build(language, message)
         thread = request.origin_thread or request.origin_message
         self.enqueue(
             platform=request.origin_platform, kind=kind, request_id=request.id,
             conversation=f"{request.origin_channel}:{thread or ''}",
             target={"channel": request.origin_channel, "thread": thread, "workspace": request.origin_workspace,
                     "user": request.origin_user},
-            message=said,
+            message=said, language=language,
         )
 
     async def to_person(self, email: str | None, message: Say, request_id: int | None,
@@ -248,10 +245,11 @@ class Tx:
         live = [(platform, user_id) for platform, user_id in rows if platform in self.unit.channels]
         if not live:
             return
-        said = await self.say(await self.language_of(email, zone_id), message)
+        language = await self.language_of(email, zone_id)
+        said = await _build(language, message)
         for platform, user_id in live:
-            self.enqueue(platform=platform, kind="dm", request_id=request_id,
-                         conversation=f"dm:{user_id}", target={"user": user_id, "email": email}, message=said)
+            self.enqueue(platform=platform, kind="dm", request_id=request_id, conversation=f"dm:{user_id}",
+                         target={"user": user_id, "email": email}, message=said, language=language)
 
     async def to_channels(self, refs: Sequence[tuple[str, str]], message: Say, request_id: int, kind: str,
                           link_thread: str | None = None, *, zone_id: str | None = None) -> None:
@@ -260,10 +258,11 @@ class Tx:
         live = [(platform, channel) for platform, channel in refs if platform in self.unit.channels]
         if not live:
             return
-        said = await self.say(self.unit.channel_language(zone_id), message)
+        language = self.unit.channel_language(zone_id)
+        said = await _build(language, message)
         for platform, channel in live:
             self.enqueue(platform=platform, kind=kind, request_id=request_id,
-                         conversation=f"{channel}:", target={"channel": channel}, message=said,
+                         conversation=f"{channel}:", target={"channel": channel}, message=said, language=language,
                          payload={"link_thread": link_thread} if link_thread else None)
 
     async def to_triage(self, zone_id: str, team_id: str | None, message: Say, request_id: int, kind: str,
@@ -280,6 +279,17 @@ class Tx:
             self.events = []
         if self.outbox:
             await self.session.execute(insert(_OUTBOX), self.outbox)
+
+
+async def _build(language: str, message: Say) -> Message:
+    """A message as built while `language` is spoken (a builder, plain or async), or as given."""
+    if not callable(message):
+        return message
+    with speaking(language):
+        built = message()
+        if not isinstance(built, Message):  # an async builder
+            built = await built
+    return built
 
 
 class Unit:
@@ -310,6 +320,10 @@ class Unit:
         # locale, Accept-Language), by e-mail: a hint for messages to them when they chose nothing. Kept
         # per process, and only a hint: a saved choice (`person_languages`) is read from the database.
         self.hints: dict[str, str] = {}
+        self.choices = SavedChoices(clock)  # people's saved languages, as this process last read them
+        self._readings = lru_cache(maxsize=4096)(
+            lambda _config, email, saved, hint, zone_id: language_for(self.config, email, saved, hint=hint,
+                                                                      zone_id=zone_id).language)
 
     # ---------------------------------------------------------------- languages
     def hint(self, email: str | None, language: str | None) -> None:
@@ -319,6 +333,11 @@ class Unit:
             if len(self.hints) >= _HINTS_KEPT and email.lower() not in self.hints:
                 self.hints.pop(next(iter(self.hints)))  # the oldest: a bounded memory, not a directory
             self.hints[email.lower()] = code
+
+    def reading(self, email: str, saved: str | None, hint: str | None, zone_id: str | None) -> str:
+        """`bot.people.languages.language_for`, remembered: it is asked for every message queued, and its
+        answer depends only on these and the (immutable) configuration."""
+        return self._readings(id(self.config), email, saved, hint, zone_id)  # a new configuration: new answers
 
     def channel_language(self, zone_id: str | None) -> str:
         """The language of a channel post (triage, digests, reports): the zone's `language`, else the
@@ -331,9 +350,26 @@ class Unit:
         (`actor.extra["locale"]`, remembered for messages to them later), else the zone's or organisation's."""
         hint = actor.extra.get("locale")
         self.hint(actor.email, hint)
-        async with self.sessions() as session:
-            saved = await saved_language(session, actor.email)
+        saved = await self.saved_choice(actor.email)
         return language_for(self.config, actor.email, saved, hint=hint, zone_id=zone_id).language
+
+    async def saved_choice(self, email: str) -> str | None:
+        """The language a person saved, if any (as this process knows it; read when it does not)."""
+        key = email.strip().lower()
+        known = self.choices.known([key])
+        if key in known:
+            return known[key]
+        async with self.sessions() as session:
+            return (await self.choices.read(session, [key]))[key]
+
+    async def choose_language(self, email: str, code: str, dedupe_key: str | None = None) -> str:
+        """Save a person's choice (`/desk language`, the web's chooser); an unknown code raises DeskError
+        and writes nothing. Returns the desk's code for it."""
+        language = language_code(code)
+        async with self.transaction(dedupe_key) as tx:
+            await save_language(tx.session, email, language, tx.now)
+        self.choices.saved(email, language)
+        return language
 
     # ---------------------------------------------------------------- channels
     def enable(self, channel: ChannelInfo) -> None:

@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import gettext
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, tzinfo
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale, dates, numbers
@@ -55,6 +53,11 @@ def normalise(code: str | None) -> str | None:
     desk does not speak that language."""
     if not code:
         return None
+    return _normalised(code)
+
+
+@lru_cache(maxsize=1024)  # asked for every message queued; the tags people's clients send are few
+def _normalised(code: str) -> str | None:
     primary = code.strip().replace("_", "-").split("-", 1)[0].lower()
     primary = _ALIASES.get(primary, primary)
     return primary if primary in LANGUAGES else None
@@ -134,10 +137,15 @@ class Translator:
         return dates.format_datetime(value, format="medium", tzinfo=zone, locale=self.locale)
 
 
+def translator(language: str | None) -> Translator:
+    """The translator of a language (any tag for it; English for one the desk does not speak), built once
+    per process."""
+    return _translator(choose(language))
+
+
 @cache
-def translator(language: str) -> Translator:
-    """The translator of a language (built once per process)."""
-    return Translator(language)
+def _translator(code: str) -> Translator:
+    return Translator(code)
 
 
 def catalogue_path(language: str, locale_dir: Path = LOCALE_DIR) -> Path:
@@ -166,19 +174,31 @@ def current() -> Translator:
     return _SPEAKING.get() or translator(SOURCE)
 
 
-@contextmanager
-def speaking(language: str | None) -> Iterator[Translator]:
-    """Speak a language (a code the desk speaks; anything else reads English) for the block's duration."""
-    token = _SPEAKING.set(translator(choose(language)))
-    try:
-        yield _SPEAKING.get() or translator(SOURCE)
-    finally:
-        _SPEAKING.reset(token)
+class speaking:
+    """Speak a language (a code the desk speaks; anything else reads English) for the block's duration.
+
+    A small class rather than a generator-based context manager: it runs around every message queued."""
+
+    __slots__ = ("_said", "_token")
+
+    def __init__(self, language: str | None) -> None:
+        self._said = translator(language)
+
+    def __enter__(self) -> Translator:
+        self._token = _SPEAKING.set(self._said)
+        return self._said
+
+    def __exit__(self, *exc: object) -> None:
+        _SPEAKING.reset(self._token)
 
 
 def _(message: str, **values: object) -> str:
     """A product message in the language being spoken, with `{name}` values filled."""
-    return current().gettext(message, **values)
+    return (_SPEAKING.get() or _english()).gettext(message, **values)
+
+
+def _english() -> Translator:
+    return translator(SOURCE)
 
 
 def ngettext(singular: str, plural: str, count: int, **values: object) -> str:

@@ -8,15 +8,16 @@ organisation's `language`, and English.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import Clock
 from bot.config import AppConfig
 from bot.errors import DeskError
 from bot.i18n import LANGUAGES, _, choose, normalise, translator
@@ -80,6 +81,54 @@ async def save_language(session: AsyncSession, email: str, code: str, now: datet
         on_sqlite = sqlite.insert(PersonLanguage).values(**values)
         await session.execute(on_sqlite.on_conflict_do_update(index_elements=["email"], set_=changed))
     return language
+
+
+class SavedChoices:
+    """People's saved choices as this process last read them, so a message to someone costs no query.
+
+    An entry (a choice, or "none saved") is trusted for `FRESH` of the desk's clock; a choice saved in
+    this process is known at once (`saved`), one saved through another replica within `FRESH`. Most
+    people never choose, so without this every confirmation, reminder and command would read the
+    table. At most `KEPT` people are remembered, the oldest forgotten first.
+    """
+
+    FRESH = timedelta(seconds=30)
+    KEPT = 50_000
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._known: dict[str, tuple[str | None, datetime]] = {}
+
+    def known(self, emails: Iterable[str]) -> dict[str, str | None]:
+        """The fresh entries among `emails` (lower-case); people missing from the answer must be read."""
+        now = self.clock.now()
+        found: dict[str, str | None] = {}
+        for email in emails:
+            entry = self._known.get(email)
+            if entry is not None and now - entry[1] < self.FRESH:
+                found[email] = entry[0]
+        return found
+
+    async def read(self, session: AsyncSession, emails: Collection[str]) -> dict[str, str | None]:
+        """Every one of `emails` (lower-case): fresh entries as known, the others read in one query."""
+        found = self.known(emails)
+        missing = [email for email in emails if email not in found]
+        if missing:
+            read = await saved_languages(session, missing)
+            for email in missing:
+                found[email] = read.get(email)
+                self._remember(email, found[email])
+        return found
+
+    def saved(self, email: str, language: str) -> None:
+        """A choice this process just saved (and committed)."""
+        self._remember(email.strip().lower(), language)
+
+    def _remember(self, email: str, language: str | None) -> None:
+        if len(self._known) >= self.KEPT and email not in self._known:
+            self._known.pop(next(iter(self._known)))
+        self._known.pop(email, None)  # re-inserted last: the dict's order is the age
+        self._known[email] = (language, self.clock.now())
 
 
 def language_for(config: AppConfig, email: str | None, saved: str | None, *, hint: str | None = None,

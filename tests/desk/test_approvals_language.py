@@ -20,7 +20,6 @@ from bot.desk.approvals import decide, request_approval
 from bot.desk.surveys import rate, send_survey
 from bot.i18n import speaking, translator
 from bot.model import Identity, Outbox
-from bot.people.languages import save_language
 from bot.server import Services
 from tests.untranslated import english_left
 
@@ -44,8 +43,7 @@ async def desk(services: Services) -> Desk:
 
 
 async def _choose(services: Services, email: str, code: str) -> None:
-    async with services.desk.transaction() as tx:
-        await save_language(tx.session, email, code, tx.now)
+    await services.desk.choose_language(email, code)
 
 
 async def _file(desk: Desk, title: str = "Licence for Figma") -> int:

@@ -19,7 +19,6 @@ from bot.desk import Desk, Origin
 from bot.errors import DeskError
 from bot.i18n import speaking, translator
 from bot.model import Outbox
-from bot.people.languages import save_language
 from bot.server import Services
 
 ZACK = "zack@nordlys.example"  # not in app.yaml: a requester
@@ -40,8 +39,7 @@ def slack_thread(ts: str, user: str = "UZACK") -> Origin:
 
 async def choose(desk: Desk, email: str, code: str) -> None:
     """The person saves a language, as `/desk language` and the web chooser do."""
-    async with desk.transaction() as tx:
-        await save_language(tx.session, email, code, tx.now)
+    await desk.choose_language(email, code)
 
 
 async def queued(services: Services, number: int, kind: str) -> list[Message]:

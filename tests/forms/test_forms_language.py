@@ -14,7 +14,6 @@ from bot.catalog.forms import Form, validate_answers
 from bot.catalog.replies import parse_saved_reply
 from bot.desk import WEB
 from bot.i18n import speaking, translator
-from bot.people.languages import save_language
 from bot.server import Services
 from tests.test_check import _check, _copy, _edit
 
@@ -127,8 +126,7 @@ async def test_a_saved_reply_is_filled_in_and_offered_first_in_the_requesters_la
     path = tmp_path / "laptop-received.md.j2"
     path.write_text(LAPTOP_RECEIVED, encoding="utf-8")
     services.catalog.replies["laptop-received"] = parse_saved_reply(path)
-    async with services.desk.transaction() as tx:
-        await save_language(tx.session, ZACK, "nb", tx.now)  # Zack reads Norwegian
+    await services.desk.choose_language(ZACK, "nb")  # Zack reads Norwegian
     zack = services.desk.actor(ZACK, "Zack McKinnon")
     filed = await services.desk.file_request(zack, WEB, "Returning my laptop", zone_id="it")
     alexis = services.desk.actor(ALEXIS)

@@ -15,7 +15,6 @@ from bot.clock import FakeClock
 from bot.desk.approvals import card_for, request_approval
 from bot.i18n import speaking, translator
 from bot.model import Approval, Request
-from bot.people.languages import save_language
 from bot.server import Services, build_services
 from tests.scheduler.world import ALEXIS, MARTE, OSLO, ZACK, World, oslo
 from tests.untranslated import english_left
@@ -40,8 +39,7 @@ async def services(db_url: str, clock: FakeClock, tmp_path: Path) -> AsyncIterat
 
 
 async def _choose(world: World, email: str, code: str) -> None:
-    async with world.desk.transaction() as tx:
-        await save_language(tx.session, email, code, world.clock.now())
+    await world.desk.choose_language(email, code)
 
 
 def _between(template: str, text: str) -> str:
