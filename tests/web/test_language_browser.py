@@ -277,3 +277,70 @@ async def test_the_browser_s_language_is_remembered_for_what_the_desk_writes_the
     await agent.get("/desk")
     async with web_services.desk.transaction() as tx:
         assert await tx.language_of(IT_AGENT) == "sv"
+
+
+def _strings(value: Any) -> set[str]:
+    """Every string inside a form definition (its labels, help, options, in every language given)."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return set().union(*(_strings(v) for v in value.values())) if value else set()
+    if isinstance(value, list | tuple):
+        return set().union(*(_strings(v) for v in value)) if value else set()
+    return set()
+
+
+@browser_only
+@pytest.mark.browser
+@pytest.mark.parametrize("code", ["nb", "sv", "nl", "it", "pl", "de"])
+async def test_the_portal_a_form_and_the_agent_s_request_page_carry_no_english_in_any_language(
+        code: str, server: str, web_services: Services) -> None:
+    """Each language the desk speaks, walked in Chromium: the portal, the forms, one form, filing, the
+    requester's and the agent's request page and the desk; no English product word on any of them (the
+    organisation's names, the forms' own texts and what was typed aside)."""
+    from playwright.async_api import async_playwright
+
+    said = translator(code)
+    catalog = web_services.catalog
+    form_texts = frozenset().union(*(_strings(form.model_dump()) for form in catalog.forms.values()))
+    exempt = never_translated(web_services) | form_texts
+
+    async def clean(page: Any) -> None:
+        assert await page.locator("html").get_attribute("lang") == code, page.url
+        shown = [t for t in await page.evaluate(VISIBLE_TEXT) if t not in exempt]
+        whole = sorted({t for t in shown if t in english_said_otherwise(code)})
+        assert whole + english_left(" \n ".join(shown), code) == [], page.url
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = await (await browser.new_context(locale=code)).new_page()
+            page.set_default_timeout(15_000)
+            await page.goto(server + urlsplit(await link_for(web_services, REQUESTER)).path)
+            await clean(page)  # the sign-in page
+            await page.get_by_role("button", name=said.gettext("Sign in")).click()
+            await page.wait_for_url(server + "/")
+            await clean(page)  # the portal
+            for path in ("/forms", "/forms/software-access", "/new/it"):
+                await page.goto(server + path)
+                await clean(page)
+            await page.get_by_label(said.gettext("Title")).fill(TITLE)
+            await page.get_by_label(said.gettext("Description")).fill(DESCRIPTION)
+            await page.get_by_role("button", name=said.gettext("File request")).click()
+            await page.wait_for_url(re.compile(r"/requests/\d+$"))
+            await clean(page)  # the requester's request page, with the filing's flash
+            number = int(page.url.rsplit("/", 1)[1])
+            await page.goto(server + "/requests")
+            await clean(page)
+
+            agent = await (await browser.new_context(locale=code, viewport={"width": 1200, "height": 900})
+                           ).new_page()
+            agent.set_default_timeout(15_000)
+            await agent.goto(server + urlsplit(await link_for(web_services, IT_AGENT)).path)
+            await agent.get_by_role("button", name=said.gettext("Sign in")).click()
+            await agent.wait_for_url("**/desk")
+            await clean(agent)  # the desk
+            await agent.goto(f"{server}/requests/{number}")
+            await clean(agent)  # the agent's request page, every form an agent has
+        finally:
+            await browser.close()
