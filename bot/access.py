@@ -15,6 +15,11 @@ Levels, each including the one before:
 A private team's requests are hidden from everyone but its members (zone colleagues and managers
 included) and the requester. Receiving a transfer or a task never grants access to the sender's
 zone. A task's receivers see the task (title, shared text, status), never the request.
+
+Analytics (`analytics_scope`, `analytics_clause`): a zone manager reads the figures of the zones they
+manage, an agent those of their own teams (and of their zones' requests no team holds yet); requesters,
+approvers and administrators read none. A figure only ever counts requests its reader may read one by
+one (READER or more), so private teams count only for their members.
 """
 
 from __future__ import annotations
@@ -82,6 +87,29 @@ def actor_for(config: AppConfig, email: str, name: str | None, channel: str) -> 
         manages=frozenset(person.manages) if Role.ZONE_MANAGER in person.roles else frozenset(),
         known=True,
     )
+
+
+@dataclass(frozen=True)
+class AnalyticsScope:
+    """Whose figures a person may read (`Policy.analytics_scope`); empty for everyone else.
+
+    `managed`: zones whose every request the person may read counts (they manage them). `teams`: their
+    own teams, whose requests count, and `team_zones`, those teams' zones, whose requests no team holds
+    yet count too (the shared queue the team works). `zones` and `named_teams` are what a filter may name.
+    """
+
+    managed: frozenset[str] = frozenset()
+    teams: frozenset[str] = frozenset()
+    team_zones: frozenset[str] = frozenset()
+    named_teams: frozenset[str] = frozenset()
+
+    @property
+    def zones(self) -> frozenset[str]:
+        """Every zone some of the person's figures come from."""
+        return self.managed | self.team_zones
+
+    def __bool__(self) -> bool:
+        return bool(self.managed or self.teams)
 
 
 @dataclass(frozen=True)
@@ -226,6 +254,40 @@ class Policy:
             agents = tuple(a for a in people if self.can_receive_task_in(a, zone.id))
             receivers.append(TaskReceivers(zone, self.config.teams_in(zone.id), agents))
         return receivers
+
+    # -- analytics -------------------------------------------------------------------------------
+    def analytics_scope(self, actor: Actor) -> AnalyticsScope:
+        """Whose figures the actor may read: the zones they manage, and their own teams if they work
+        requests. Roles alone (admin, approver) grant none: reading HR's figures is reading HR's cases."""
+        managed = frozenset(z for z in actor.manages if self.config.zone(z) is not None)
+        zone_of = {t.id: t.zone for t in self.config.teams}
+        teams = frozenset(t for t in actor.teams if t in zone_of) if actor.is_staff else frozenset()
+        team_zones = frozenset(zone_of[t] for t in teams)
+        hidden = self.hidden_teams(actor)
+        named = teams | {t.id for t in self.config.teams if t.zone in managed and t.id not in hidden}
+        return AnalyticsScope(managed, teams, team_zones, frozenset(named))
+
+    def in_analytics(self, actor: Actor, request: Request) -> bool:
+        """Whether the request counts in the actor's figures (`analytics_clause` for one request)."""
+        scope = self.analytics_scope(actor)
+        if not scope or self.level(actor, request) < Level.READER:
+            return False
+        return (request.zone_id in scope.managed or request.team_id in scope.teams
+                or (request.team_id is None and request.zone_id in scope.team_zones))
+
+    def analytics_clause(self, actor: Actor) -> ColumnElement[bool]:
+        """A WHERE clause over `Request` selecting exactly the requests `in_analytics` counts: what the
+        actor may read one by one (READER or more), narrowed to their `analytics_scope`."""
+        scope = self.analytics_scope(actor)
+        if not scope:
+            return false()
+        parts: list[ColumnElement[bool]] = []
+        if scope.managed:
+            parts.append(Request.zone_id.in_(sorted(scope.managed)))
+        if scope.teams:
+            parts.append(Request.team_id.in_(sorted(scope.teams)))
+            parts.append(and_(Request.team_id.is_(None), Request.zone_id.in_(sorted(scope.team_zones))))
+        return and_(self.request_clause(actor, Level.READER), or_(*parts))
 
     # -- list queries in SQL ---------------------------------------------------------------------
     def request_clause(self, actor: Actor, minimum: Level = Level.REQUESTER) -> ColumnElement[bool]:

@@ -114,7 +114,7 @@ def _count(count: int, one: str, many: str) -> str:
 def _check(args: argparse.Namespace) -> int:
     """Validate app.yaml, forms/ and saved_replies/ in one run; list every problem and say what was checked."""
     from bot.catalog import check_catalog
-    from bot.config import load_config
+    from bot.config import load_config, secret_problems
 
     path = _config_path(args.config)
     problems: list[str] = []
@@ -124,6 +124,8 @@ def _check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         problems += [str(p) for p in exc.problems]
         config = _readable_config(path)
+    if config is not None:  # secrets app.yaml names but this environment lacks (single sign-on's client secret)
+        problems += [str(p) for p in secret_problems(path, config, os.environ)]
     checked = check_catalog(config, path.resolve().parent)
     problems += [str(p) for p in checked.problems]
     # Languages a form or saved reply lacks somewhere, and placeholders that differ between its templates:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import enum
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -321,6 +322,106 @@ class Organisation(_Strict):
         return word if word[1:2].isupper() or language in _CAPITALISED_NOUNS else word[:1].lower() + word[1:]
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
+_SCOPE = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749's scope-token
+
+
+def insecure_url(url: str) -> str | None:
+    """Why `url` may not carry sign-in traffic (None when it may): https, or plain http on this machine only."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "expected a URL such as https://login.example.com"
+    if parts.scheme not in {"https", "http"} or not host:
+        return "expected a URL such as https://login.example.com"
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        return "must be https (plain http only on this machine: 127.0.0.1, localhost)"
+    if parts.username or parts.password or parts.fragment:
+        return "expected a URL without user, password or #fragment"
+    return None
+
+
+def _scopes(value: Any) -> Any:
+    return value.split() if isinstance(value, str) else value  # `scopes: openid email` reads as a list
+
+
+class OidcSignIn(_Strict):
+    """Single sign-on with one OpenID Connect provider (Microsoft Entra ID, Sign in with Slack, ...).
+
+    People are matched to the desk by a *verified* e-mail address: `email` with `email_verified: true`.
+    Entra ID sends no `email_verified`; `trust_email_claim` names the claim to take as verified anyway,
+    which is only allowed together with `allowed_domains` (addresses of domains your directory owns).
+    """
+
+    issuer: str  # exactly the provider's `iss`; discovery is read from ISSUER/.well-known/openid-configuration
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    client_secret_env: str  # the NAME of the environment variable holding the client secret, never the secret
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    scopes: Annotated[tuple[str, ...], BeforeValidator(_scopes)] = ("openid", "email", "profile")
+    allowed_domains: tuple[str, ...] = ()  # empty: any domain the provider vouches for
+    trust_email_claim: Literal["email", "preferred_username"] | None = None
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_url(cls, value: str) -> str:
+        problem = insecure_url(value)
+        if problem is not None:
+            raise ValueError(f"{problem}; the issuer is e.g. https://login.microsoftonline.com/TENANT-ID/v2.0 "
+                             "or https://slack.com")
+        if urlsplit(value).query:
+            raise ValueError("expected the issuer URL without a ?query")
+        return value
+
+    @field_validator("client_secret_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not _ENV_NAME.match(value):
+            raise ValueError("expected the name of an environment variable (e.g. OIDC_CLIENT_SECRET) that holds "
+                             "the secret; the secret itself never goes in app.yaml")
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid_scope(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for scope in value:
+            if not _SCOPE.match(scope):
+                raise ValueError(f"'{scope}' is not a scope (expected words such as openid, email, profile)")
+        if "openid" not in value:
+            raise ValueError("must include openid (e.g. [openid, email, profile])")
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        domains = tuple(d.strip().lower() for d in value)
+        for domain in domains:
+            if domain.startswith("@"):
+                raise ValueError(f"write the domain without '@': {domain[1:]}")
+            if not _DOMAIN.match(domain):
+                raise ValueError(f"'{domain}' is not a domain (expected e.g. nordlys.example)")
+        return domains
+
+    @model_validator(mode="after")
+    def _trust_needs_domains(self) -> OidcSignIn:
+        if self.trust_email_claim is not None and not self.allowed_domains:
+            raise ValueError("trust_email_claim needs allowed_domains: trust an unverified address only for "
+                             "domains your directory owns")
+        return self
+
+    def domain_allowed(self, email: str) -> bool:
+        """Whether an address's domain may sign in (any, when `allowed_domains` is empty)."""
+        return not self.allowed_domains or email.rsplit("@", 1)[-1].lower() in self.allowed_domains
+
+
+class SignInSettings(_Strict):
+    """Ways to sign in to the web besides one-time links."""
+
+    oidc: OidcSignIn | None = None
+
+
 class AppConfig(_Strict):
     """The whole of `app.yaml`."""
 
@@ -331,6 +432,7 @@ class AppConfig(_Strict):
     priority: Priority = Priority()
     intake: Intake = Intake()
     calendars: dict[Slug, CalendarSettings] = Field(default_factory=lambda: {"default": CalendarSettings()})
+    sign_in: SignInSettings = SignInSettings()
 
     # Lookups, built once (the model is frozen, so these never go stale).
     def zone(self, zone_id: str) -> Zone | None:
@@ -618,3 +720,20 @@ def load_config(path: str | Path) -> AppConfig:
             log.warning("%s", Problem(str(path), _path_text(old), f"deprecated: write it as {instead} under intake "
                                       "(this spelling is still read, for now)", lines.line(old)))
     return cfg
+
+
+def secret_problems(path: str | Path, cfg: AppConfig, env: Mapping[str, str]) -> list[Problem]:
+    """Secrets `app.yaml` names but the environment lacks (`sign_in.oidc.client_secret_env`), each with its line.
+
+    The server still starts without them (single sign-on stays off, as a chat channel without its secrets
+    is not mounted); `zonedesk check` lists them."""
+    oidc = cfg.sign_in.oidc
+    if oidc is None or env.get(oidc.client_secret_env):
+        return []
+    loc: KeyPath = ("sign_in", "oidc", "client_secret_env")
+    try:
+        line = load_yaml(Path(path))[1].line(loc)
+    except ConfigError:
+        line = None
+    return [Problem(str(path), _path_text(loc), f"the environment variable {oidc.client_secret_env} is not set: "
+                    "single sign-on stays off until it holds the client secret", line)]

@@ -103,3 +103,36 @@ async def test_a_rollback_drops_held_back_rows(sessions: async_sessionmaker[Asyn
         async with session.begin():  # the same session, a new transaction: nothing of the failed one
             store.defer(session, insert(SCHEDULES), [{"key": "kept", "kind": "stale", "due_at": now}])
     assert [s.key for s in await _stored(sessions)] == ["kept"]
+
+
+async def test_a_long_read_on_sqlite_has_its_own_read_only_connection_and_never_holds_up_the_writer(
+        sqlite_url: str) -> None:
+    """Analytics reads through `Desk.readers`: on a SQLite file that is a connection of its own (the
+    server's one connection runs statements on the event loop), which cannot write, and a filing
+    commits while a report's read transaction is open."""
+    import asyncio
+
+    from bot.clock import FakeClock
+    from bot.desk.types import Origin
+    from bot.server import build_services
+    from tests.conftest import ROOT, START
+
+    services = build_services(ROOT / "app.yaml", sqlite_url, clock=FakeClock(START),
+                              env={"ZONEDESK_SECRET_KEY": "test-secret-key-0123456789abcdef"})
+    try:
+        desk = services.desk
+        assert desk.readers is not services.sessions
+        async with desk.readers() as reading, reading.begin():
+            assert await reading.scalar(text("SELECT count(*) FROM requests")) == 0
+            zack = desk.actor("zack@nordlys.example", "Zack", channel="web")
+            filed = await asyncio.wait_for(  # a guard against a hang, not a timing: it finishes at once
+                desk.file_request(zack, Origin("web"), "Printer jam", zone_id="it"),
+                timeout=30)
+            assert filed.number == 1
+            assert await reading.scalar(text("SELECT count(*) FROM requests")) == 0  # its snapshot holds
+        async with desk.readers() as reading:
+            assert await reading.scalar(text("SELECT count(*) FROM requests")) == 1
+            with pytest.raises(Exception, match=r"readonly|read-only|query_only"):
+                await reading.execute(text("DELETE FROM requests"))
+    finally:
+        await services.engine.dispose()

@@ -44,6 +44,7 @@ from adapters.slack.people import SlackPeople
 from adapters.slack.sender import SlackSender
 from bot.delivery.channels import ChannelInfo
 from bot.i18n import speaking
+from bot.people.signin import SignIn
 from bot.server import UNAVAILABLE_TEXT, Services, required_setting
 from bot.store import unavailable
 
@@ -300,7 +301,8 @@ def build_runtime(services: Services, env: Mapping[str, str], forms: FormModals 
     people = SlackPeople(services.desk, services.directory, client)
     if forms is None:
         forms = SlackForms(services.desk, services.catalog, people)
-    inbound = SlackInbound(services.desk, services.inbox, client, people, forms)
+    signin = SignIn(services.sessions, services.clock, services.secret_key, services.config.organisation.base_url)
+    inbound = SlackInbound(services.desk, services.inbox, client, people, forms, signin)
     sender = SlackSender(send_client, SlackPeople(services.desk, services.directory, send_client))
     bolt = AsyncApp(client=client, signing_secret=secret, process_before_response=True, name="zonedesk",
                     logger=logging.getLogger("slack_bolt.zonedesk"))

@@ -25,6 +25,7 @@ BLOCKS_MAX = 50
 FALLBACK_MAX = 3000
 PLAIN_MAX = 150  # modal titles, option texts, header blocks
 ACTION_PREFIX = "zd:"
+LINK_ACTION = "zd_link"  # a URL button: Slack still posts its click, which matches no listener of ours but the ack
 
 Block = dict[str, Any]
 
@@ -160,10 +161,16 @@ def fallback_text(message: Message) -> str:
     return escape(shorten("\n".join(parts) or "Zonedesk", FALLBACK_MAX))
 
 
-def notice_blocks(text: str) -> list[Block]:
-    """Blocks for a private notice made of plain text (command answers, refusals)."""
+def notice_blocks(text: str, link: str | None = None, link_label: str | None = None) -> list[Block]:
+    """Blocks for a private notice made of plain text (command answers, refusals), with an optional link
+    button (a sign-in link: its click opens the browser, and Slack's own interaction for it is only acked)."""
     chunks = escaped_chunks(text)
-    blocks = [section(chunk) for chunk in chunks[:BLOCKS_MAX]]
+    blocks = [section(chunk) for chunk in chunks[:BLOCKS_MAX - (1 if link else 0)]]
+    if link:
+        blocks.append({"type": "actions", "block_id": "zd_link", "elements": [
+            {"type": "button", "action_id": LINK_ACTION, "text": plain(link_label or _("Open in Zonedesk"),
+                                                                         BUTTON_TEXT_MAX),
+             "url": link[:3000], "style": "primary"}]})
     return blocks
 
 

@@ -47,6 +47,7 @@ from bot.desk.actions import perform
 from bot.desk.commands import run_command
 from bot.errors import DeskError, Duplicate
 from bot.i18n import _, current, speaking
+from bot.people.signin import SignIn
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +118,9 @@ class SlackInbound:
     """Turns recorded Slack payloads into desk calls and answers the person in Slack."""
 
     def __init__(self, desk: Desk, inbox: Inbox, client: AsyncWebClient, people: SlackPeople,
-                 forms: FormModals | None = None) -> None:
+                 forms: FormModals | None = None, signin: SignIn | None = None) -> None:
         self.desk = desk
+        self.signin = signin  # sign-in links for `/desk web` and the App Home's "Open Zonedesk"
         self.inbox = inbox
         self.client = client
         self.people = people
@@ -278,6 +280,9 @@ class SlackInbound:
         if action_id == views.NEW_REQUEST_ACTION:
             if live:
                 await self._open_create(payload, {"source": "home", "user": user, "team": _team(payload)})
+            return
+        if action_id == views.OPEN_WEB_ACTION:
+            await self._open_web(payload, actor)
             return
         if not action_id.startswith(ACTION_PREFIX):
             return
@@ -495,11 +500,23 @@ class SlackInbound:
             await self._open_create(payload, metadata,
                                     zone_id=self.desk.channel_zone(SOURCE, payload.get("channel_id")))
             return
-        result = await run_command(self.desk, actor, text, resolve=self.people.email_of_mention, dedupe_key=key)
-        await self._respond(payload, result.text)
-        if result.ok:
+        result = await run_command(self.desk, actor, text, resolve=self.people.email_of_mention, dedupe_key=key,
+                                   signin=self.signin)
+        await self._respond(payload, result.text, result.link, result.link_label)
+        if result.ok and result.link is None:  # a sign-in link changes nothing an App Home shows
             words = text.split()
             await self.refresh_homes(actor, _int(words[1]) if len(words) > 1 else None)
+
+    async def _open_web(self, payload: dict[str, Any], actor: Actor) -> None:
+        """The App Home's "Open Zonedesk": a fresh sign-in link, as `/desk web` answers it, in a direct message.
+
+        A click in the App Home has no channel to answer ephemerally in and no response_url. A DM reaches
+        only the person (the app's DM with them), needs no trigger_id (so it also works when the click is
+        handled after a restart), and is where the sign-in page's "send me a link" sends links too. The
+        link stays in the DM's history, which is harmless: it works once and expires in 15 minutes.
+        """
+        result = await run_command(self.desk, actor, "web", signin=self.signin)
+        await self._tell(None, payload["user"]["id"], result.text, link=result.link, link_label=result.link_label)
 
     # ---------------------------------------------------------------- App Home
     async def publish_home(self, user: str, language: str | None = None) -> None:
@@ -581,15 +598,19 @@ class SlackInbound:
         return False
 
     # ---------------------------------------------------------------- answering privately
-    async def _respond(self, payload: dict[str, Any], text: str) -> None:
-        """A private answer through the payload's response_url (commands, message buttons)."""
+    async def _respond(self, payload: dict[str, Any], text: str, link: str | None = None,
+                       link_label: str | None = None) -> None:
+        """A private answer through the payload's response_url (commands, message buttons); `link` (a
+        sign-in link) only ever goes in such a private answer, as a button."""
         url = payload.get("response_url")
         if not url:
             await self._tell((payload.get("channel") or {}).get("id") or payload.get("channel_id"),
-                             (payload.get("user") or {}).get("id") or payload.get("user_id"), text)
+                             (payload.get("user") or {}).get("id") or payload.get("user_id"), text,
+                             link=link, link_label=link_label)
             return
         response = await AsyncWebhookClient(str(url), session=self.client.session).send(
-            text=escape(text[:3000]), blocks=notice_blocks(text), response_type="ephemeral", replace_original=False)
+            text=escape(text[:3000]), blocks=notice_blocks(text, link, link_label), response_type="ephemeral",
+            replace_original=False)
         if response.status_code >= 300:
             log.warning("slack: response_url answered %s", response.status_code)
 
@@ -605,23 +626,33 @@ class SlackInbound:
             return
         await self._tell((payload.get("channel") or {}).get("id"), user, text)
 
-    async def _tell(self, channel: str | None, user: str | None, text: str, thread: str | None = None) -> None:
-        """A private notice: ephemeral in the channel where it happened, else a DM."""
+    async def _tell(self, channel: str | None, user: str | None, text: str, thread: str | None = None, *,
+                    link: str | None = None, link_label: str | None = None) -> None:
+        """A private notice: ephemeral in the channel where it happened, else a DM (with a link button when
+        given: only ever to `user`)."""
         if not user:
             return
         if channel:
-            await self.ephemeral(channel, user, text, thread)
+            await self.ephemeral(channel, user, text, thread, link=link, link_label=link_label)
         else:
-            await self.client.chat_postMessage(channel=user, text=escape(text[:3000]), blocks=notice_blocks(text))
+            await self._direct(user, text, link, link_label)
 
-    async def ephemeral(self, channel: str | None, user: str, text: str, thread: str | None = None) -> None:
+    async def ephemeral(self, channel: str | None, user: str, text: str, thread: str | None = None, *,
+                        link: str | None = None, link_label: str | None = None) -> None:
         """An ephemeral message only `user` sees; falls back to a DM when the bot cannot post there."""
         try:
             await self.client.chat_postEphemeral(channel=channel or user, user=user, thread_ts=thread,
-                                                  text=escape(text[:3000]), blocks=notice_blocks(text))
+                                                  text=escape(text[:3000]),
+                                                  blocks=notice_blocks(text, link, link_label))
         except SlackApiError as exc:
             log.info("slack: ephemeral failed (%s); sending a DM", exc.response.get("error"))
-            await self.client.chat_postMessage(channel=user, text=escape(text[:3000]), blocks=notice_blocks(text))
+            await self._direct(user, text, link, link_label)
+
+    async def _direct(self, user: str, text: str, link: str | None = None, link_label: str | None = None) -> None:
+        """A message in the app's DM with `user` (posting to a user id lands there); links are not unfurled."""
+        await self.client.chat_postMessage(channel=user, text=escape(text[:3000]),
+                                           blocks=notice_blocks(text, link, link_label), unfurl_links=False,
+                                           unfurl_media=False)
 
 
 async def _nothing() -> None:

@@ -37,6 +37,8 @@ REPLY = "zd:reply"
 ASSIGN = "zd:assign"
 FORM_PREFIX = "zd:form:"
 NEW_REQUEST_ACTION = "zds:new"
+# The App Home's "Open Zonedesk": a click sends the person a fresh sign-in link in their DM with the app.
+OPEN_WEB_ACTION = "zds:web"
 ZONE_CHOICE_PREFIX = "zds:zone:"
 SAVED_REPLY_ACTION = "zds:saved"
 HOME_BLOCKS_MAX = 100
@@ -217,7 +219,8 @@ def home_view(name: str, mine: Sequence[RequestSummary], assigned: Sequence[Requ
     blocks: list[Block] = [
         {"type": "header", "text": plain(_("Hello {name}", name=name))},
         {"type": "actions", "block_id": "zd_home_actions",
-         "elements": [button("new", _("New request"), "new", "primary", action_id=NEW_REQUEST_ACTION)]},
+         "elements": [button("new", _("New request"), "new", "primary", action_id=NEW_REQUEST_ACTION),
+                      button("web", _("Open Zonedesk"), "web", action_id=OPEN_WEB_ACTION)]},
     ]
     blocks += _home_list(_("My requests"), mine, config, base_url, _("You have no open requests."))
     if assigned is not None:

@@ -39,6 +39,7 @@ from adapters.teams.people import TeamsPeople
 from adapters.teams.sender import TeamsSender
 from adapters.teams.settings import TeamsSettings
 from bot.delivery.channels import ChannelInfo, RateLimit
+from bot.people.signin import SignIn
 from bot.server import Services
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,9 @@ class TeamsRuntime:
         self.people = TeamsPeople(services.desk, services.directory)
         self.dialogs = dialogs or built_in()
         self.signer = Signer(services.secret_key)
+        signin = SignIn(services.sessions, services.clock, services.secret_key, services.config.organisation.base_url)
         self.bot = ZonedeskBot(services.desk, self.people, self.references, self.dialogs, self.signer,
-                               app_id=settings.app_id)
+                               app_id=settings.app_id, signin=signin)
         self.sender = TeamsSender(self.adapter, self.references, services.directory, self.signer,
                                   app_id=settings.app_id, invalidate_tokens=self.credentials.invalidate)
 

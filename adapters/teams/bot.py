@@ -49,7 +49,7 @@ from botbuilder.schema.teams import (
 from msrest.serialization import Model
 
 from adapters.teams import cards
-from adapters.teams.cards import ACTION, DIALOG, VALUE, Signer, shorten
+from adapters.teams.cards import ACTION, DIALOG, OPEN_WEB, VALUE, Signer, shorten
 from adapters.teams.conversations import (
     CHANNEL,
     PERSONAL,
@@ -72,6 +72,7 @@ from bot.desk.commands import run_command
 from bot.desk.unit import TEXT_MAX
 from bot.errors import DeskError, Duplicate
 from bot.i18n import N_, _, speaking
+from bot.people.signin import SignIn
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +138,9 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
     """The Teams activity handler of one server."""
 
     def __init__(self, desk: Desk, people: TeamsPeople, references: References, dialogs: Dialogs, signer: Signer,
-                 *, app_id: str) -> None:
+                 *, app_id: str, signin: SignIn | None = None) -> None:
         self.desk = desk
+        self.signin = signin  # sign-in links for `desk web` and the "Open Zonedesk" button
         self.people = people
         self.references = references
         self.dialogs = dialogs
@@ -195,6 +197,9 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         """A message: a fallback click, a command, a comment or note in a linked thread, or a new request."""
         activity = turn_context.activity
+        if isinstance(activity.value, dict) and activity.value.get(OPEN_WEB):
+            await self._open_web(turn_context)
+            return
         if isinstance(activity.value, dict) and activity.value.get(ACTION):
             await self._fallback_click(turn_context, activity.value)
             return
@@ -240,9 +245,12 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
             except Duplicate:
                 log.info("teams: %s seen before; ignored", key)
                 return
-        if received.outcome in (Outcome.EMPTY, Outcome.CHOOSE_ZONE):
+        if received.outcome is Outcome.EMPTY:
             with speaking(await self.language(turn_context, received.actor)):
-                await self.tell(turn_context, _(HELP if received.outcome is Outcome.EMPTY else NOT_FOR_REQUESTS))
+                await self.tell(turn_context, _(HELP), actions=(cards.open_web_action(),))
+        elif received.outcome is Outcome.CHOOSE_ZONE:
+            with speaking(await self.language(turn_context, received.actor)):
+                await self.tell(turn_context, _(NOT_FOR_REQUESTS))
 
     async def _command(self, turn_context: TurnContext, key: str) -> None:
         """Run a `desk` command and answer it once, even when Teams sends the activity again.
@@ -262,7 +270,7 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
         with speaking(language):
             try:
                 result = await run_command(self.desk, actor, text, resolve=self.people.resolver(turn_context),
-                                           dedupe_key=key)
+                                           dedupe_key=key, signin=self.signin)
             except Duplicate:
                 log.info("teams: command %s seen before; ignored", key)
                 return
@@ -270,8 +278,18 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
         if words[:1] == ["language"] and len(words) > 1 and result.ok:  # the language just chosen frames its answer
             language = await self.language(turn_context, actor, again=True)
         with speaking(language):
-            await self.tell(turn_context, result.text)
+            await self.tell(turn_context, result.text, actions=cards.link_action(result.link, result.link_label)
+                            if result.link else ())
         await self.desk.mark_handled(answered, "teams")
+
+    async def _open_web(self, turn_context: TurnContext) -> None:
+        """The welcome and help card's "Open Zonedesk": a fresh sign-in link, as `desk web` answers it, in the
+        person's personal chat (`tell`)."""
+        actor = await self.people.actor(turn_context)
+        with speaking(await self.language(turn_context, actor)):
+            result = await run_command(self.desk, actor, "web", signin=self.signin)
+            await self.tell(turn_context, result.text, actions=cards.link_action(result.link, result.link_label)
+                            if result.link else ())
 
     async def _fallback_click(self, turn_context: TurnContext, data: dict[str, Any]) -> None:
         """A button clicked in a client without Universal Actions: act, tell the clicker, update the card."""
@@ -295,12 +313,13 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
             await self.tell(turn_context, outcome.notice)
 
     # ---------------------------------------------------------------- answering one person
-    async def tell(self, turn_context: TurnContext, text: str) -> None:
+    async def tell(self, turn_context: TurnContext, text: str, *, actions: tuple[dict[str, Any], ...] = ()) -> None:
         """A private answer: in the personal chat; from a channel or group chat, in the person's personal chat.
 
-        Only when that chat cannot be reached does a line go into the conversation, without the answer.
+        Only when that chat cannot be reached does a line go into the conversation, without the answer (nor
+        its buttons: a sign-in link goes to its owner or nowhere).
         """
-        activity = card_message(text)
+        activity = card_message(text, actions)
         if kind_of(turn_context.activity) == PERSONAL:
             await turn_context.send_activity(activity)
             return
@@ -464,8 +483,16 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
         await self.references.remember_turn(turn_context)
 
     async def on_installation_update(self, turn_context: TurnContext) -> None:
-        """The app was installed or removed: remember the conversation (an install is where posts can go)."""
+        """The app was installed or removed: remember the conversation (an install is where posts can go).
+        Installed for a person, it greets them in the personal chat with the help card and its "Open Zonedesk"."""
         await self.references.remember_turn(turn_context)
+        activity = turn_context.activity
+        if activity.action == "add" and activity.conversation is not None and kind_of(activity) == PERSONAL:
+            try:
+                with speaking(await self.language(turn_context)):
+                    await turn_context.send_activity(card_message(_(HELP), (cards.open_web_action(),)))
+            except Exception:  # a greeting that could not be sent is no reason for Teams to install again
+                log.warning("teams: could not greet a new personal chat", exc_info=True)
 
 
 def refusal_response(name: str, text: str) -> InvokeResponse:
@@ -487,9 +514,9 @@ def invoke_refusal(text: str) -> InvokeResponse:
     return InvokeResponse(status=HTTPStatus.BAD_REQUEST, body={"error": text})
 
 
-def card_message(text: str) -> Activity:
+def card_message(text: str, actions: tuple[dict[str, Any], ...] = ()) -> Activity:
     """A private notice as a message with a card (plain text in Teams would be read as markdown)."""
-    return cards.card_activity(cards.notice_card(text), text)
+    return cards.card_activity(cards.notice_card(text, actions=actions), text)
 
 
 def as_dict(value: Any) -> dict[str, Any]:

@@ -39,6 +39,7 @@ VERSION = "1.5"
 ACTION, VALUE, CARD, SIGNATURE = "zd", "v", "m", "s"  # keys of a button's data
 COMMENT_INPUT = "zd_comment"  # the approval card's optional comment
 DIALOG = "zd_dialog"  # the dialog a task/fetch button or a dialog's submit names
+OPEN_WEB = "zd_web"  # the data key of the welcome and help card's "Open Zonedesk" button
 DIALOG_ACTIONS = frozenset({"reply", "assign"})  # neutral actions whose outcome is a dialog to open
 TEXT_MAX = 6000  # a card is at most 28 KB; long bodies are cut and point to the web page
 TEXT_BYTES_MAX = 16_000  # ...and so is their size as sent: an emoji is one character but 12 bytes of JSON
@@ -239,12 +240,32 @@ def updated_card(data: dict[str, Any], outcome: Outcome, signer: Signer) -> dict
         return render_card(original, signer, status=outcome.card.text)
 
 
-def notice_card(text: str, title: str | None = None) -> dict[str, Any]:
-    """A card for a private notice made of plain text (command answers, refusals)."""
+def notice_card(text: str, title: str | None = None, actions: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+    """A card for a private notice made of plain text (command answers, refusals), with optional buttons."""
     body = [text_block(escape(shorten(title, TITLE_MAX)), weight="Bolder")] if title else []
     body += text_blocks(text) or [text_block(" ")]
-    return {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body,
-            "msteams": {"width": "Full"}}
+    card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body,
+                            "msteams": {"width": "Full"}}
+    if actions:
+        card["actions"] = list(actions)
+    return card
+
+
+def open_web_action() -> dict[str, Any]:
+    """The welcome and help card's "Open Zonedesk": its click asks for a fresh sign-in link.
+
+    An `Action.Submit`, so the click arrives as a message in the personal chat and the link is answered
+    there as a new card; an `Action.Execute` would replace the help card (and its button) with the answer.
+    """
+    return {"type": "Action.Submit", "title": shorten(_("Open Zonedesk"), LABEL_MAX), "data": {OPEN_WEB: "web"}}
+
+
+def link_action(url: str, label: str | None = None) -> tuple[dict[str, Any], ...]:
+    """A button that opens `url` in the browser (a sign-in link), if it is an http(s) address."""
+    safe = safe_url(url)
+    if safe is None:
+        return ()
+    return ({"type": "Action.OpenUrl", "title": shorten(label or _("Open in Zonedesk"), LABEL_MAX), "url": safe},)
 
 
 def card_activity(card: dict[str, Any], summary: str) -> Activity:

@@ -1,7 +1,8 @@
-"""The web channel: the requester portal at `/`, the agent desk at `/desk`, request and task pages.
+"""The web channel: the requester portal at `/`, the agent desk at `/desk`, request and task pages, analytics.
 
 Always mounted (it needs no secrets), so a new installation can file and answer requests in a
-browser with nothing configured. People sign in with one-time links (`zonedesk login-link EMAIL`);
+browser with nothing configured. People sign in with one-time links (`zonedesk login-link EMAIL`), or
+with single sign-on when `app.yaml` has `sign_in.oidc` (`adapters/web/oidc.py`);
 sessions live in signed cookies; every POST form carries a CSRF token. Pages are server-rendered
 Jinja2 with autoescaping and no JavaScript; zones are called by the organisation's word for them
 (`organisation.zone_word`). See docs/decisions/0003-web-sessions.md.
@@ -13,8 +14,10 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from adapters.web.analytics import AnalyticsPages
 from adapters.web.desk import AgentDesk
 from adapters.web.forms_pages import FormPages
+from adapters.web.oidc import single_sign_on
 from adapters.web.pages import STATIC, add_security_headers
 from adapters.web.portal import Portal
 from adapters.web.request_page import RequestPage
@@ -38,8 +41,13 @@ class WebChannel:
         # The organisation's word for a zone, in the language each page is rendered in.
         site.pages.per_page = lambda: {"zone_word": organisation.zone_word, "zone_noun": organisation.zone_noun}
         # FormPages before RequestPage: its /requests/{n}/approval must win over the generic action route.
-        for part in (Portal(site), FormPages(site), RequestPage(site), AgentDesk(site)):
+        for part in (Portal(site), FormPages(site), RequestPage(site), AgentDesk(site), AnalyticsPages(site)):
             part.add_routes(app.router)
+        sso = single_sign_on(site, env)  # "Sign in with Microsoft" when app.yaml has sign_in.oidc and its secret
+        if sso is not None:
+            sso.add_routes(app.router)
+            app.on_cleanup.append(sso.close)
+        site.pages.env.globals["single_sign_on"] = sso.label if sso is not None else None
         app.router.add_static("/static/", STATIC, append_version=False)
         app.middlewares.append(site.error_pages())  # 404, 405, 413... as the product's own page, for any path
         app.on_response_prepare.append(_static_headers)

@@ -1,20 +1,34 @@
-"""The requester's side of the web: sign-in and sign-out, choosing a zone, filing, and "My requests"."""
+"""The requester's side of the web: sign-in and sign-out, choosing a zone, filing, and "My requests".
+
+Signing in: a one-time link (`bot.people.signin`) opens a page whose button redeems it and lands on the
+page the link names (a request's, when it came from a request message or `/desk web 42`), else the desk
+for staff and the portal for everyone else. The sign-in page, shown to anyone signed out, offers "send
+me a sign-in link" when a chat channel is live: the link goes to the person's direct messages there.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
+from babel.lists import format_list
 
 from adapters.web.pages import Pager
 from adapters.web.site import Site, Visit
 from bot.config import Category, Zone
 from bot.desk import WEB
 from bot.errors import DeskError, Duplicate
-from bot.i18n import _, speaking
+from bot.i18n import _, current, speaking
 from bot.people.languages import chosen
-from bot.people.signin import SignIn
+from bot.people.signin import Asked, SignIn, landing_path
+from bot.people.signin import same_site as on_this_site
+
+log = logging.getLogger(__name__)
+
+# The chat channels a sign-in link can be sent through, as people call them (product names: not translated).
+CHATS = {"slack": "Slack", "teams": "Teams"}
 
 
 @dataclass(frozen=True)
@@ -38,9 +52,20 @@ def category_options(nodes: Sequence[Category], depth: int = 0) -> list[Category
 def same_site(path: str) -> str:
     """`path` if it is an address on this site (`/requests?page=2`), else the front page: the chooser's
     `next` is posted by the browser, so it must not send anyone elsewhere (`//evil.example`, `https:...`)."""
-    if not path.startswith("/") or path.startswith(("//", "/\\")) or any(c in path for c in "\r\n\\"):
-        return "/"
-    return path
+    return on_this_site(path) or "/"
+
+
+async def start_session(site: Site, visit: Visit, email: str, landing: str | None = None, *,
+                        name: str | None = None) -> web.Response:
+    """Sign `email` in on this browser, as every way of signing in ends (a one-time link, single sign-on): a
+    new session with a new CSRF token, "Signed in as", and the page `landing` (a same-site path the caller
+    checked), else the desk for staff and the portal for everyone else. `name` is what the sign-in said
+    (people `app.yaml` lists keep their name from there)."""
+    actor = site.desk.actor(email, name, channel="web")
+    visit.session = site.codec.fresh(actor.email)
+    with speaking(await site.language(visit.request, actor.email)):  # theirs, now that they are known
+        visit.session.flash(_("Signed in as {name}.", name=actor.name))
+    return site.redirect(landing or ("/desk" if actor.is_staff else "/"))
 
 
 class Portal:
@@ -51,6 +76,8 @@ class Portal:
         services = site.services
         self.signin = SignIn(services.sessions, services.clock, services.secret_key,
                              services.config.organisation.base_url)
+        # The sign-in page asks this while it renders (the chat channels are mounted after the web).
+        site.pages.env.globals["sign_in_chats"] = self.sign_in_chats
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Mount the portal's routes."""
@@ -58,6 +85,7 @@ class Portal:
         router.add_get("/", route(self.home, anonymous_status=200))
         router.add_get(r"/login/{token}", route(self.confirm_sign_in, signed_in=False))
         router.add_post(r"/login/{token}", route(self.sign_in, signed_in=False))
+        router.add_post("/login", route(self.send_link, signed_in=False))
         router.add_post("/logout", route(self.sign_out, signed_in=False))
         router.add_post("/language", route(self.choose_language))
         router.add_get(r"/new/{zone}", route(self.new_request))
@@ -80,16 +108,42 @@ class Portal:
         return self.site.page(visit, "login.html", token=token)
 
     async def sign_in(self, visit: Visit) -> web.StreamResponse:
-        """Redeem the link and start a session with a new CSRF token."""
+        """Redeem the link, start a session with a new CSRF token, and open the page the link names (only
+        ever one of this site), else the desk for staff and the portal for everyone else."""
+        token = visit.request.match_info["token"]
         try:
-            email = await self.signin.redeem(visit.request.match_info["token"])
+            email = await self.signin.redeem(token)
         except DeskError as exc:
             return self.site.sign_in_page(visit, 400, errors=(exc.message,))
-        actor = self.site.desk.actor(email, channel="web")
-        visit.session = self.site.codec.fresh(actor.email)
-        with speaking(await self.site.language(visit.request, actor.email)):  # theirs, now that they are known
-            visit.session.flash(_("Signed in as {name}.", name=actor.name))
-        return self.site.redirect("/desk" if actor.is_staff else "/")
+        return await start_session(self.site, visit, email, self.signin.landing(token))
+
+    def sign_in_chats(self) -> str:
+        """The live chat channels a sign-in link can be sent through, as a list in the page's language
+        ("Slack or Teams"); empty when there is none (the page then tells how else to get a link)."""
+        names = [CHATS[platform] for platform in sorted(self.site.services.channels) if platform in CHATS]
+        return format_list(names, style="or", locale=current().language) if names else ""
+
+    async def send_link(self, visit: Visit) -> web.StreamResponse:
+        """The sign-in page's "send me a sign-in link": a link landing on the page the visitor was on, sent to
+        the person's direct messages in chat (`SignIn.send_link`). The answer is the same whether or not the
+        address is known, so the page tells nobody who has an account."""
+        back = landing_path(visit.field("next"))
+        if not self.sign_in_chats():
+            return self.site.sign_in_page(visit, 400)
+        try:
+            asked = await self.signin.send_link(self.site.desk, visit.field("email"), landing=back,
+                                                client=visit.request.remote or "unknown")
+        except DeskError as exc:
+            return self.site.sign_in_page(visit, 400, errors=(exc.message,))
+        if asked is Asked.LIMITED:
+            return self.site.sign_in_page(visit, 429, errors=(
+                _("Zonedesk has sent as many sign-in links as it may for now. Wait a quarter of an hour, or use "
+                  "a link you already have."),))
+        log.info("web: a sign-in link was asked for on the sign-in page")  # neither the address nor the outcome
+        visit.session.flash(_("If {email} belongs to someone Zonedesk knows in {chats}, a sign-in link is on its "
+                              "way to their direct messages there. It works once, within 15 minutes.",
+                              email=visit.field("email").strip()[:254], chats=self.sign_in_chats()))
+        return self.site.redirect(back or "/")
 
     async def choose_language(self, visit: Visit) -> web.StreamResponse:
         """Save the language the footer's chooser names and go back to the page it was on."""

@@ -106,9 +106,11 @@ class Site:
         flashes = visit.session.take_flashes() + [("error", e) for e in errors]
         # The chooser brings the browser back here; a page rendered for a POST goes back to the front page.
         here = visit.request.path_qs if visit.request.method == "GET" else "/"
+        # The navigation offers Analytics to whoever has figures to read (a zone's manager, a team's agent).
+        analytics = visit.actor is not None and bool(self.desk.policy.analytics_scope(visit.actor))
         return self.pages.render(template, status, user=visit.actor, csrf=visit.session.csrf, flashes=flashes,
-                                 approves=visit.approves, language=visit.language, languages=LANGUAGES,
-                                 here=here, **context)
+                                 approves=visit.approves, analytics=analytics, language=visit.language,
+                                 languages=LANGUAGES, here=here, **context)
 
     async def language(self, request: web.Request, email: str | None) -> str:
         """The visit's language: the person's saved choice, their `people[].language`, the browser's

@@ -23,6 +23,7 @@ from bot.desk.status import STATUSES, status_word
 from bot.errors import DeskError, Duplicate
 from bot.i18n import LANGUAGES, N_, _, ngettext, translator
 from bot.people import languages
+from bot.people.signin import SignIn
 
 #: Turns a platform's reference to a person (a Slack `<@U123>` mention, a Teams @name) into an e-mail.
 PersonResolver = Callable[[str], Awaitable[str | None]]
@@ -36,10 +37,16 @@ _MAILTO = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")
 
 @dataclass(frozen=True)
 class CommandResult:
-    """What to show the person who typed the command; `ok` is False for refusals and usage help."""
+    """What to show the person who typed the command; `ok` is False for refusals and usage help.
+
+    `link` is for that person alone (a one-time sign-in link): adapters show it as a button with
+    `link_label` in the same private answer, never anywhere else.
+    """
 
     text: str
     ok: bool = True
+    link: str | None = None
+    link_label: str | None = None
 
 
 class UsageError(Exception):
@@ -54,7 +61,7 @@ class Verb:
     name: str
     usage: str
     summary: str
-    run: Callable[[Context, str], Awaitable[str]]
+    run: Callable[[Context, str], Awaitable[str | CommandResult]]
 
 
 @dataclass
@@ -65,6 +72,7 @@ class Context:
     actor: Actor
     resolve: PersonResolver | None
     dedupe_key: str | None = None
+    signin: SignIn | None = None  # makes the `web` verb's sign-in links (the adapter's, over the server key)
 
     async def person(self, token: str) -> str:
         """An e-mail from what the person typed: an address, a mailto link, or a platform mention."""
@@ -84,11 +92,13 @@ class Context:
 VERBS: dict[str, Verb] = {}
 
 
-def verb(name: str, usage: str, summary: str) -> Callable[[Callable[[Context, str], Awaitable[str]]],
-                                                          Callable[[Context, str], Awaitable[str]]]:
-    """Register a verb."""
+Run = Callable[[Context, str], Awaitable[str]] | Callable[[Context, str], Awaitable[CommandResult]]
 
-    def register(run: Callable[[Context, str], Awaitable[str]]) -> Callable[[Context, str], Awaitable[str]]:
+
+def verb(name: str, usage: str, summary: str) -> Callable[[Run], Run]:
+    """Register a verb: it answers with text, or with a `CommandResult` when it has more to show."""
+
+    def register(run: Run) -> Run:
         VERBS[name] = Verb(name, usage, summary, run)
         return run
 
@@ -117,11 +127,12 @@ def _number_and_rest(args: str, *, rest_required: bool) -> tuple[int, str]:
 
 
 async def run_command(desk: Any, actor: Actor, text: str, *, resolve: PersonResolver | None = None,
-                      dedupe_key: str | None = None) -> CommandResult:
+                      dedupe_key: str | None = None, signin: SignIn | None = None) -> CommandResult:
     """Interpret one command line for `actor`; never raises for anything the person typed.
 
     With `dedupe_key` (the platform's id of this command), a verb that changes a request commits the
     key with the change, and running the same command again raises `Duplicate` instead of acting twice.
+    `signin` makes sign-in links (the `web` verb); without it that verb says it cannot.
     """
     name, args = _split(text or "", 2)
     name = name.lower()
@@ -132,7 +143,8 @@ async def run_command(desk: Any, actor: Actor, text: str, *, resolve: PersonReso
         unknown = _("I do not know '{name}'.", name=name)
         return CommandResult(f"{unknown}\n{help_text()}", ok=False)
     try:
-        return CommandResult(await found.run(Context(desk, actor, resolve, dedupe_key), args))
+        answer = await found.run(Context(desk, actor, resolve, dedupe_key, signin), args)
+        return answer if isinstance(answer, CommandResult) else CommandResult(answer)
     except Duplicate:
         raise
     except UsageError:
@@ -453,6 +465,30 @@ async def _reopen(ctx: Context, args: str) -> str:
 
 
 # ---------------------------------------------------------------- the person
+@verb("web", N_("web [number]"),
+      N_("a one-time link that signs you in to Zonedesk in the browser, on a request's page when you give its "
+         "number; only you see it"))
+async def _web(ctx: Context, args: str) -> CommandResult:
+    words = args.split()
+    if len(words) > 1:
+        raise UsageError
+    if ctx.signin is None:
+        raise DeskError(_("Zonedesk cannot make sign-in links here; ask an administrator for one."))
+    if not words:
+        link = await ctx.signin.create_link(ctx.actor.email)  # lands on the desk for staff, the portal for others
+        text = _("Your sign-in link for Zonedesk in the browser. It works once, within 15 minutes, and signs you "
+                 "in as yourself: do not pass it on.")
+    else:
+        number = parse_number(words[0])
+        # The policy decides: a request the person may not see reads as one that does not exist, and no link
+        # to it is made.
+        await ctx.desk.get_request(ctx.actor, number)
+        link = await ctx.signin.create_link(ctx.actor.email, landing=f"/requests/{number}")
+        text = _("Your sign-in link to request #{number} in the browser. It works once, within 15 minutes, and "
+                 "signs you in as yourself: do not pass it on.", number=number)
+    return CommandResult(text, link=link, link_label=_("Open Zonedesk"))
+
+
 _DECIDED = {
     languages.SAVED: N_("you chose it"),
     languages.PERSON: N_("app.yaml sets it for you"),

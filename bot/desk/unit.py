@@ -320,6 +320,8 @@ class Unit:
         # locale, Accept-Language), by e-mail: a hint for messages to them when they chose nothing. Kept
         # per process, and only a hint: a saved choice (`person_languages`) is read from the database.
         self.hints: dict[str, str] = {}
+        # Sessions for long reads (analytics) that must not hold up the writer (`bot.store.reader_sessions`).
+        self.readers: async_sessionmaker[AsyncSession] = sessions
         self.choices = SavedChoices(clock)  # people's saved languages, as this process last read them
         self._readings = lru_cache(maxsize=4096)(
             lambda _config, email, saved, hint, zone_id: language_for(self.config, email, saved, hint=hint,

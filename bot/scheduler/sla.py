@@ -9,8 +9,9 @@ resolved (a reopen resumes it, the time spent resolved not counting).
 
 This module keeps the clocks (`sync_clocks`, called in the transaction of every change) and says
 when each needs looking at next; `bot.scheduler` arms a timer for that and sends the warning
-(less than 20% of the time left) and the breach notice. The analytics read `sla_report` and
-`sla_breaches`, always with the caller's access clause.
+(less than 20% of the time left) and the breach notice. What a clock's state means for attainment
+(`MET_IN_TIME`, `BREACHED`, `RUNNING`) is said once here, and `bot.analytics` counts with it;
+`sla_report` and `sla_breaches` read it per zone, always with the caller's access clause.
 """
 
 from __future__ import annotations
@@ -232,6 +233,15 @@ class Breach:
     met_at: datetime | None
 
 
+# A clock is decided once met or breached, and then is one of these; until then it is running (paused or not).
+MET_IN_TIME: ColumnElement[bool] = and_(SlaClock.met_at.is_not(None), SlaClock.breached_at.is_(None))
+"""Met before its deadline."""
+BREACHED: ColumnElement[bool] = SlaClock.breached_at.is_not(None)
+"""Its deadline passed first (met late, or not met yet)."""
+RUNNING: ColumnElement[bool] = and_(SlaClock.met_at.is_(None), SlaClock.breached_at.is_(None))
+"""Neither met nor breached yet (it may be paused)."""
+
+
 def _scope(zone_ids: Collection[str], visible: ColumnElement[bool]) -> ColumnElement[bool]:
     return and_(Request.zone_id.in_(sorted(zone_ids)), visible, Request.status != "cancelled")
 
@@ -243,14 +253,13 @@ async def sla_report(session: AsyncSession, zone_ids: Collection[str], since: da
     `visible` is the reader's access clause (`Policy.request_clause(actor, Level.READER)`), so a figure
     never counts a request its reader may not see. Cancelled requests are left out.
     """
-    in_time = and_(SlaClock.met_at.is_not(None), SlaClock.breached_at.is_(None))
     query = (
         select(
             Request.zone_id, Request.team_id, SlaClock.kind, func.count(),
             func.sum(case((SlaClock.met_at.is_not(None), 1), else_=0)),
-            func.sum(case((in_time, 1), else_=0)),
-            func.sum(case((SlaClock.breached_at.is_not(None), 1), else_=0)),
-            func.sum(case((and_(SlaClock.met_at.is_(None), SlaClock.breached_at.is_(None)), 1), else_=0)),
+            func.sum(case((MET_IN_TIME, 1), else_=0)),
+            func.sum(case((BREACHED, 1), else_=0)),
+            func.sum(case((RUNNING, 1), else_=0)),
         )
         .join(Request, Request.id == SlaClock.request_id)
         .where(_scope(zone_ids, visible), SlaClock.started_at >= since, SlaClock.started_at < until)

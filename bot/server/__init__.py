@@ -161,6 +161,7 @@ def build_services(config_path: str | Path, database_url: str | None = None, *, 
     worker = OutboxWorker(sessions, clock, {}, outbox_settings, worker_id=f"{os.getpid()}-{uuid.uuid4().hex[:6]}")
     inbox = Inbox(sessions, clock, lease=lease)
     desk = Desk(config, sessions, clock, on_commit=worker.notify, on_settled=inbox.settled)
+    desk.readers = store.reader_sessions(engine)  # long reads (analytics) off the writer's connection
     catalog = load_catalog(config, config_path.resolve().parent)
     desk.catalog = catalog
     return Services(

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.pool import NullPool
 
 from bot.store import sqlite_inline
 
@@ -157,6 +158,35 @@ def _checkpoint(connection: sqlite3.Connection) -> None:
         connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
     except sqlite3.Error as exc:  # the next round tries again; the log only grows meanwhile
         log.warning("sqlite checkpoint failed: %s", exc)
+
+
+def reader_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for long reads (analytics) that must not hold up everything else.
+
+    On a SQLite file the server's engine runs statements on the event loop over its one connection
+    (`bot.store.sqlite_inline`): a report scanning a year of history would stall every acknowledgement
+    and writer for a second. Long reads get their own read-only connection instead, through aiosqlite,
+    whose statements run on a thread (SQLite lets go of the GIL meanwhile; WAL lets it read beside the
+    writer), opened per read and closed after it, in one deferred transaction so its figures agree.
+    Elsewhere (PostgreSQL, an in-memory SQLite) they are the server's own sessions."""
+    url = engine.url
+    if not is_sqlite(str(url)) or sqlite_path(str(url)) is None:
+        return sessionmaker(engine)
+    reader = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+
+    @event.listens_for(reader.sync_engine, "connect")
+    def _read_only(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(reader.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")  # deferred: a read snapshot, no write lock
+
+    return sessionmaker(reader)
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

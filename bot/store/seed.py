@@ -155,10 +155,19 @@ async def seed(config: AppConfig, url: str, count: int, rng_seed: int = 7, now: 
                     comments.append({"request_id": number, "author_email": assignee, "author_name": assignee,
                                      "public": False, "body": "Checked the logs; see ticket history.",
                                      "channel": "seed", "created_at": replied or created})
+                # Status moves as the desk records them: the analytics replay the backlog from these.
                 if resolved:
                     events.append({"request_id": number, "at": resolved, "actor_email": assignee or email,
                                    "actor_name": assignee or name, "channel": "seed", "kind": "status",
-                                   "data": {"status": "resolved"}})
+                                   "data": {"previous": "in_progress" if replied else "new", "status": "resolved"}})
+                if closed:
+                    events.append({"request_id": number, "at": closed, "actor_email": assignee or email,
+                                   "actor_name": assignee or name, "channel": "seed", "kind": "status",
+                                   "data": {"previous": "resolved", "status": "closed"}})
+                if status == "cancelled":
+                    events.append({"request_id": number, "at": created + timedelta(hours=4),
+                                   "actor_email": email, "actor_name": name, "channel": "seed", "kind": "status",
+                                   "data": {"previous": "new", "status": "cancelled"}})
             async with engine.begin() as conn:
                 for table, rows in zip(tables, (requests, events, comments), strict=True):
                     if rows:

@@ -495,6 +495,43 @@ async def test_cancel_reopen_and_urgency_are_the_requester_s_and_the_agents(worl
     assert (await desk.get_request(world.who("zack"), world.numbers["it"])).status in OPEN
 
 
+# Analytics: the zones each person's figures come from, and the requests they count (Policy.analytics_clause).
+# Managers read their zones', agents their own teams' (and their zones' requests no team holds yet: the
+# front desk's), nobody else any; never a request they may not open: not the private one for Nora.
+ANALYTICS: dict[str, tuple[set[str], set[str]]] = {
+    "zack": (set(), set()),
+    "max": (set(), set()),
+    "alexis": ({"it"}, {"it", "routed", "closed"}),  # IT support; 'moved' left for Facilities
+    "ivar": ({"it"}, {"it", "routed", "closed"}),
+    "frida": ({"front-desk"}, {"desk"}),  # she reads IT's 'it' and 'routed', but IT's figures are not hers
+    "hanna": ({"hr"}, {"hr", "tasked"}),
+    "olav": ({"hr"}, {"hr", "private", "tasked"}),
+    "nora": ({"hr"}, {"hr", "tasked"}),  # manages HR, not in the private team
+    "erika": ({"finance"}, {"payslip"}),
+    "per": ({"finance"}, set()),  # Accounting: Finance's payslip request is Payroll's
+    "siri": ({"facilities"}, {"moved"}),  # counted where it is now
+    "marte": (set(), set()),
+    "admin": (set(), set()),  # the admin role alone reads no figures (decision 0002)
+    "tor": (set(), set()),
+}
+
+
+async def test_analytics_count_only_what_each_reader_may_open(world: World) -> None:
+    policy = world.desk.policy
+    rows = await _rows(world)
+    assert set(ANALYTICS) == set(EXPECTED)
+    for person, (zones, counted) in ANALYTICS.items():
+        actor = world.who(person)
+        scope = policy.analytics_scope(actor)
+        assert (set(scope.zones), bool(scope)) == (zones, bool(zones)), person
+        async with world.services.sessions() as session:
+            selected = set((await session.execute(
+                select(Request.id).where(policy.analytics_clause(actor)))).scalars())
+        assert selected == {world.numbers[c] for c in counted}, person
+        assert {c for c, row in rows.items() if policy.in_analytics(actor, row)} == counted, person
+        assert all(_level(person, c) >= R for c in counted), person
+
+
 # Who may receive a task from a request, per receiving zone in the order offered: (teams, agents).
 TASK_RECEIVERS = {
     "it": {"it": (("it-support",), ("alexis", "ivar")),

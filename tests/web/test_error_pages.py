@@ -23,7 +23,8 @@ def _is_our_page(page: Page, status: int, title: str) -> None:
 
 @pytest.mark.parametrize("path", ["/requests/abc", "/requests/-1", "/requests/1234567890", "/tasks/x1",
                                   "/forms/Not_Lower", "/no/such/page", "/desk/", "/static/nothing.css",
-                                  "/requests/%00", "/login/", "/" + "x" * 2000])
+                                  "/requests/%00", "/login/", "/" + "x" * 2000,
+                                  "/auth/oidc/start", "/auth/oidc/callback"])  # single sign-on not configured
 async def test_an_address_that_leads_nowhere_is_our_not_found_page(browsers: Callable[[], Browser],
                                                                     path: str) -> None:
     page = await browsers().get(path)

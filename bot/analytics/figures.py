@@ -1,0 +1,211 @@
+"""The figures, each defined once here and computed by the database per period: volume and backlog, first
+response and resolution times, SLA attainment, satisfaction.
+
+Every function takes the requests to count as a WHERE clause over `Request` (`bot.analytics.query.counted`:
+the reader's access, then the filters) and the report's `Periods`, and returns one row per period (per
+period and SLA target for attainment). Each runs a few aggregate statements; what comes back to Python
+is a handful of numbers per period, however many requests there are. Times are calendar time.
+
+Definitions (what the page's help texts say in words):
+
+- **filed**: requests filed in the period. **resolved**, **closed**, **reopened**, **cancelled**: status
+  moves to that status in the period (a request resolved twice counts twice). **open at the end**: requests
+  in an open status (new, assigned, accepted, in progress, waiting, reopened) at the period's end, replayed
+  from the history: +1 when filed, -1 when resolved or cancelled, +1 when reopened.
+- **first response**: from filing to an agent's first public reply, for requests first answered in the
+  period (notes, claims and status changes are no response).
+- **resolution**: from filing to the request's latest resolution, for requests whose latest resolution
+  falls in the period (a reopened request counts again once resolved again, with its whole time).
+- **SLA attainment**: the request's SLA clocks (`bot.scheduler.sla`, working time, paused while waiting on
+  the requester) of requests filed in the period, per target: met in time, breached, still running;
+  cancelled requests left out. Attainment is met in time / (met in time + breached).
+- **satisfaction**: surveys sent in the period (withdrawn ones, for reopened requests, left out): how many
+  were answered, the share answered, the average rating and how many gave each rating from 1 to 5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.analytics.measures import Column, Spread, percentile_select, seconds_between, spreads
+from bot.analytics.periods import Period, Periods
+from bot.model import Event, Request, SlaClock, Survey
+from bot.scheduler.sla import BREACHED, MET_IN_TIME, RUNNING
+
+# Status moves counted as volume; those that close (-1) or open (+1) a request again for the backlog.
+MOVES = ("resolved", "closed", "reopened", "cancelled")
+CLOSING = ("resolved", "cancelled")
+REOPENING = ("reopened",)
+RATINGS = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class Volume:
+    """How many requests came, moved and stayed open in one period."""
+
+    period: Period
+    filed: int
+    resolved: int
+    closed: int
+    reopened: int
+    cancelled: int
+    open_at_end: int
+
+
+@dataclass(frozen=True)
+class Durations:
+    """How long something took for the requests of one period (seconds of calendar time)."""
+
+    period: Period
+    count: int
+    median: float | None
+    p90: float | None
+
+
+@dataclass(frozen=True)
+class Attainment:
+    """SLA clocks of one target (a zone's clock kind and its hours) for requests filed in one period."""
+
+    period: Period
+    zone_id: str
+    kind: str
+    target_hours: float
+    met: int
+    breached: int
+    running: int
+
+    @property
+    def clocks(self) -> int:
+        """Every clock counted."""
+        return self.met + self.breached + self.running
+
+    @property
+    def attainment(self) -> float | None:
+        """Share of decided clocks met in time; None while none is decided."""
+        decided = self.met + self.breached
+        return self.met / decided if decided else None
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    """Surveys sent in one period, and what the requesters answered."""
+
+    period: Period
+    sent: int
+    ratings: tuple[int, ...]  # how many answered 1, 2, 3, 4, 5
+
+    @property
+    def answered(self) -> int:
+        """Surveys answered."""
+        return sum(self.ratings)
+
+    @property
+    def response_rate(self) -> float | None:
+        """Share of surveys answered; None when none was sent."""
+        return self.answered / self.sent if self.sent else None
+
+    @property
+    def average(self) -> float | None:
+        """The average rating; None when nobody answered."""
+        answered = self.answered
+        return sum(r * n for r, n in zip(RATINGS, self.ratings, strict=True)) / answered if answered else None
+
+
+def _inside(moment: Column, periods: Periods) -> ColumnElement[bool]:
+    return and_(moment >= periods.start, moment < periods.end)
+
+
+def _status() -> ColumnElement[str]:
+    status: ColumnElement[str] = Event.data["status"].as_string()
+    return status
+
+
+async def volume(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Volume]:
+    """Filed, resolved, closed, reopened and cancelled per period, and what was open at each period's end."""
+    size = len(periods.periods)
+    filed = [0] * size
+    moved: dict[str, list[int]] = {status: [0] * size for status in MOVES}
+    period = periods.index_of(Request.created_at).label("period")
+    inner = select(period).where(where, _inside(Request.created_at, periods)).subquery()
+    for index, count in await session.execute(select(inner.c.period, func.count()).group_by(inner.c.period)):
+        filed[int(index)] = int(count)
+    status = _status()
+    inner = (select(periods.index_of(Event.at).label("period"), status.label("status"))
+             .join(Request, Request.id == Event.request_id)
+             .where(where, Event.kind == "status", status.in_(MOVES), _inside(Event.at, periods)).subquery())
+    found = await session.execute(select(inner.c.period, inner.c.status, func.count())
+                                  .group_by(inner.c.period, inner.c.status))
+    for index, moved_to, count in found:
+        moved[moved_to][int(index)] = int(count)
+    open_now = await _open_before(session, where, periods)
+    rows = []
+    for p in periods.periods:
+        i = p.index
+        open_now += filed[i] - sum(moved[s][i] for s in CLOSING) + sum(moved[s][i] for s in REOPENING)
+        rows.append(Volume(p, filed[i], moved["resolved"][i], moved["closed"][i], moved["reopened"][i],
+                           moved["cancelled"][i], open_now))
+    return rows
+
+
+async def _open_before(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> int:
+    """Requests open when the range starts, replayed from filings and status moves before it."""
+    filed = await session.scalar(select(func.count()).select_from(Request)
+                                 .where(where, Request.created_at < periods.start))
+    status = _status()
+    opened = await session.scalar(
+        select(func.sum(case((status.in_(CLOSING), -1), else_=1)))
+        .select_from(Event).join(Request, Request.id == Event.request_id)
+        .where(where, Event.kind == "status", status.in_(CLOSING + REOPENING), Event.at < periods.start))
+    return int(filed or 0) + int(opened or 0)
+
+
+async def _durations(session: AsyncSession, where: ColumnElement[bool], periods: Periods,
+                     end: Column) -> list[Durations]:
+    source = (select(periods.index_of(end).label("period"), seconds_between(Request.created_at, end).label("value"))
+              .where(where, _inside(end, periods)).subquery())
+    found: list[Spread] = spreads(await session.execute(percentile_select(source)), len(periods.periods))
+    return [Durations(p, s.count, s.median, s.p90) for p, s in zip(periods.periods, found, strict=True)]
+
+
+async def first_response(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Durations]:
+    """From filing to the first public reply by an agent, for requests first answered in each period."""
+    return await _durations(session, where, periods, Request.first_response_at)
+
+
+async def resolution(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Durations]:
+    """From filing to the latest resolution, for requests whose latest resolution falls in each period."""
+    return await _durations(session, where, periods, Request.resolved_at)
+
+
+async def sla_attainment(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Attainment]:
+    """Per period (of filing) and SLA target: clocks met in time, breached, still running."""
+    inner = (select(periods.index_of(SlaClock.started_at).label("period"), Request.zone_id, SlaClock.kind,
+                    SlaClock.target_hours,
+                    case((MET_IN_TIME, 1), else_=0).label("met"), case((BREACHED, 1), else_=0).label("breached"),
+                    case((RUNNING, 1), else_=0).label("running"))
+             .join(Request, Request.id == SlaClock.request_id)
+             .where(where, Request.status != "cancelled", _inside(SlaClock.started_at, periods)).subquery())
+    keys = (inner.c.period, inner.c.zone_id, inner.c.kind, inner.c.target_hours)
+    query = (select(*keys, func.sum(inner.c.met), func.sum(inner.c.breached), func.sum(inner.c.running))
+             .group_by(*keys).order_by(*keys))
+    return [Attainment(periods.periods[int(index)], zone, kind, float(target), int(met), int(breached), int(running))
+            for index, zone, kind, target, met, breached, running in await session.execute(query)]
+
+
+async def satisfaction(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Satisfaction]:
+    """Per period: surveys sent (withdrawn ones left out) and how many answered each rating."""
+    inner = (select(periods.index_of(Survey.sent_at).label("period"), Survey.status, Survey.rating)
+             .join(Request, Request.id == Survey.request_id)
+             .where(where, Survey.status != "withdrawn", _inside(Survey.sent_at, periods)).subquery())
+    keys = (inner.c.period, inner.c.status, inner.c.rating)
+    size = len(periods.periods)
+    sent = [0] * size
+    ratings = [[0] * len(RATINGS) for _period in range(size)]
+    for index, status, rating, count in await session.execute(select(*keys, func.count()).group_by(*keys)):
+        sent[int(index)] += int(count)
+        if status == "answered" and rating in RATINGS:
+            ratings[int(index)][rating - 1] += int(count)
+    return [Satisfaction(p, sent[p.index], tuple(ratings[p.index])) for p in periods.periods]
