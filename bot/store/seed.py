@@ -4,6 +4,14 @@ Requests are spread over the zones and categories of `app.yaml`, filed over the 
 working hours, by a few hundred requesters, with replies, notes, status changes and ratings in
 believable proportions. Rows are written with bulk INSERTs (the use cases would take minutes for
 100,000 requests, and the point here is volume, not the use cases, which the tests cover).
+
+The history the analytics read comes with them: about 7% of resolved requests were resolved
+once before, reopened and resolved again (the request keeps its latest resolution); every request of
+a zone with SLA rules has its two clocks (met, breached or running, due in calendar hours here, which
+is close enough for volume); every closed request was sent a survey, answered with its rating when it
+has one, else expired or still open. These are drawn from a random stream of their own, so the same
+seed still gives the same requests, comments and events as before they were added (events numbered
+after a reopening move along).
 """
 
 from __future__ import annotations
@@ -21,7 +29,8 @@ from sqlalchemy import Table, func, insert, select
 
 from bot import store
 from bot.config import AppConfig, load_config
-from bot.model import Comment, Event, Request
+from bot.model import Comment, Event, Request, SlaClock, Survey
+from bot.scheduler.sla import FIRST_RESPONSE, RESOLUTION, rule_for
 
 FIRST = ["Zack", "Max", "Ingrid", "Lars", "Sofia", "Emil", "Nora", "Jonas", "Sara", "Henrik", "Maja", "Anders",
          "Ida", "Tobias", "Elin", "Magnus", "Kari", "Ola", "Liv", "Sven"]
@@ -93,9 +102,57 @@ def _staff(config: AppConfig, zone: str, team: str | None) -> list[str]:
     return members or [m for t in config.teams_in(zone) for m in t.members]
 
 
-async def seed(config: AppConfig, url: str, count: int, rng_seed: int = 7, now: datetime | None = None) -> int:
-    """Insert `count` requests with their history and comments; returns the number of requests inserted."""
+def _clock(number: int, kind: str, target: float, started: datetime, ended: datetime | None,
+           now: datetime) -> dict[str, Any]:
+    due = started + timedelta(hours=target)
+    met = ended if ended is not None and ended <= due else None
+    breached = due if met is None and due <= now else None
+    return {"request_id": number, "kind": kind, "target_hours": target, "started_at": started, "paused_at": None,
+            "paused_hours": 0.0, "due_at": due, "met_at": met, "breached_at": breached, "warned_at": None}
+
+
+def _history(config: AppConfig, later: random.Random, row: dict[str, Any], now: datetime,
+             ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """A request's reopening (events), SLA clocks and survey, drawn from `later`, its stream of its own."""
+    number, created = row["id"], row["created_at"]
+    replied, resolved, closed = row["first_response_at"], row["resolved_at"], row["closed_at"]
+    who = row["assignee_email"] or row["requester_email"]
+    events: list[dict[str, Any]] = []
+    if resolved and resolved - (replied or created) > timedelta(hours=4) and later.random() < 0.08:
+        # Resolved too early once: the requester reopened it, and the request's resolution is the second one.
+        first = (replied or created) + (resolved - (replied or created)) / 3
+        reopened = first + (resolved - first) / 2
+        events += [
+            {"request_id": number, "at": first, "actor_email": who, "actor_name": who, "channel": "seed",
+             "kind": "status", "data": {"previous": "in_progress", "status": "resolved"}},
+            {"request_id": number, "at": reopened, "actor_email": row["requester_email"],
+             "actor_name": row["requester_name"], "channel": "seed", "kind": "status",
+             "data": {"previous": "resolved", "status": "reopened"}},
+        ]
+    clocks: list[dict[str, Any]] = []
+    zone = config.zone(row["zone_id"])
+    probe = Request(priority=row["priority"], category_id=row["category_id"], team_id=row["team_id"])
+    rule = rule_for(zone, probe) if zone is not None else None
+    if rule is not None:
+        clocks += [_clock(number, FIRST_RESPONSE, rule.first_response_hours, created, replied, now),
+                   _clock(number, RESOLUTION, rule.resolution_hours, created, resolved, now)]
+    surveys: list[dict[str, Any]] = []
+    if closed:
+        expires = closed + timedelta(days=7)
+        rating = row["satisfaction"]
+        status = "answered" if rating else ("expired" if expires <= now else "sent")
+        surveys.append({"request_id": number, "requester_email": row["requester_email"], "status": status,
+                        "rating": rating, "comment": None, "sent_at": closed, "expires_at": expires,
+                        "answered_at": closed + timedelta(hours=later.randint(1, 72)) if rating else None})
+    return events, clocks, surveys
+
+
+async def seed(config: AppConfig, url: str, count: int, rng_seed: int = 7, now: datetime | None = None,
+               days: int = 180) -> int:
+    """Insert `count` requests filed over the last `days` days with their history, comments, SLA clocks and
+    surveys; returns the number of requests inserted."""
     rng = random.Random(rng_seed)
+    later = random.Random(rng_seed + 1_000_003)  # the history added since: the requests stay as they were
     now = now or datetime.now(UTC)
     combos = _leaves(config)
     origins = _origins(config)
@@ -105,7 +162,7 @@ async def seed(config: AppConfig, url: str, count: int, rng_seed: int = 7, now: 
     statuses = ["closed"] * 55 + ["resolved"] * 10 + ["in_progress"] * 10 + ["new"] * 8 + ["accepted"] * 6 + [
         "waiting"] * 6 + ["cancelled"] * 5
     engine = store.create_engine(url)
-    tables = [cast(Table, m.__table__) for m in (Request, Event, Comment)]
+    tables = [cast(Table, m.__table__) for m in (Request, Event, Comment, SlaClock, Survey)]
     inserted = 0
     try:
         async with engine.connect() as conn:
@@ -115,11 +172,13 @@ async def seed(config: AppConfig, url: str, count: int, rng_seed: int = 7, now: 
             requests: list[dict[str, Any]] = []
             events: list[dict[str, Any]] = []
             comments: list[dict[str, Any]] = []
+            clocks: list[dict[str, Any]] = []
+            surveys: list[dict[str, Any]] = []
             for n in range(min(chunk, count - offset)):
                 number = start_id + offset + n + 1
                 zone, category, team = rng.choice(combos)
                 email, name = rng.choice(requesters)
-                created = _working_moment(rng, now, 180)
+                created = _working_moment(rng, now, days)
                 status = rng.choice(statuses)
                 staff = _staff(config, zone, team)
                 assignee = rng.choice(staff) if staff and status not in {"new", "cancelled"} else None
@@ -168,8 +227,12 @@ async def seed(config: AppConfig, url: str, count: int, rng_seed: int = 7, now: 
                     events.append({"request_id": number, "at": created + timedelta(hours=4),
                                    "actor_email": email, "actor_name": name, "channel": "seed", "kind": "status",
                                    "data": {"previous": "new", "status": "cancelled"}})
+                reopening, its_clocks, its_surveys = _history(config, later, requests[-1], now)
+                events += reopening
+                clocks += its_clocks
+                surveys += its_surveys
             async with engine.begin() as conn:
-                for table, rows in zip(tables, (requests, events, comments), strict=True):
+                for table, rows in zip(tables, (requests, events, comments, clocks, surveys), strict=True):
                     if rows:
                         await conn.execute(insert(table), rows)
             inserted += len(requests)
@@ -187,7 +250,7 @@ def _run(args: argparse.Namespace) -> int:
     url = store.database_url()
     store.upgrade(url)
     started = time.perf_counter()
-    count = asyncio.run(seed(config, url, args.requests, args.seed))
+    count = asyncio.run(seed(config, url, args.requests, args.seed, days=args.days))
     print(f"seeded {count} requests in {time.perf_counter() - started:.1f} s into {url.split('@')[-1]}")
     return 0
 
@@ -197,5 +260,6 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("seed", help="fill the database with fake but plausible requests (for measuring)")
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7, help="random seed: the same seed gives the same data")
+    parser.add_argument("--days", type=int, default=180, help="how far back requests were filed")
     parser.add_argument("--config")
     parser.set_defaults(handler=_run)
