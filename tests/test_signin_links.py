@@ -144,3 +144,23 @@ async def test_the_web_verb_answers_with_a_link_only_where_links_can_be_made(ser
     assert await signin_of(services).redeem(token_of(answered.link)) == ZACK
     assert (await run_command(services.desk, zack, "web 1 2", signin=signin_of(services))).text == \
         "Usage: web [number]"
+
+
+async def test_links_are_deleted_a_day_after_they_expired_and_stay_refused(services: Services,
+                                                                            clock: FakeClock) -> None:
+    """The retention job removes expired links (used or not); a removed link is still refused, and a
+    link that is still usable is kept."""
+    signin = signin_of(services)
+    used = await signin.create_link("zack@nordlys.example")
+    await signin.redeem(token_of(used))
+    unused = await signin.create_link("alexis.baker@nordlys.example")
+    clock.advance(timedelta(days=1, minutes=16))  # both expired more than a day ago
+    fresh = await signin.create_link("hanna.berg@nordlys.example")
+
+    await services.retention()
+
+    assert await count(services, LoginToken) == 1  # only the fresh link's row is left
+    for link in (used, unused):
+        with pytest.raises(DeskError):
+            await signin.redeem(token_of(link))
+    assert await signin.redeem(token_of(fresh)) == "hanna.berg@nordlys.example"

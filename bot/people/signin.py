@@ -31,7 +31,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -234,3 +234,17 @@ def _checked(landing: str | None) -> str | None:
     if found is None:
         raise ValueError(f"a sign-in link may only land on a page of this site, not {landing[:80]!r}")
     return found
+
+
+async def prune_tokens(sessions: async_sessionmaker[AsyncSession], now: datetime, keep: timedelta = timedelta(days=1),
+                       limit: int = 5000) -> int:
+    """Delete sign-in links and spent single-sign-on states that expired more than `keep` ago; at most
+    `limit` rows a call (the retention job calls again while a backlog lasts). Returns how many went.
+
+    Nothing is lost: an expired link is refused whether or not its row is there (a missing row reads as
+    not valid), and a spent state's attempt expired with it, so a replay is refused by its age."""
+    async with sessions() as session, session.begin():
+        old = select(LoginToken.jti).where(LoginToken.expires_at < now - keep).limit(limit).scalar_subquery()
+        result = await session.execute(delete(LoginToken).where(LoginToken.jti.in_(old))
+                                       .execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

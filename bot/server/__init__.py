@@ -36,6 +36,7 @@ from bot.delivery.outbox import OutboxSettings, OutboxWorker, Sender, backlog
 from bot.desk import Desk
 from bot.i18n import N_
 from bot.people.identity import Directory
+from bot.people.signin import prune_tokens
 from bot.server.stalls import StallWatch
 
 log = logging.getLogger(__name__)
@@ -109,8 +110,10 @@ class Services:
 
     async def retention(self) -> None:
         """Delete what is kept only for a while: processed inbound events and sent messages older than
-        RETAIN (both hold what people wrote; the request and its history keep what matters)."""
-        while await self.inbox.prune(RETAIN) + await self.outbox.prune(RETAIN) >= RETENTION_BATCH:
+        RETAIN (both hold what people wrote; the request and its history keep what matters), and
+        sign-in links and single-sign-on states a day after they expired."""
+        while (await self.inbox.prune(RETAIN) + await self.outbox.prune(RETAIN)
+               + await prune_tokens(self.sessions, self.clock.now())) >= RETENTION_BATCH:
             pass  # a backlog after an upgrade: small transactions until it is gone
 
 
