@@ -16,7 +16,7 @@ from bot.config import ConfigError, load_config, secret_problems
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = (ROOT / "app.yaml").read_text()
 GOOD = {
-    "issuer": "https://login.microsoftonline.com/8f1c2d3e-0000-4000-8000-000000000000/v2.0",
+    "issuer": "https://login.example.test/8f1c2d3e-0000-4000-8000-000000000000/v2.0",
     "client_id": "5a6b7c8d-0000-4000-8000-000000000000",
     "client_secret_env": "OIDC_CLIENT_SECRET",
     "label": "Microsoft",
@@ -50,7 +50,7 @@ def test_scopes_and_domains_may_be_written_as_people_write_them(tmp_path: Path) 
 
 BAD = [
     ({"issuer": "http://login.example.com"}, "sign_in.oidc.issuer", "must be https", "issuer:"),
-    ({"issuer": "login.microsoftonline.com"}, "sign_in.oidc.issuer", "expected a URL", "issuer:"),
+    ({"issuer": "login.example.test"}, "sign_in.oidc.issuer", "expected a URL", "issuer:"),
     ({"client_secret_env": "'s3cr3t~value'"}, "sign_in.oidc.client_secret_env",
      "expected the name of an environment variable", "client_secret_env:"),
     ({"scopes": "[email, profile]"}, "sign_in.oidc.scopes", "must include openid", "scopes:"),
