@@ -10,12 +10,19 @@ from bot import store
 from bot.model import Base
 
 
+def modelled(name: str | None, type_: str, parent_names: object) -> bool:
+    """What the models describe: everything but the full-text index (migration 0010), whose FTS5 virtual
+    tables and their shadow tables (SQLite) and maintained tables (PostgreSQL), all named `search_*`, are
+    kept by triggers and read with SQL of their own (`bot.desk.search`), not through the models."""
+    return not (type_ == "table" and name is not None and name.startswith("search_"))
+
+
 async def test_migrations_match_the_models(db_url: str) -> None:
     engine = store.create_engine(db_url)
     try:
         async with engine.connect() as conn:
             def diff(sync_conn):  # type: ignore[no-untyped-def]
-                context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+                context = MigrationContext.configure(sync_conn, opts={"compare_type": True, "include_name": modelled})
                 return compare_metadata(context, Base.metadata)
 
             changes = await conn.run_sync(diff)
