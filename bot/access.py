@@ -331,6 +331,44 @@ class Policy:
         )
         return or_(mine, team_tasks, zone_tasks)
 
+    # -- bundles (bot.desk.bundles) ------------------------------------------------------------------
+    def can_bundle(self, actor: Actor) -> bool:
+        """The actor may make bundles and act on them: someone who works requests. What a bundle may hold
+        is decided per request: a member is added or removed by an agent of that request (`Level.AGENT`),
+        so a bundle spans only zones its makers may work."""
+        return actor.is_staff
+
+    def bundle_member_clause(self, actor: Actor) -> ColumnElement[bool]:
+        """A WHERE clause over `Request`: the members of a bundle the actor is shown (and that a bundle's
+        reply or status change reaches when they act on it): requests they may read as staff (READER or
+        more). The others are neither listed nor counted; for this reader they are not in the bundle."""
+        return self.request_clause(actor, Level.READER)
+
+    def sees_bundle(self, actor: Actor, created_by: str, members_shown: int) -> bool:
+        """Whether a bundle exists for the actor: one who works requests and made it, or is shown at least
+        one of its members (`bundle_member_clause`). Anyone else is told it was not found."""
+        return self.can_bundle(actor) and (created_by == actor.email or members_shown > 0)
+
+    # -- saved views (bot.desk.views) ----------------------------------------------------------------
+    def view_clause(self, actor: Actor) -> ColumnElement[bool]:
+        """A WHERE clause over `SavedView`: the views the actor may open, their own and those shared with a
+        team they are a member of. Anyone else's view does not exist for them ("not found"). A view keeps a
+        query, never rows: what it lists is always what the viewer's own access selects."""
+        mine = SavedView.owner_email == actor.email
+        return or_(mine, SavedView.team_id.in_(sorted(actor.teams))) if actor.teams else mine
+
+    def may_open_view(self, actor: Actor, view: SavedView) -> bool:
+        """`view_clause` for one view."""
+        return view.owner_email == actor.email or (view.team_id is not None and view.team_id in actor.teams)
+
+    def may_change_view(self, actor: Actor, view: SavedView) -> bool:
+        """Only a view's owner renames, re-shares or deletes it; team members only open it."""
+        return view.owner_email == actor.email
+
+    def may_share_view_with(self, actor: Actor, team_id: str) -> bool:
+        """A view is shared with one of its owner's own teams, nobody else's."""
+        return team_id in actor.teams and self.config.team(team_id) is not None
+
 
 def everything() -> ColumnElement[bool]:
     """For administrative CLI paths that act for the organisation (export, erase), never for a person."""

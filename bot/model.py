@@ -514,3 +514,27 @@ class RequestMeasure(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(index=True)
     resolution_seconds: Mapped[int | None] = mapped_column(BigInteger)
     resolution_working_seconds: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Bundle(Base):
+    """Related requests grouped to act on together (one outage, many reports): `bot.desk.bundles`."""
+
+    __tablename__ = "bundles"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime]
+
+
+class BundleMember(Base):
+    """A request in a bundle; a request is in one bundle at most."""
+
+    __tablename__ = "bundle_members"
+
+    bundle_id: Mapped[int] = mapped_column(ForeignKey("bundles.id", ondelete="CASCADE"), primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True)
+    added_by: Mapped[str] = mapped_column(String(254))
+    added_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("request_id", name="uq_bundle_members_request"),)

@@ -18,12 +18,13 @@ uses the same few calls (see `bot/desk/unit.py`), not a new method here.
 | tasks to teams and agents | `tasks` |
 | what a person may read | `reads` |
 | approvals, surveys (feature modules) | `approvals`, `surveys` |
+| one action on many requests; bundles | `bulk`, `bundles` |
 """
 
 from __future__ import annotations
 
 from bot.config import Zone
-from bot.desk import conversation, fields, lifecycle, ownership, reads, tasks, transfers
+from bot.desk import bulk, bundles, conversation, fields, lifecycle, ownership, reads, tasks, transfers
 from bot.desk import receive as receiving
 from bot.desk.intake import Intake, intake_zone, mapped_zone
 from bot.desk.unit import compute_priority
@@ -87,6 +88,15 @@ class Desk(Intake):
     count_requests = reads.count_requests
     list_tasks = reads.list_tasks
     get_task = reads.get_task
+
+    bulk_action = bulk.bulk_action
+    create_bundle = bundles.create_bundle
+    add_to_bundle = bundles.add_to_bundle
+    remove_from_bundle = bundles.remove_from_bundle
+    get_bundle = bundles.get_bundle
+    list_bundles = bundles.list_bundles
+    reply_to_bundle = bundles.reply_to_bundle
+    set_bundle_status = bundles.set_bundle_status
 
     handled = receiving.handled
     mark_handled = receiving.mark_handled
