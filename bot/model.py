@@ -171,9 +171,6 @@ class Label(Base):
     owner_email: Mapped[str] = mapped_column(String(254), primary_key=True)
     label: Mapped[str] = mapped_column(String(40), primary_key=True)
 
-    # A list filtered by label asks for one person's labels (bot.desk.listing, migration 0011).
-    __table_args__ = (Index("ix_labels_owner", "owner_email", "label"),)
-
 
 class Relation(Base):
     """A relation between two requests of one zone, stored once with a_id < b_id."""
@@ -455,86 +452,3 @@ class WeeklyReport(Base):
     changed_by: Mapped[str] = mapped_column(String(254))
     changed_at: Mapped[datetime]
 
-
-class Bundle(Base):
-    """Related requests grouped to act on together (one outage, many reports): `bot.desk.bundles`."""
-
-    __tablename__ = "bundles"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    title: Mapped[str] = mapped_column(String(200))
-    created_by: Mapped[str] = mapped_column(String(254))
-    created_at: Mapped[datetime]
-
-
-class BundleMember(Base):
-    """A request in a bundle; a request is in one bundle at most."""
-
-    __tablename__ = "bundle_members"
-
-    bundle_id: Mapped[int] = mapped_column(ForeignKey("bundles.id", ondelete="CASCADE"), primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True)
-    added_by: Mapped[str] = mapped_column(String(254))
-    added_at: Mapped[datetime]
-
-    __table_args__ = (UniqueConstraint("request_id", name="uq_bundle_members_request"),)
-
-
-class SavedView(Base):
-    """A request list's query kept under a name (`bot.desk.views`): its owner's, or shared with one of their
-    teams (`team_id`). It keeps the query, never rows: opening it lists with the viewer's own access."""
-
-    __tablename__ = "saved_views"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    owner_email: Mapped[str] = mapped_column(String(254))
-    name: Mapped[str] = mapped_column(String(80))
-    query: Mapped[str] = mapped_column(Text)
-    team_id: Mapped[str | None] = mapped_column(String(40), index=True)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
-
-    __table_args__ = (UniqueConstraint("owner_email", "name", name="uq_saved_views_owner_name"),)
-
-
-class RequestMeasure(Base):
-    """How long a request took to be answered and resolved, in calendar and in working time, measured once
-    when its first response or its resolution is recorded (`bot.analytics.measuring`), for the analytics.
-
-    One row per request with a first response or a resolution; a reopened request keeps its first response
-    and loses its resolution until it is resolved again. Seconds are whole; working seconds leave out
-    nights, weekends, holidays and the time the request was paused (decision 0010)."""
-
-    __tablename__ = "request_measures"
-
-    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True)
-    first_response_at: Mapped[datetime | None] = mapped_column(index=True)
-    first_response_seconds: Mapped[int | None] = mapped_column(BigInteger)
-    first_response_working_seconds: Mapped[int | None] = mapped_column(BigInteger)
-    resolved_at: Mapped[datetime | None] = mapped_column(index=True)
-    resolution_seconds: Mapped[int | None] = mapped_column(BigInteger)
-    resolution_working_seconds: Mapped[int | None] = mapped_column(BigInteger)
-
-
-class Bundle(Base):
-    """Related requests grouped to act on together (one outage, many reports): `bot.desk.bundles`."""
-
-    __tablename__ = "bundles"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    title: Mapped[str] = mapped_column(String(200))
-    created_by: Mapped[str] = mapped_column(String(254))
-    created_at: Mapped[datetime]
-
-
-class BundleMember(Base):
-    """A request in a bundle; a request is in one bundle at most."""
-
-    __tablename__ = "bundle_members"
-
-    bundle_id: Mapped[int] = mapped_column(ForeignKey("bundles.id", ondelete="CASCADE"), primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True)
-    added_by: Mapped[str] = mapped_column(String(254))
-    added_at: Mapped[datetime]
-
-    __table_args__ = (UniqueConstraint("request_id", name="uq_bundle_members_request"),)
