@@ -452,3 +452,27 @@ class WeeklyReport(Base):
     changed_by: Mapped[str] = mapped_column(String(254))
     changed_at: Mapped[datetime]
 
+
+class Bundle(Base):
+    """Related requests grouped to act on together (one outage, many reports): `bot.desk.bundles`."""
+
+    __tablename__ = "bundles"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime]
+
+
+class BundleMember(Base):
+    """A request in a bundle; a request is in one bundle at most."""
+
+    __tablename__ = "bundle_members"
+
+    bundle_id: Mapped[int] = mapped_column(ForeignKey("bundles.id", ondelete="CASCADE"), primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True)
+    added_by: Mapped[str] = mapped_column(String(254))
+    added_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("request_id", name="uq_bundle_members_request"),)
+
