@@ -15,8 +15,12 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from adapters.web.analytics import AnalyticsPages
+from adapters.web.board import BoardPage
+from adapters.web.bulk import BulkActions
+from adapters.web.bundles import BundlePages
 from adapters.web.desk import AgentDesk
 from adapters.web.forms_pages import FormPages
+from adapters.web.lists import ListPages
 from adapters.web.oidc import single_sign_on
 from adapters.web.pages import STATIC, add_security_headers
 from adapters.web.portal import Portal
@@ -40,9 +44,12 @@ class WebChannel:
         organisation = services.config.organisation
         # The organisation's word for a zone, in the language each page is rendered in.
         site.pages.per_page = lambda: {"zone_word": organisation.zone_word, "zone_noun": organisation.zone_noun}
-        # FormPages before RequestPage: its /requests/{n}/approval must win over the generic action route.
-        for part in (Portal(site), FormPages(site), RequestPage(site), AgentDesk(site), AnalyticsPages(site)):
+        for part in (Portal(site), FormPages(site), RequestPage(site), AgentDesk(site), AnalyticsPages(site),
+                     BoardPage(site), ListPages(site)):
             part.add_routes(app.router)
+        bulk = BulkActions(site)  # POST /bulk, and the bulk bar's choices on every page that includes it
+        for extra in (bulk, BundlePages(site, bulk)):
+            extra.add_routes(app.router)
         sso = single_sign_on(site, env)  # "Sign in with Microsoft" when app.yaml has sign_in.oidc and its secret
         if sso is not None:
             sso.add_routes(app.router)
