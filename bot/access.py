@@ -289,6 +289,31 @@ class Policy:
             parts.append(and_(Request.team_id.is_(None), Request.zone_id.in_(sorted(scope.team_zones))))
         return and_(self.request_clause(actor, Level.READER), or_(*parts))
 
+    # -- the status board (bot.desk.board) ------------------------------------------------------
+    def board_zones(self, actor: Actor) -> frozenset[str]:
+        """Zones whose board the actor may open: those they work in (their teams' zones) and those they
+        manage. Reading a zone through `visible_to` grants no board: a board is a team's working view."""
+        return frozenset(z for z in self.acting_zones(actor) | actor.manages if self.config.zone(z) is not None)
+
+    def can_open_board(self, actor: Actor, zone_id: str, team_id: str | None = None) -> bool:
+        """The actor may open the board of this zone, or of this team of the zone: a zone of `board_zones`,
+        and a team of it that is not private to others (`hidden_teams`). What the board shows is still
+        only what `board_clause` selects."""
+        if zone_id not in self.board_zones(actor):
+            return False
+        if team_id is None:
+            return True
+        team = self.config.team(team_id)
+        return team is not None and team.zone == zone_id and team_id not in self.hidden_teams(actor)
+
+    def board_clause(self, actor: Actor, zone_id: str, team_id: str | None = None) -> ColumnElement[bool]:
+        """A WHERE clause over `Request`: the cards of one board, exactly the requests of that zone (and team)
+        that the actor may read one by one (READER or more); nothing at all for a board they may not open."""
+        if not self.can_open_board(actor, zone_id, team_id):
+            return false()
+        where = and_(self.request_clause(actor, Level.READER), Request.zone_id == zone_id)
+        return and_(where, Request.team_id == team_id) if team_id is not None else where
+
     # -- list queries in SQL ---------------------------------------------------------------------
     def request_clause(self, actor: Actor, minimum: Level = Level.REQUESTER) -> ColumnElement[bool]:
         """A WHERE clause over `Request` selecting exactly the requests `level` would grant `minimum`."""
