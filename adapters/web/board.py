@@ -38,7 +38,7 @@ from bot.errors import DeskError, Duplicate, NotFound
 from bot.i18n import N_, _
 
 BOARD_CSP = SECURITY_HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-src 'self'"
-LIST_PAGE = "/lists"  # the list page (adapters/web/lists.py) a column's "more" link opens, filtered by status
+LIST_PAGE = "/list"  # the list page (adapters/web/lists.py) a column's "more" link opens, filtered by status
 
 # What a move says, one whole sentence per status (the adjective agrees differently by language);
 # the same sentences as the request page's.

@@ -750,3 +750,62 @@ async def test_the_approvals_page_lists_exactly_the_approvals_naming_the_person(
         assert [v.request_id for v in await pending_for(desk, actor)] == [numbers[c] for c in waiting], person
         assert [v.request_id for v in await no_longer_needed(desk, actor)] == [numbers[c] for c in gone], person
         assert await waits_on(desk, actor) == bool(waiting), person
+
+
+# ---------------------------------------------------------------- the status board (bot.desk.board)
+# Whose boards each person may open (zones they work in or manage, and those zones' teams not private to
+# others); everyone else has none. On every board they may open, the cards are exactly the requests of
+# that zone (and team) the per-request rule lets them read (READER or more), and a card moves (has a
+# move form, drags) exactly when they may act on it (AGENT).
+BOARDS = {
+    "alexis": {"it", "it/it-support"},
+    "ivar": {"it", "it/it-support"},
+    "frida": {"front-desk", "front-desk/dispatch"},
+    "hanna": {"hr", "hr/hr-service"},
+    "olav": {"hr", "hr/hr-service", "hr/employee-relations"},
+    "nora": {"hr", "hr/hr-service"},  # manages HR, in no team: reads its board, the private team's cards not
+    "erika": {"finance", "finance/payroll", "finance/accounting"},
+    "per": {"finance", "finance/payroll", "finance/accounting"},
+    "siri": {"facilities", "facilities/facilities-team"},
+}
+
+
+async def test_a_board_shows_exactly_what_the_rule_lets_its_reader_read(world: World) -> None:
+    from bot.desk.board import BoardScope, NoBoard, board_scopes, choose_scope, open_board
+
+    desk, policy, config = world.desk, world.desk.policy, world.desk.config
+    rows = await _rows(world)
+    column_of = {number: column for column, number in world.numbers.items()}
+    every_board = [BoardScope(z.id) for z in config.zones] + [BoardScope(t.zone, t.id) for t in config.teams]
+    for person in EXPECTED:
+        actor = world.who(person)
+        name = {f"{s.zone_id}/{s.team_id}" if s.team_id else s.zone_id for s in board_scopes(desk, actor)}
+        assert name == BOARDS.get(person, set()), person
+        if not name:
+            with pytest.raises(DeskError) as refused:
+                choose_scope(desk, actor, None, None)
+            assert "The board is for agents" in refused.value.message, person
+        for scope in every_board:
+            where = f"{person} on {scope}"
+            opens = policy.can_open_board(actor, scope.zone_id, scope.team_id)
+            key = f"{scope.zone_id}/{scope.team_id}" if scope.team_id else scope.zone_id
+            assert opens == (key in name), where
+            if not opens:
+                with pytest.raises(NoBoard):
+                    await open_board(desk, actor, scope)
+                with pytest.raises(NoBoard if name else DeskError):  # no board at all: told the board is for agents
+                    choose_scope(desk, actor, scope.zone_id, scope.team_id)
+                async with world.services.sessions() as session:
+                    assert not list((await session.execute(select(Request.id).where(
+                        policy.board_clause(actor, scope.zone_id, scope.team_id)))).scalars()), where
+                continue
+            board = await open_board(desk, actor, scope, limit=500)
+            shown = {c.number: c for column in board.columns for c in column.cards}
+            expected = {r.id for r in rows.values() if r.zone_id == scope.zone_id
+                        and (scope.team_id is None or r.team_id == scope.team_id)
+                        and _level(person, column_of[r.id]) >= R}
+            assert set(shown) == expected, where
+            assert board.total == len(expected), where
+            for number, card in shown.items():
+                assert card.can_move == (_level(person, column_of[number]) == A), (where, number)
+                assert card.status == rows[column_of[number]].status, (where, number)

@@ -173,7 +173,7 @@ async def test_each_column_shows_its_first_cards_most_urgent_and_oldest_first_an
     assert shown[:3] == [urgent, numbers[0], numbers[1]]
     assert f'<span class="count" data-count="{CARDS + 2}">{CARDS + 2}</span>' in page.html
     assert "2 more in the list" in page.text
-    assert 'href="/lists?zone=it&amp;status=new"' in page.html
+    assert 'href="/list?zone=it&amp;status=new"' in page.html
 
 
 # ---------------------------------------------------------------------------------------------- moving
