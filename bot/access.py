@@ -32,7 +32,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from bot.config import AppConfig, Role, Team, Zone
 from bot.errors import DeskError, NotFound
 from bot.i18n import N_, _
-from bot.model import Approval, ApprovalVote, Request, Task
+from bot.model import Approval, ApprovalVote, Request, SavedView, Task
 
 
 class Level(enum.IntEnum):

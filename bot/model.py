@@ -171,6 +171,9 @@ class Label(Base):
     owner_email: Mapped[str] = mapped_column(String(254), primary_key=True)
     label: Mapped[str] = mapped_column(String(40), primary_key=True)
 
+    # A list filtered by label asks for one person's labels (bot.desk.listing, migration 0011).
+    __table_args__ = (Index("ix_labels_owner", "owner_email", "label"),)
+
 
 class Relation(Base):
     """A relation between two requests of one zone, stored once with a_id < b_id."""
@@ -476,3 +479,19 @@ class BundleMember(Base):
 
     __table_args__ = (UniqueConstraint("request_id", name="uq_bundle_members_request"),)
 
+
+class SavedView(Base):
+    """A request list's query kept under a name (`bot.desk.views`): its owner's, or shared with one of their
+    teams (`team_id`). It keeps the query, never rows: opening it lists with the viewer's own access."""
+
+    __tablename__ = "saved_views"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    owner_email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(80))
+    query: Mapped[str] = mapped_column(Text)
+    team_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("owner_email", "name", name="uq_saved_views_owner_name"),)

@@ -23,10 +23,10 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, exists, false, func, literal, or_, select, tuple_
@@ -121,10 +121,8 @@ class FilterError(DeskError):
         self.problems = tuple(problems)
 
 
-class QueryValues(Protocol):
-    """A URL query: aiohttp's and multidict's `MultiDict` (repeated keys), or a plain mapping."""
-
-    def get(self, key: str, default: Any = None) -> Any: ...
+QueryValues = Mapping[str, Any]
+"""A URL query: aiohttp's and multidict's `MultiDict` (repeated keys read with `getall`), or a plain mapping."""
 
 
 def column_name(config: AppConfig, column: str) -> str:
