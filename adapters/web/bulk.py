@@ -104,7 +104,8 @@ class BulkActions:
             zone, _slash, category = visit.field("zone").partition("/")
             outcome = await self.desk.bulk_action(
                 actor, numbers, action, assignee=visit.field("assignee"), status=visit.field("status"),
-                reason=visit.field("reason"), label=visit.field("label"), zone=zone, category=category,
+                reason=visit.field("transfer_reason" if action == "transfer" else "reason"),
+                label=visit.field("label"), zone=zone, category=category,
                 text=visit.field("text"), dedupe_key=key)
         except Duplicate:
             return self.result(visit, back, error=_("This form was sent before; nothing was done twice."))

@@ -123,6 +123,7 @@ async def test_a_bad_action_is_refused_before_anything_is_done(desk: Desk, servi
                                                                kwargs: dict[str, str], message: str) -> None:
     number = await file(desk, ZACK, "Screen")
     events = await rows(services, Event)
+    kwargs = dict(kwargs)  # the table is shared by both databases
     action = kwargs.pop("action")
     with pytest.raises(DeskError) as refused:
         await desk.bulk_action(desk.actor(ALEXIS), [number], action, **kwargs)
@@ -201,8 +202,8 @@ async def test_a_bundle_reply_and_status_reach_every_member_on_its_own(desk: Des
 
     moved = await desk.set_bundle_status(alexis, bundle, "resolved", "VPN is back.")
     assert moved.done == tuple(numbers[:2])
-    assert moved.refused == (Refused(numbers[2], f"Request #{numbers[2]} cannot go from closed to resolved: a closed request "
-                                           "can only be reopened."),)
+    assert moved.refused == (Refused(numbers[2], f"Request #{numbers[2]} cannot go from closed to resolved: "
+                                                 "a closed request can only be reopened."),)
     async with services.sessions() as session:
         first = await session.get(Request, numbers[0])
         assert first is not None and (first.status, first.resolution) == ("resolved", "VPN is back.")

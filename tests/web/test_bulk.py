@@ -152,3 +152,15 @@ async def test_a_bundle_from_the_bar_and_its_page(browsers: Callable[[], Browser
     assert "VPN outage" not in (await hr_agent.get("/bundles")).text
     post = await hr_agent.post(f"/bundles/{bundle}/reply", {"text": "hi"})
     assert post.status == 404
+
+
+async def test_the_list_and_the_board_carry_the_bulk_bar(browsers: Callable[[], Browser]) -> None:
+    numbers = await filed(browsers, ["Printer jam"])
+    agent = browsers()
+    await agent.sign_in(IT_AGENT)
+    for path in ("/list?zone=it", "/board?zone=it"):
+        page = await agent.get(path)
+        assert page.status == 200, path
+        assert f'name="n" value="{numbers[0]}" form="bulk"' in page.html, path
+        assert '<form id="bulk" method="post" action="/bulk"' in page.html, path
+        assert f'name="next" value="{path}"' in page.html.replace("&amp;", "&"), path
