@@ -25,6 +25,7 @@ from adapters.web.oidc import single_sign_on
 from adapters.web.pages import STATIC, add_security_headers
 from adapters.web.portal import Portal
 from adapters.web.request_page import RequestPage
+from adapters.web.search import SearchPage
 from adapters.web.site import Site
 from bot.server import Services
 
@@ -45,7 +46,7 @@ class WebChannel:
         # The organisation's word for a zone, in the language each page is rendered in.
         site.pages.per_page = lambda: {"zone_word": organisation.zone_word, "zone_noun": organisation.zone_noun}
         for part in (Portal(site), FormPages(site), RequestPage(site), AgentDesk(site), AnalyticsPages(site),
-                     BoardPage(site), ListPages(site)):
+                     BoardPage(site), ListPages(site), SearchPage(site)):
             part.add_routes(app.router)
         bulk = BulkActions(site)  # POST /bulk, and the bulk bar's choices on every page that includes it
         for extra in (bulk, BundlePages(site, bulk)):

@@ -17,6 +17,7 @@ uses the same few calls (see `bot/desk/unit.py`), not a new method here.
 | transfer to another zone | `transfers` |
 | tasks to teams and agents | `tasks` |
 | what a person may read | `reads` |
+| full-text search | `search` |
 | approvals, surveys (feature modules) | `approvals`, `surveys` |
 | one action on many requests; bundles | `bulk`, `bundles` |
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 from bot.config import Zone
 from bot.desk import bulk, bundles, conversation, fields, lifecycle, ownership, reads, tasks, transfers
 from bot.desk import receive as receiving
+from bot.desk import search as searching
 from bot.desk.intake import Intake, intake_zone, mapped_zone
 from bot.desk.unit import compute_priority
 
@@ -88,6 +90,7 @@ class Desk(Intake):
     count_requests = reads.count_requests
     list_tasks = reads.list_tasks
     get_task = reads.get_task
+    search = searching.search
 
     bulk_action = bulk.bulk_action
     create_bundle = bundles.create_bundle

@@ -324,10 +324,21 @@ async def create_app(services: Services, env: Mapping[str, str] | None = None, *
         mounted.append(channel.name)
         log.info("channel %s: mounted", channel.name)
     app[CHANNELS] = tuple(mounted)
+    app.on_startup.append(_search_languages)
     if background:
         app.on_startup.append(_start_background)
         app.on_cleanup.append(_stop_background)
     return app
+
+
+async def _search_languages(app: web.Application) -> None:
+    """PostgreSQL's search index reads each zone's texts in its language (`bot.desk.search`)."""
+    from bot.desk.search import remember_languages
+
+    try:
+        await remember_languages(app[SERVICES].desk)
+    except Exception as exc:  # the index still works, with the languages last saved (or `simple`)
+        log.warning("search: the zones' languages were not saved (%s)", type(exc).__name__)
 
 
 async def _start_background(app: web.Application) -> None:
