@@ -188,7 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions() -> list[Callable[[Any], None]]:
     """Sub-commands that live beside their feature (seed, export-form...), registered if present."""
     found = []
-    for module in ("bot.store.seed", "bot.catalog.exports", "bot.store.backup", "bot.i18n.catalogues"):
+    for module in ("bot.store.seed", "bot.catalog.exports", "bot.store.backup", "bot.i18n.catalogues",
+                   "bot.analytics.measuring"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ImportError:

@@ -495,3 +495,22 @@ class SavedView(Base):
     updated_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("owner_email", "name", name="uq_saved_views_owner_name"),)
+
+
+class RequestMeasure(Base):
+    """How long a request took to be answered and resolved, in calendar and in working time, measured once
+    when its first response or its resolution is recorded (`bot.analytics.measuring`), for the analytics.
+
+    One row per request with a first response or a resolution; a reopened request keeps its first response
+    and loses its resolution until it is resolved again. Seconds are whole; working seconds leave out
+    nights, weekends, holidays and the time the request was paused (decision 0010)."""
+
+    __tablename__ = "request_measures"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True)
+    first_response_at: Mapped[datetime | None] = mapped_column(index=True)
+    first_response_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    first_response_working_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    resolved_at: Mapped[datetime | None] = mapped_column(index=True)
+    resolution_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    resolution_working_seconds: Mapped[int | None] = mapped_column(BigInteger)

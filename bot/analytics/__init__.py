@@ -14,6 +14,9 @@ Who sees which figures is `bot.access.Policy.analytics_scope`: zone managers the
 own teams, nobody else anything; a figure never counts a request its reader could not open.
 """
 
+# The scheduler first: its weekly report reads `report`, and `figures` reads the SLA clocks from the scheduler,
+# so either package may be imported first.
+import bot.scheduler  # noqa: F401
 from bot.analytics.query import NoFigures, Query
 from bot.analytics.report import TABLES, Report, build_report, chart_data, csv_table
 

@@ -4,7 +4,8 @@ response and resolution times, SLA attainment, satisfaction.
 Every function takes the requests to count as a WHERE clause over `Request` (`bot.analytics.query.counted`:
 the reader's access, then the filters) and the report's `Periods`, and returns one row per period (per
 period and SLA target for attainment). Each runs a few aggregate statements; what comes back to Python
-is a handful of numbers per period, however many requests there are. Times are calendar time.
+is a handful of numbers per period, however many requests there are. Durations are read from the measures
+kept when each request was answered or resolved (`bot.analytics.measuring`), in calendar and working time.
 
 Definitions (what the page's help texts say in words):
 
@@ -16,6 +17,10 @@ Definitions (what the page's help texts say in words):
   period (notes, claims and status changes are no response).
 - **resolution**: from filing to the request's latest resolution, for requests whose latest resolution
   falls in the period (a reopened request counts again once resolved again, with its whole time).
+- Both in **calendar time** (every second from filing) and in **working time**: only the working hours of
+  the calendar of the zone holding the request at each moment, leaving out the time it stood paused as its
+  SLA clocks do (waiting on the requester, on an approval where its SLA rule says so, and resolved until
+  reopened). A request filed outside working hours or on a holiday starts counting when they next begin.
 - **SLA attainment**: the request's SLA clocks (`bot.scheduler.sla`, working time, paused while waiting on
   the requester) of requests filed in the period, per target: met in time, breached, still running;
   cancelled requests left out. Attainment is met in time / (met in time + breached).
@@ -30,9 +35,9 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.analytics.measures import Column, Spread, percentile_select, seconds_between, spreads
+from bot.analytics.measures import Column, percentile_select, spreads_of
 from bot.analytics.periods import Period, Periods
-from bot.model import Event, Request, SlaClock, Survey
+from bot.model import Event, Request, RequestMeasure, SlaClock, Survey
 from bot.scheduler.sla import BREACHED, MET_IN_TIME, RUNNING
 
 # Status moves counted as volume; those that close (-1) or open (+1) a request again for the backlog.
@@ -57,12 +62,15 @@ class Volume:
 
 @dataclass(frozen=True)
 class Durations:
-    """How long something took for the requests of one period (seconds of calendar time)."""
+    """How long something took for the requests of one period, in seconds: `median` and `p90` in calendar
+    time, `working_median` and `working_p90` in working time (see `bot.analytics.measuring`)."""
 
     period: Period
     count: int
     median: float | None
     p90: float | None
+    working_median: float | None = None
+    working_p90: float | None = None
 
 
 @dataclass(frozen=True)
@@ -162,22 +170,31 @@ async def _open_before(session: AsyncSession, where: ColumnElement[bool], period
     return int(filed or 0) + int(opened or 0)
 
 
-async def _durations(session: AsyncSession, where: ColumnElement[bool], periods: Periods,
-                     end: Column) -> list[Durations]:
-    source = (select(periods.index_of(end).label("period"), seconds_between(Request.created_at, end).label("value"))
+async def _durations(session: AsyncSession, where: ColumnElement[bool], periods: Periods, end: Column,
+                     calendar: Column, working: Column) -> list[Durations]:
+    """Per period of `end`, the percentiles of the measures kept at write time (`request_measures`),
+    calendar and working time ranked in one read."""
+    source = (select(periods.index_of(end).label("period"), calendar.label("calendar"), working.label("working"))
+              .select_from(RequestMeasure).join(Request, Request.id == RequestMeasure.request_id)
               .where(where, _inside(end, periods)).subquery())
-    found: list[Spread] = spreads(await session.execute(percentile_select(source)), len(periods.periods))
-    return [Durations(p, s.count, s.median, s.p90) for p, s in zip(periods.periods, found, strict=True)]
+    rows = await session.execute(percentile_select(source, values=("calendar", "working")))
+    by_calendar, by_working = spreads_of(rows, len(periods.periods), 2)
+    return [Durations(p, c.count, c.median, c.p90, w.median, w.p90)
+            for p, c, w in zip(periods.periods, by_calendar, by_working, strict=True)]
 
 
 async def first_response(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Durations]:
     """From filing to the first public reply by an agent, for requests first answered in each period."""
-    return await _durations(session, where, periods, Request.first_response_at)
+    m = RequestMeasure
+    return await _durations(session, where, periods, m.first_response_at, m.first_response_seconds,
+                            m.first_response_working_seconds)
 
 
 async def resolution(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Durations]:
     """From filing to the latest resolution, for requests whose latest resolution falls in each period."""
-    return await _durations(session, where, periods, Request.resolved_at)
+    m = RequestMeasure
+    return await _durations(session, where, periods, m.resolved_at, m.resolution_seconds,
+                            m.resolution_working_seconds)
 
 
 async def sla_attainment(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Attainment]:

@@ -61,23 +61,28 @@ def seconds_between(start: Column, end: Column) -> ColumnElement[int]:
     return epoch_seconds(end) - epoch_seconds(start)
 
 
-def percentile_select(source: Subquery, percentiles: tuple[int, ...] = PERCENTILES) -> Select[Any]:
-    """Per period of `source` (columns `period`, `value`: one row per measured thing), its count and, for each
-    percentile, the two values around its position (`interpolate` finishes the job).
+def percentile_select(source: Subquery, percentiles: tuple[int, ...] = PERCENTILES,
+                      values: tuple[str, ...] = ("value",)) -> Select[Any]:
+    """Per period of `source` (columns `period` and `values`: one row per measured thing), its count and, for
+    each value column and each percentile, the two values around its position (`interpolate` finishes the
+    job). Several value columns of the same rows (calendar and working time) are ranked in one read.
 
-    Columns: period, n, then (low, high) for each of `percentiles`.
+    Columns: period, n, then (low, high) for each of `percentiles` of each of `values`, in that order.
     """
-    ordinal = func.row_number().over(partition_by=source.c.period, order_by=source.c.value).label("ordinal")
+    ranks = [func.row_number().over(partition_by=source.c.period, order_by=source.c[name]).label(f"rank_{name}")
+             for name in values]
     total = func.count().over(partition_by=source.c.period).label("total")
-    ranked = select(source.c.period, source.c.value, ordinal, total).subquery()
-    n, r, v = ranked.c.total, ranked.c.ordinal, ranked.c.value
+    ranked = select(source.c.period, *(source.c[name] for name in values), *ranks, total).subquery()
+    n = ranked.c.total
     columns: list[ColumnElement[Any]] = [ranked.c.period, func.max(n)]
-    for p in percentiles:
-        # h - 1 = (n - 1) * p / 100; compared times 100, so every term is an integer.
-        at = (n - 1) * p
-        low = and_((r - 1) * 100 <= at, r * 100 > at)  # the rank floor(h)
-        high = and_((r - 1) * 100 >= at, (r - 2) * 100 < at)  # the rank ceil(h)
-        columns += [func.max(case((low, v))), func.max(case((high, v)))]
+    for name in values:
+        r, v = ranked.c[f"rank_{name}"], ranked.c[name]
+        for p in percentiles:
+            # h - 1 = (n - 1) * p / 100; compared times 100, so every term is an integer.
+            at = (n - 1) * p
+            low = and_((r - 1) * 100 <= at, r * 100 > at)  # the rank floor(h)
+            high = and_((r - 1) * 100 >= at, (r - 2) * 100 < at)  # the rank ceil(h)
+            columns += [func.max(case((low, v))), func.max(case((high, v)))]
     return select(*columns).group_by(ranked.c.period)
 
 
@@ -98,10 +103,19 @@ class Spread:
 
 
 def spreads(rows: Any, periods: int) -> list[Spread]:
-    """`percentile_select`'s rows (with `PERCENTILES`) as one `Spread` per period, empty periods included."""
-    found: dict[int, Spread] = {}
-    for period, n, low50, high50, low90, high90 in rows:
+    """`percentile_select`'s rows (with `PERCENTILES`, one value column) as one `Spread` per period, empty
+    periods included."""
+    return spreads_of(rows, periods, 1)[0]
+
+
+def spreads_of(rows: Any, periods: int, values: int) -> list[list[Spread]]:
+    """`percentile_select`'s rows (with `PERCENTILES`, `values` value columns) as, per value column, one
+    `Spread` per period, empty periods included."""
+    found: list[dict[int, Spread]] = [{} for _column in range(values)]
+    for period, n, *picks in rows:
         count = int(n)
-        found[int(period)] = Spread(count, interpolate(count, 50, low50, high50),
-                                    interpolate(count, 90, low90, high90))
-    return [found.get(i, Spread(0, None, None)) for i in range(periods)]
+        for column in range(values):
+            low50, high50, low90, high90 = picks[4 * column:4 * column + 4]
+            found[column][int(period)] = Spread(count, interpolate(count, 50, low50, high50),
+                                                interpolate(count, 90, low90, high90))
+    return [[kept.get(i, Spread(0, None, None)) for i in range(periods)] for kept in found]

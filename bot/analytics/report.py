@@ -85,6 +85,8 @@ class Summary:
     sla_breached: int
     average_rating: float | None
     response_rate: float | None
+    first_response_working_median: float | None = None
+    resolution_working_median: float | None = None
 
     @classmethod
     def of(cls, volume: Volume, first: Durations, resolution: Durations, sla: Sequence[Attainment],
@@ -92,7 +94,7 @@ class Summary:
         """The headline figures of one period's rows."""
         return cls(volume.period, volume.filed, volume.resolved, volume.reopened, volume.open_at_end, first.median,
                    resolution.median, sum(a.met for a in sla), sum(a.breached for a in sla), satisfaction.average,
-                   satisfaction.response_rate)
+                   satisfaction.response_rate, first.working_median, resolution.working_median)
 
     @property
     def sla_attainment(self) -> float | None:
@@ -136,8 +138,9 @@ def _totals(periods: Periods, volume: list[Volume], first: Durations, resolved: 
     return Totals(
         Volume(whole, sum(v.filed for v in volume), sum(v.resolved for v in volume), sum(v.closed for v in volume),
                sum(v.reopened for v in volume), sum(v.cancelled for v in volume), volume[-1].open_at_end),
-        Durations(whole, first.count, first.median, first.p90),
-        Durations(whole, resolved.count, resolved.median, resolved.p90),
+        Durations(whole, first.count, first.median, first.p90, first.working_median, first.working_p90),
+        Durations(whole, resolved.count, resolved.median, resolved.p90, resolved.working_median,
+                  resolved.working_p90),
         [Attainment(whole, zone, kind, target, *counts) for (zone, kind, target), counts in sorted(targets.items())],
         Satisfaction(whole, sum(s.sent for s in rated),
                      tuple(sum(s.ratings[i] for s in rated) for i in range(len(figures.RATINGS)))),
@@ -170,7 +173,8 @@ def _volume_rows(report: Report) -> list[list[str]]:
 
 
 def _durations_rows(rows: list[Durations]) -> list[list[str]]:
-    return [[*_dates(d.period), str(d.count), _hours(d.median), _hours(d.p90)] for d in rows]
+    return [[*_dates(d.period), str(d.count), _hours(d.median), _hours(d.p90), _hours(d.working_median),
+             _hours(d.working_p90)] for d in rows]
 
 
 def _sla_rows(report: Report) -> list[list[str]]:
@@ -184,16 +188,17 @@ def _satisfaction_rows(report: Report) -> list[list[str]]:
 
 
 _PERIOD = ["from", "to"]
+_DURATIONS = ["requests", "median_hours", "p90_hours", "working_median_hours", "working_p90_hours"]
 # The tables a CSV export may ask for (`table=`), each with its columns: stable identifiers, the same in every
-# language, as a spreadsheet or a script reads them. Durations in hours, shares from 0 to 1.
+# language, as a spreadsheet or a script reads them. Durations in hours (calendar time, then working time:
+# `working_` columns), shares from 0 to 1. New columns are added at the end of a table, never in between.
 TABLES: dict[str, tuple[list[str], Callable[[Report], list[list[str]]]]] = {
     "summary": ([*_PERIOD, "filed", "resolved", "reopened", "open_at_end", "first_response_median_hours",
                  "resolution_median_hours", "sla_met", "sla_breached", "sla_attainment", "average_rating",
                  "survey_response_rate"], _summary_rows),
     "volume": ([*_PERIOD, "filed", "resolved", "closed", "reopened", "cancelled", "open_at_end"], _volume_rows),
-    "first_response": ([*_PERIOD, "requests", "median_hours", "p90_hours"],
-                       lambda r: _durations_rows(r.first_response)),
-    "resolution": ([*_PERIOD, "requests", "median_hours", "p90_hours"], lambda r: _durations_rows(r.resolution)),
+    "first_response": ([*_PERIOD, *_DURATIONS], lambda r: _durations_rows(r.first_response)),
+    "resolution": ([*_PERIOD, *_DURATIONS], lambda r: _durations_rows(r.resolution)),
     "sla": ([*_PERIOD, "zone", "clock", "target_hours", "met", "breached", "running", "attainment"], _sla_rows),
     "satisfaction": ([*_PERIOD, "surveys_sent", "answered", "response_rate", "average_rating", "rated_1", "rated_2",
                       "rated_3", "rated_4", "rated_5"], _satisfaction_rows),
@@ -211,16 +216,20 @@ def csv_table(report: Report, table: str = "summary") -> str:
     return out.getvalue()
 
 
+def _duration_series(rows: list[Durations]) -> dict[str, list[float | None]]:
+    return {"median_seconds": [d.median for d in rows], "p90_seconds": [d.p90 for d in rows],
+            "working_median_seconds": [d.working_median for d in rows],
+            "working_p90_seconds": [d.working_p90 for d in rows]}
+
+
 def chart_data(report: Report) -> dict[str, Any]:
     """The figures as plain data, one list per series in period order: what charts will draw."""
     return {
         "periods": [{"from": p.first.isoformat(), "to": p.last.isoformat()} for p in report.periods.periods],
         "volume": {name: [getattr(v, name) for v in report.volume]
                    for name in ("filed", "resolved", "closed", "reopened", "cancelled", "open_at_end")},
-        "first_response": {"median_seconds": [d.median for d in report.first_response],
-                           "p90_seconds": [d.p90 for d in report.first_response]},
-        "resolution": {"median_seconds": [d.median for d in report.resolution],
-                       "p90_seconds": [d.p90 for d in report.resolution]},
+        "first_response": _duration_series(report.first_response),
+        "resolution": _duration_series(report.resolution),
         "sla": [{"period": a.period.index, "zone_id": a.zone_id, "clock": a.kind, "target_hours": a.target_hours,
                  "met": a.met, "breached": a.breached, "running": a.running} for a in report.sla],
         "satisfaction": {"sent": [s.sent for s in report.satisfaction],

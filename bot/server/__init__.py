@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import store
+from bot.analytics import measuring  # noqa: F401  (measures requests as they are answered and resolved)
 from bot.catalog import Catalog, load_catalog
 from bot.clock import Clock, SystemClock
 from bot.config import AppConfig, load_config
