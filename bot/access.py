@@ -215,6 +215,11 @@ class Policy:
                  if self.can_work_in(actor_for(self.config, p.email, None, "web"), zone_id, team_id)]
         return sorted(found, key=lambda item: (item[1], item[0]))
 
+    def may_file_on_behalf(self, actor: Actor, zone_id: str) -> bool:
+        """The actor may file a request for someone else (who phoned, who stopped by) in this zone: a
+        dispatcher anywhere (they route what reaches them), an agent in a zone they work."""
+        return actor.is_dispatcher or zone_id in self.acting_zones(actor)
+
     def can_resolve_in(self, zone_id: str) -> bool:
         """A dispatcher zone routes requests but never resolves them."""
         zone = self.config.zone(zone_id)

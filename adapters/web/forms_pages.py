@@ -13,7 +13,8 @@ from adapters.web.site import Site, Visit
 from bot.catalog import export_form, file_form
 from bot.catalog.forms import Form
 from bot.desk import WEB
-from bot.desk.approvals import decide, no_longer_needed, pending_for, request_approval
+from bot.desk.approvals import decide, no_longer_needed, pending_for
+from bot.desk.behalf import requester_for
 from bot.errors import DeskError, Duplicate, NotFound
 from bot.i18n import _
 
@@ -26,7 +27,7 @@ class FormPages:
         self.services = site.services
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
-        """Mount before the request page's generic `/requests/{n}/{action}` route."""
+        """Forms, approvals and exports (asking for an approval is on the request page: its "Edit" panel)."""
         route = self.site.route
         router.add_get("/forms", route(self.list_forms))
         router.add_get(r"/forms/{form:[a-z0-9_-]+}", route(self.show_form))
@@ -34,7 +35,6 @@ class FormPages:
         router.add_get(r"/forms/{form:[a-z0-9_-]+}/export.csv", route(self.export))
         router.add_get("/approvals", route(self.approvals))
         router.add_post(r"/approvals/{approval:\d{1,9}}", route(self.decide))
-        router.add_post(r"/requests/{number:\d{1,9}}/approval", route(self.ask_approval))
 
     def _form(self, visit: Visit) -> Form:
         form = self.services.catalog.forms.get(visit.request.match_info["form"])
@@ -50,7 +50,9 @@ class FormPages:
 
     async def show_form(self, visit: Visit) -> web.StreamResponse:
         """A form rendered from its definition."""
-        return self.site.page(visit, "form.html", form=self._form(visit).localised(), values={}, field_errors={})
+        form = self._form(visit)
+        return self.site.page(visit, "form.html", form=form.localised(), values={}, field_errors={},
+                              may_file_for=self.services.desk.policy.may_file_on_behalf(visit.user, form.zone))
 
     async def submit_form(self, visit: Visit) -> web.StreamResponse:
         """File it, or show every invalid field next to the field (nothing is filed then)."""
@@ -60,20 +62,30 @@ class FormPages:
         for field in form.fields:
             values = [v for v in posted.getall(field.id, []) if isinstance(v, str)]
             raw[field.id] = values if field.type == "multi_select" else (values[0] if values else "")
+        may_file_for = self.services.desk.policy.may_file_on_behalf(visit.user, form.zone)
+        typed_for = visit.field("for_requester").strip()
         try:
+            # For someone who phoned: the request is theirs (`on_behalf_of`), and the desk decides who may.
+            behalf = await requester_for(self.services.desk, typed_for) if typed_for else None
             outcome = await file_form(self.services.desk, self.services.catalog, visit.user, WEB, form.id, raw,
-                                      dedupe_key=visit.dedupe_key())
+                                      dedupe_key=visit.dedupe_key(), on_behalf_of=behalf)
         except Duplicate:
             # Sent twice (a double click, a re-sent POST): the first one filed it. Showing the form again
             # would hand out a fresh one-time key, so "Send" on it would file the request a second time.
             visit.session.flash(_("That request was already filed."))
             return self.site.redirect("/requests")
         except DeskError as exc:
-            return self.site.page(visit, "form.html", 400, errors=(exc.message,), form=form.localised(), values=raw,
-                                  field_errors={})
+            return self.site.page(visit, "form.html", 400, errors=(exc.message,), form=form.localised(),
+                                  values={**raw, "for_requester": typed_for}, field_errors={},
+                                  may_file_for=may_file_for)
         if isinstance(outcome, dict):
             return self.site.page(visit, "form.html", 400, errors=(_("Please check the fields marked below."),),
-                                  form=form.localised(), values=raw, field_errors=outcome)
+                                  form=form.localised(), values={**raw, "for_requester": typed_for},
+                                  field_errors=outcome, may_file_for=may_file_for)
+        if behalf is not None:
+            visit.session.flash(_("Request #{number} is filed for {name} with {zone}.", number=outcome.number,
+                                  name=behalf[1], zone=outcome.zone_name), "ok")
+            return self.site.redirect(f"/requests/{outcome.number}")
         visit.session.flash(_("Request #{number} is filed with {zone}.", number=outcome.number, zone=outcome.zone_name),
                             "ok")
         return self.site.redirect(f"/requests/{outcome.number}")
@@ -103,19 +115,3 @@ class FormPages:
         else:
             visit.session.flash(outcome.notice, "ok")
         return self.site.redirect("/approvals")
-
-    async def ask_approval(self, visit: Visit) -> web.StreamResponse:
-        """An agent asks one or more approvers for a decision on a request."""
-        number = int(visit.request.match_info["number"])
-        approvers = [a.strip() for a in visit.field("approvers").replace(";", ",").split(",") if a.strip()]
-        try:
-            await request_approval(self.services.desk, visit.user, number, approvers,
-                                   mode=visit.field("mode") or "any", ordered=visit.field("ordered") == "on",
-                                   question=visit.field("question"))
-        except NotFound:
-            raise
-        except DeskError as exc:
-            visit.session.flash(exc.message, "error")
-        else:
-            visit.session.flash(_("Approval requested; the request waits on it."), "ok")
-        return self.site.redirect(f"/requests/{number}")

@@ -19,6 +19,7 @@ from adapters.web.pages import Pager
 from adapters.web.site import Site, Visit
 from bot.config import Category, Zone
 from bot.desk import WEB
+from bot.desk.behalf import requester_for
 from bot.errors import DeskError, Duplicate
 from bot.i18n import _, current, speaking
 from bot.people.languages import chosen
@@ -182,26 +183,33 @@ class Portal:
     def _form(self, visit: Visit, zone: Zone | None, typed: dict[str, str], status: int = 200,
               errors: tuple[str, ...] = ()) -> web.Response:
         priority = self.site.config.priority
+        may_file_for = zone is not None and self.site.desk.policy.may_file_on_behalf(visit.user, zone.id)
         return self.site.page(
             visit, "new_request.html", status, errors=errors, zone=zone, zones=self.site.desk.filing_zones(),
             categories=category_options(zone.categories) if zone else [], urgencies=list(priority.matrix),
-            typed={"urgency": priority.default, **typed},
+            typed={"urgency": priority.default, **typed}, may_file_for=may_file_for,
         )
 
     async def file_request(self, visit: Visit) -> web.StreamResponse:
         """File from the form; a refusal shows the desk's message over the form as it was typed."""
-        typed = {k: visit.field(k) for k in ("zone", "category", "urgency", "title", "description")}
+        typed = {k: visit.field(k) for k in ("zone", "category", "urgency", "title", "description", "for_requester")}
         try:
+            # For someone who phoned: the request is theirs (`on_behalf_of`), and the desk decides who may.
+            behalf = await requester_for(self.site.desk, typed["for_requester"]) if typed["for_requester"] else None
             filed = await self.site.desk.file_request(
                 visit.user, WEB, typed["title"], typed["description"], zone_id=typed["zone"] or None,
                 category_id=typed["category"] or None, urgency=typed["urgency"] or None,
-                dedupe_key=visit.dedupe_key())
+                dedupe_key=visit.dedupe_key(), on_behalf_of=behalf)
         except Duplicate:
             visit.session.flash(_("That request was already filed."))
             return self.site.redirect("/requests")
         except DeskError as exc:
             zone = self.site.config.zone(typed["zone"])
             return self._form(visit, zone, typed, 400, (exc.message,))
+        if behalf is not None:
+            visit.session.flash(_("Request #{number} is filed for {name} with {zone}.", number=filed.number,
+                                  name=behalf[1], zone=filed.zone_name))
+            return self.site.redirect(f"/requests/{filed.number}")
         visit.session.flash(_("Request #{number} is filed with {zone}. You can follow it and answer here.",
                               number=filed.number, zone=filed.zone_name))
         return self.site.redirect(f"/requests/{filed.number}")

@@ -2,7 +2,10 @@
 
 Requesters see the public conversation and the history meant for them, and answer (`Desk.comment`);
 agents of the request's zone also see notes, the whole history and tasks and reply, note, claim,
-assign, move, transfer and create tasks.
+assign, move, transfer and create tasks, and edit (the "Edit" panel) what chat edits: priority (the
+agent's weight, as `/desk priority`), urgency, category, internal category, deadline, relations, and
+ask for an approval. Each form calls the same desk use case as the chat verb, with the form's one-time
+key, so rules, history and notifications are the same. Personal labels are shown to their owner alone.
 The choices offered (agents, moves, zones, task receivers) are only the ones that can succeed; the
 desk still decides, and its refusals come back as a message over the page.
 """
@@ -11,16 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date, time
 from typing import Any
 
 from aiohttp import web
 
+from adapters.web.portal import category_options
 from adapters.web.site import Site, Visit
 from bot.access import Level
 from bot.catalog import saved_reply_choices, saved_reply_text
 from bot.desk import RequestDetail
-from bot.desk.approvals import approvals_of
-from bot.desk.history import status_label
+from bot.desk.approvals import approvals_of, request_approval
+from bot.desk.fields import local_deadline, zone_timezone
+from bot.desk.history import level_word, status_label
 from bot.desk.status import MOVES, OPEN, STATUSES, WAITING_REASONS
 from bot.errors import DeskError, Duplicate, NotFound
 from bot.i18n import N_, _
@@ -36,6 +42,8 @@ NOW = {
     "cancelled": N_("Request #{number} is now cancelled."),
 }
 STATUS_SET = N_("The status of request #{number} is set.")
+# The actions of the "Edit" panel.
+EDITS = frozenset({"priority", "urgency", "category", "internal", "deadline", "relate", "unrelate", "approval"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,17 @@ class RequestPage:
             "cancel": (self._cancel, ()),
             "resolve": (self._resolve, ("note",)),
             "reopen": (self._reopen, ("reason",)),
+            # The "Edit" panel: the same use cases as the chat verbs (priority, category, deadline, label...).
+            "priority": (self._priority, ("weight",)),
+            "urgency": (self._urgency, ("urgency",)),
+            "category": (self._category, ("category",)),
+            "internal": (self._internal, ("internal",)),
+            "deadline": (self._deadline, ("deadline_date", "deadline_time")),
+            "label": (self._label, ("label",)),
+            "unlabel": (self._unlabel, ()),
+            "relate": (self._relate, ("other",)),
+            "unrelate": (self._unrelate, ()),
+            "approval": (self._approval, ("approvers", "mode", "question")),
         }
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
@@ -142,7 +161,10 @@ class RequestPage:
             "resolution": detail.resolution if detail.status in {"resolved", "closed"} else None,
         }
         context["approvals"] = await approvals_of(self.desk, visit.user, number)
+        context["can_label"] = detail.level >= Level.REQUESTER  # an approver may change nothing, labels included
+        context["related"] = await self._related(visit, detail) if staff else []
         if detail.can_act:
+            context.update(self._editing(detail), edit_open=(typed or {}).get("panel") == "edit")
             open_task = any(t.status == "open" for t in detail.tasks)
             context.update(moves=self.moves(detail.status, open_task=open_task),
                            assignees=self.assignees(detail, visit.user.email),
@@ -150,6 +172,31 @@ class RequestPage:
                            saved_replies=await saved_reply_choices(self.desk, self.site.services.catalog,
                                                                        detail))
         return self.site.page(visit, "request.html", status, errors=errors, **context)
+
+    async def _related(self, visit: Visit, detail: RequestDetail) -> list[Choice]:
+        """The related requests this person may open; one they may not is left out, its number too."""
+        related = []
+        for other in detail.related:
+            try:
+                found = await self.desk.get_request(visit.user, other)
+            except NotFound:
+                continue
+            related.append(Choice(str(found.number), found.title))
+        return related
+
+    def _editing(self, detail: RequestDetail) -> dict[str, Any]:
+        """What the "Edit" panel offers: the scales, the zone's categories, the deadline as the zone reads it."""
+        zone = self.config.zone(detail.zone_id)
+        tz = zone_timezone(self.config, detail.zone_id)
+        local = detail.deadline.astimezone(tz) if detail.deadline else None
+        return {
+            "scale": list(self.config.priority.matrix),
+            "categories": category_options(zone.categories) if zone else [],
+            "internal_categories": list(zone.internal_categories) if zone else [],
+            "deadline_date": local.date().isoformat() if local else "",
+            "deadline_time": local.strftime("%H:%M") if local else "",
+            "timezone": tz.key,
+        }
 
     def _team_name(self, team_id: str | None) -> str | None:
         team = self.config.team(team_id) if team_id else None
@@ -214,6 +261,8 @@ class RequestPage:
             raise
         except DeskError as exc:
             typed = {name: visit.field(name) for name in fields}
+            if name in EDITS:
+                typed["panel"] = "edit"  # the "Edit" panel stays open over what was typed
             if asking and visit.field("confirmed") == "yes":
                 detail = await self.desk.get_request(visit.user, number)
                 return self._confirm(visit, detail, asking, 400, (exc.message,), typed)
@@ -314,3 +363,84 @@ class RequestPage:
         await self.desk.reopen(visit.user, number, visit.field("reason").strip() or None,
                                dedupe_key=visit.dedupe_key())
         return _("Request #{number} is reopened.", number=number)
+
+    # ------------------------------------------------------------------ the "Edit" panel (as the chat verbs)
+    async def _priority(self, visit: Visit, number: int) -> str:
+        if not visit.field("weight"):
+            raise DeskError(_("Choose the priority."))
+        priority = await self.desk.set_weight(visit.user, number, visit.field("weight"), dedupe_key=visit.dedupe_key())
+        return _("Request #{number} now has priority {priority}.", number=number, priority=level_word(priority))
+
+    async def _urgency(self, visit: Visit, number: int) -> str:
+        if not visit.field("urgency"):
+            raise DeskError(_("Choose the urgency."))
+        priority = await self.desk.set_urgency(visit.user, number, visit.field("urgency"),
+                                               dedupe_key=visit.dedupe_key())
+        return _("Request #{number} now has priority {priority}.", number=number, priority=level_word(priority))
+
+    async def _category(self, visit: Visit, number: int) -> str:
+        category = visit.field("category") or None
+        await self.desk.set_category(visit.user, number, category, dedupe_key=visit.dedupe_key())
+        if category is None:
+            return _("Request #{number} has no category now.", number=number)
+        return _("The category of request #{number} is set.", number=number)
+
+    async def _internal(self, visit: Visit, number: int) -> str:
+        internal = visit.field("internal") or None
+        await self.desk.set_internal_category(visit.user, number, internal, dedupe_key=visit.dedupe_key())
+        if internal is None:
+            return _("Request #{number} has no internal category now.", number=number)
+        return _("The internal category of request #{number} is set.", number=number)
+
+    async def _deadline(self, visit: Visit, number: int) -> str:
+        if visit.field("clear") == "yes":
+            await self.desk.set_deadline(visit.user, number, None, dedupe_key=visit.dedupe_key())
+            return _("Request #{number} has no deadline now.", number=number)
+        detail = await self.desk.get_request(visit.user, number)  # the zone whose time zone the fields are in
+        typed_day, typed_time = visit.field("deadline_date").strip(), visit.field("deadline_time").strip()
+        if not typed_day:
+            raise DeskError(_("Give the deadline's date."))
+        try:
+            day = date.fromisoformat(typed_day)
+            at = time.fromisoformat(typed_time) if typed_time else None
+        except ValueError:
+            raise DeskError(_("Give the deadline as a date (YYYY-MM-DD) and, if you like, a time (HH:MM).")) from None
+        when = local_deadline(self.config, detail.zone_id, day, at.replace(second=0, microsecond=0) if at else None)
+        await self.desk.set_deadline(visit.user, number, when, dedupe_key=visit.dedupe_key())
+        return _("Request #{number} is due {when} ({timezone}).", number=number, when=when.strftime("%Y-%m-%d %H:%M"),
+                 timezone=zone_timezone(self.config, detail.zone_id).key)
+
+    async def _label(self, visit: Visit, number: int) -> str:
+        label = visit.field("label").strip()
+        await self.desk.add_label(visit.user, number, label, dedupe_key=visit.dedupe_key())
+        return _("Request #{number} is labelled {label} (only you see your labels).", number=number,
+                 label=label.lower())
+
+    async def _unlabel(self, visit: Visit, number: int) -> str:
+        label = visit.field("label").strip()
+        await self.desk.remove_label(visit.user, number, label, dedupe_key=visit.dedupe_key())
+        return _("Label {label} removed from request #{number}.", label=label.lower(), number=number)
+
+    @staticmethod
+    def _other(visit: Visit) -> int:
+        typed = visit.field("other").strip().lstrip("#")
+        if not typed.isdigit() or len(typed) > 9:
+            raise DeskError(_("Give the number of the other request, like 42."))
+        return int(typed)
+
+    async def _relate(self, visit: Visit, number: int) -> str:
+        other = self._other(visit)
+        await self.desk.relate(visit.user, number, other, dedupe_key=visit.dedupe_key())
+        return _("Request #{number} is related to #{other}.", number=number, other=other)
+
+    async def _unrelate(self, visit: Visit, number: int) -> str:
+        other = self._other(visit)
+        await self.desk.unrelate(visit.user, number, other, dedupe_key=visit.dedupe_key())
+        return _("Request #{number} is no longer related to #{other}.", number=number, other=other)
+
+    async def _approval(self, visit: Visit, number: int) -> str:
+        approvers = [a.strip() for a in visit.field("approvers").replace(";", ",").split(",") if a.strip()]
+        await request_approval(self.desk, visit.user, number, approvers, mode=visit.field("mode") or "any",
+                               ordered=visit.field("ordered") == "on", question=visit.field("question"),
+                               dedupe_key=visit.dedupe_key())
+        return _("Approval requested; the request waits on it.")

@@ -194,10 +194,12 @@ def load_catalog(config: AppConfig, root: Path) -> Catalog:
 
 
 async def file_form(desk: Desk, catalog: Catalog, actor: Actor, origin: Origin, form_id: str,
-                    raw: Mapping[str, Any], *, dedupe_key: str | None = None) -> Filed | dict[str, str]:
+                    raw: Mapping[str, Any], *, dedupe_key: str | None = None,
+                    on_behalf_of: tuple[str, str] | None = None) -> Filed | dict[str, str]:
     """File a request from a form, or return a message per invalid field (nothing is filed then).
 
     A form that needs approval opens it in the same transaction: the request waits on it from the start.
+    `on_behalf_of` (e-mail, name) files it for someone else, as `Desk.file_request` does.
     """
     form = catalog.form(form_id)
     answers, errors = validate_answers(form, raw, desk.clock.now().date())
@@ -209,7 +211,7 @@ async def file_form(desk: Desk, catalog: Catalog, actor: Actor, origin: Origin, 
         approvers = list(form.approval.approvers)
         if form.approval.approver_field and values.get(form.approval.approver_field):
             approvers.append(str(values[form.approval.approver_field]))
-        if actor.email in approvers:
+        if actor.email in approvers or (on_behalf_of is not None and on_behalf_of[0].strip().lower() in approvers):
             return {form.approval.approver_field or form.fields[0].id: _("You cannot approve your own request.")}
     with speaking(form.default_language):  # what is stored reads alike whoever filed it: the form's language
         title, description = form.title_for(values), form.describe(answers)
@@ -226,6 +228,7 @@ async def file_form(desk: Desk, catalog: Catalog, actor: Actor, origin: Origin, 
     return await desk.file_request(
         actor, origin, title, description, zone_id=form.zone, category_id=form.category,
         form_id=form.id, answers=answers, dedupe_key=dedupe_key, team_id=form.team, after=then,
+        on_behalf_of=on_behalf_of,
     )
 
 

@@ -330,9 +330,10 @@ async def open_approval(desk: Unit, tx: Tx, actor: Actor, request: Request, appr
 
 
 async def request_approval(desk: Unit, actor: Actor, number: int, approvers: Sequence[str], *, mode: str = "any",
-                           ordered: bool = False, due_hours: float | None = None, question: str = "") -> int:
+                           ordered: bool = False, due_hours: float | None = None, question: str = "",
+                           dedupe_key: str | None = None) -> int:
     """An agent asks for a decision on a request."""
-    async with desk.transaction() as tx:
+    async with desk.transaction(dedupe_key) as tx:
         request = await tx.load(actor, number, Level.AGENT, N_("ask for approval"))
         due = tx.now + timedelta(hours=due_hours) if due_hours else None
         approval = await open_approval(desk, tx, actor, request, approvers, mode=mode, ordered=ordered,

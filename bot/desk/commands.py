@@ -11,10 +11,9 @@ request reads exactly like a missing one.
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -357,7 +356,7 @@ async def _priority(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=True)
     if len(rest.split()) != 1:
         raise UsageError
-    priority = await ctx.desk.set_weight(ctx.actor, number, rest.lower())
+    priority = await ctx.desk.set_weight(ctx.actor, number, rest.lower(), dedupe_key=ctx.dedupe_key)
     return _("#{number} now has priority {priority}.", number=number, priority=level_word(priority))
 
 
@@ -367,7 +366,7 @@ async def _category(ctx: Context, args: str) -> str:
     if len(rest.split()) != 1:
         raise UsageError
     category = None if rest.lower() == "none" else rest.lower()
-    priority = await ctx.desk.set_category(ctx.actor, number, category)
+    priority = await ctx.desk.set_category(ctx.actor, number, category, dedupe_key=ctx.dedupe_key)
     if category is None:
         return _("#{number} is without a category (priority {priority}).", number=number,
                  priority=level_word(priority))
@@ -381,26 +380,23 @@ async def _deadline(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=True)
     words = rest.split()
     if words == ["none"]:
-        await ctx.desk.set_deadline(ctx.actor, number, None)
+        await ctx.desk.set_deadline(ctx.actor, number, None, dedupe_key=ctx.dedupe_key)
         return _("#{number} has no deadline.", number=number)
     if len(words) not in (1, 2):
         raise UsageError
+    from bot.desk.fields import local_deadline, zone_timezone  # the desk's layer, read when first needed
+
     detail = await ctx.desk.get_request(ctx.actor, number)  # also the access check before parsing further
-    zone = ctx.desk.config.zone(detail.zone_id)
-    calendar = ctx.desk.config.calendars.get(zone.calendar if zone else "default")
-    tz = zoneinfo.ZoneInfo(calendar.timezone if calendar else "UTC")
+    tz = zone_timezone(ctx.desk.config, detail.zone_id)
     try:
         day = datetime.strptime(words[0], "%Y-%m-%d").date()
-        if len(words) == 2:
-            when = datetime.combine(day, datetime.strptime(words[1], "%H:%M").time(), tz)
-        else:
-            hours, minutes = (int(p) for p in (calendar.hours if calendar else "08:00-16:00").split("-")[1].split(":"))
-            when = datetime.combine(day, time(0), tz) + timedelta(hours=hours, minutes=minutes)
+        at = datetime.strptime(words[1], "%H:%M").time() if len(words) == 2 else None
     except ValueError as exc:
         raise UsageError from exc
+    when = local_deadline(ctx.desk.config, detail.zone_id, day, at)
     if when <= ctx.desk.clock.now():
         raise DeskError(_("That deadline is in the past."))
-    await ctx.desk.set_deadline(ctx.actor, number, when)
+    await ctx.desk.set_deadline(ctx.actor, number, when, dedupe_key=ctx.dedupe_key)
     # The moment as it is typed (`deadline 42 2026-12-01 16:00`), the same in every language.
     return _("#{number} is due {when} ({timezone}).", number=number, when=when.strftime("%Y-%m-%d %H:%M"),
              timezone=tz.key)
@@ -412,10 +408,25 @@ async def _label(ctx: Context, args: str) -> str:
     if len(rest.split()) != 1:
         raise UsageError
     if rest.startswith("-"):
-        await ctx.desk.remove_label(ctx.actor, number, rest[1:])
+        await ctx.desk.remove_label(ctx.actor, number, rest[1:], dedupe_key=ctx.dedupe_key)
         return _("Label {label} removed from #{number}.", label=rest[1:].lower(), number=number)
-    await ctx.desk.add_label(ctx.actor, number, rest)
+    await ctx.desk.add_label(ctx.actor, number, rest, dedupe_key=ctx.dedupe_key)
     return _("#{number} is labelled {label} (only you see your labels).", number=number, label=rest.lower())
+
+
+@verb("relate", N_("relate <number> <other> | -<other>"),
+      N_("relate two requests of one zone (-other removes the relation)"))
+async def _relate(ctx: Context, args: str) -> str:
+    number, rest = _number_and_rest(args, rest_required=True)
+    if len(rest.split()) != 1:
+        raise UsageError
+    if rest.startswith("-"):
+        other = parse_number(rest[1:])
+        await ctx.desk.unrelate(ctx.actor, number, other, dedupe_key=ctx.dedupe_key)
+        return _("#{number} is no longer related to #{other}.", number=number, other=other)
+    other = parse_number(rest)
+    await ctx.desk.relate(ctx.actor, number, other, dedupe_key=ctx.dedupe_key)
+    return _("#{number} is related to #{other}.", number=number, other=other)
 
 
 # ---------------------------------------------------------------- zones and tasks

@@ -397,6 +397,12 @@ def related(w: Words, e: EventView) -> Sentence:
     return Sentence(_("{actor} related it to #{other}.", actor=w.actor(e), other=scalar(e.data.get("other"))), STAFF)
 
 
+def unrelated(w: Words, e: EventView) -> Sentence:
+    """A relation undone (staff only, as relating is)."""
+    return Sentence(_("{actor} removed its relation to #{other}.", actor=w.actor(e), other=scalar(e.data.get("other"))),
+                    STAFF)
+
+
 def transferred(w: Words, e: EventView) -> Sentence:
     """Handed to another zone; the agent's reason for staff only."""
     d = e.data
@@ -605,7 +611,7 @@ def unknown(w: Words, e: EventView) -> Sentence:
 SENTENCES: dict[str, Callable[[Words, EventView], Sentence]] = {
     f.__name__: f for f in (
         filed, replied, noted, commented, claimed, assigned, accepted, status, urgency, weight, category,
-        internal_category, deadline, related, transferred, task_created, task_done, approval_requested,
+        internal_category, deadline, related, unrelated, transferred, task_created, task_done, approval_requested,
         approval_vote, approval_decided, approval_withdrawn, rated, survey_sent, survey_expired, sla_warning,
         sla_breached, delivery_failed,
     )

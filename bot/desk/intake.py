@@ -268,7 +268,12 @@ class Intake(Unit):
         team_id: str | None = None,
         after: Callable[[Tx, Request], Awaitable[None]] | None = None,
     ) -> Filed:
-        """File a request from any channel. Unknown people file as requesters; `on_behalf_of` is for dispatchers."""
+        """File a request from any channel. Unknown people file as requesters.
+
+        `on_behalf_of` (e-mail, name): the request is the requester's as if they had filed it (their
+        lists, their page); the history says who filed it for them. Dispatchers may, and agents in a
+        zone they work (`Policy.may_file_on_behalf`); `bot.desk.behalf.requester_for` says who
+        the e-mail is."""
         title = clean_text(title, "title", required=True, limit=TITLE_MAX)
         description = clean_text(description, "description", required=False, limit=TEXT_MAX)
         config = self.config
@@ -284,8 +289,9 @@ class Intake(Unit):
         urgency = check_urgency(config, urgency or config.priority.default)
         requester_email, requester_name = actor.email, actor.name
         if on_behalf_of is not None:
-            if not actor.is_dispatcher:
-                raise DeskError(_("Only a dispatcher can file a request on behalf of someone else."))
+            if not self.policy.may_file_on_behalf(actor, zone.id):
+                raise DeskError(_("Only a dispatcher or an agent of {zone} can file a request there on behalf of "
+                                  "someone else.", zone=zone.name))
             requester_email, requester_name = on_behalf_of[0].strip().lower(), on_behalf_of[1]
             if "@" not in requester_email:
                 raise DeskError(_("'{email}' is not an e-mail address.", email=on_behalf_of[0]))

@@ -80,6 +80,7 @@ class Desk(Intake):
     add_label = fields.add_label
     remove_label = fields.remove_label
     relate = fields.relate
+    unrelate = fields.unrelate
 
     transfer = transfers.transfer
     create_task = tasks.create_task

@@ -77,6 +77,7 @@ ROWS: list[tuple[str, dict[str, Any], str, str, str, str | None]] = [
     ("deadline", {"previous": "2026-12-11T15:00:00+00:00", "deadline": None}, ALEXIS, "web",
      "Alexis Baker removed the deadline 11 December 2026 16:00.", "same"),
     ("related", {"other": 7}, ALEXIS, "web", "Alexis Baker related it to #7.", None),
+    ("unrelated", {"other": 7}, ALEXIS, "web", "Alexis Baker removed its relation to #7.", None),
     ("transferred", {"source": "it", "target": "facilities", "category": "repairs", "reason": "a desk, not IT"},
      ALEXIS, "web", "Alexis Baker transferred it from IT to Facilities, category Repairs: a desk, not IT.",
      "Alexis Baker transferred it from IT to Facilities, category Repairs."),
