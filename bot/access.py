@@ -294,6 +294,24 @@ class Policy:
             parts.append(and_(Request.team_id.is_(None), Request.zone_id.in_(sorted(scope.team_zones))))
         return and_(self.request_clause(actor, Level.READER), or_(*parts))
 
+    # -- the weekly report ---------------------------------------------------------------------
+    def team_reader(self, team_id: str) -> Actor:
+        """Who reads a team's weekly report (`bot.analytics.weekly`): its triage channel, that is the team's
+        members, so the report's figures are those a member of the team and nothing else may read of it."""
+        team = self.config.team(team_id)
+        zones = frozenset({team.zone}) if team is not None else frozenset()
+        return Actor(email=f"team.{team_id}@{SYSTEM_EMAIL.split('@', 1)[1]}", name=team.name if team else team_id,
+                     channel="scheduler", roles=frozenset({Role.AGENT}), teams=frozenset({team_id}), zones=zones,
+                     known=True)
+
+    def can_switch_weekly_report(self, actor: Actor, team_id: str) -> bool:
+        """Whether the actor may turn a team's weekly report off or on: a manager of the team's zone, or an
+        administrator (turning it off reveals no figure)."""
+        team = self.config.team(team_id)
+        if team is None:
+            return False
+        return Role.ADMIN in actor.roles or (Role.ZONE_MANAGER in actor.roles and team.zone in actor.manages)
+
     # -- the status board (bot.desk.board) ------------------------------------------------------
     def board_zones(self, actor: Actor) -> frozenset[str]:
         """Zones whose board the actor may open: those they work in (their teams' zones) and those they

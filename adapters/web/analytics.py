@@ -20,6 +20,7 @@ from babel import dates, numbers
 
 from adapters.web.pages import SECURITY_HEADERS
 from adapters.web.site import Site, Visit
+from adapters.web.weekly_report import WeeklyReportSwitch
 from bot.analytics import TABLES, NoFigures, Query, Report, build_report, chart_data, csv_table
 from bot.analytics.periods import KIND_NAMES, KINDS
 from bot.analytics.query import zones_in_view
@@ -152,12 +153,14 @@ class AnalyticsPages:
         env.filters["number"] = lambda value: current().number(value)
         env.globals["period_words"] = period_words
         env.globals["clock_words"] = clock_words
+        self.weekly = WeeklyReportSwitch(site)  # the team's weekly report switch, on a page filtered by team
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Mount the page and the export."""
         route = self.site.route
         router.add_get("/analytics", route(self.page))
         router.add_get("/analytics.csv", route(self.export))
+        self.weekly.add_routes(router)
 
     def _not_found(self, visit: Visit, exc: NoFigures) -> web.Response:
         return self.site.problem(visit, 404, _("Not found"), exc.message)
@@ -179,7 +182,8 @@ class AnalyticsPages:
         response = self.site.page(visit, "analytics.html", report=report, form=self._form(visit, query),
                                   typed={**query.params(), "from": report.periods.first.isoformat(),
                                          "to": report.periods.last.isoformat()},
-                                  params=query.params(), charts=drawn)
+                                  params=query.params(), charts=drawn,
+                                  weekly=await self.weekly.setting(visit, query.team))
         response.headers["Content-Security-Policy"] = ANALYTICS_CSP
         return response
 

@@ -664,3 +664,15 @@ async def _language(ctx: Context, args: str) -> str:
         said.gettext("Zonedesk speaks {language} ({code}) with you: {how}.",
                      language=LANGUAGES[reading.language], code=reading.language, how=how),
         said.gettext("Choose another with `language <code>`: {choices}.", choices=languages.choices())))
+
+
+# ---------------------------------------------------------------- the weekly report
+@verb("report", N_("report on|off <team>"),
+      N_("turn a team's weekly report in its triage channel on or off (a manager of its zone, or an administrator)"))
+async def _report(ctx: Context, args: str) -> str:
+    from bot.analytics.weekly import switch_weekly_report  # the analytics package reads the database
+
+    switch, team = _split(args, 2)
+    if switch.lower() not in ("on", "off") or not team.strip():
+        raise UsageError
+    return await switch_weekly_report(ctx.desk, ctx.actor, team, switch.lower() == "on", ctx.dedupe_key)

@@ -1,4 +1,4 @@
-"""The scheduler: reminders, SLA timers, confirmation and auto-close, surveys and digests, as rows.
+"""The scheduler: reminders, SLA timers, confirmation and auto-close, surveys, digests and weekly reports, as rows.
 
 Due work lives in the `schedules` table, not in APScheduler's job store (which replicas cannot
 share): every change to a request re-derives its timers in the same transaction
@@ -11,7 +11,7 @@ The server calls `install(services)`: it sets the desk's timer hook and, unless
 registers the jobs and the Solved / Not solved / rate buttons.
 """
 
-from bot.scheduler import closing, digest, jobs  # noqa: F401  (registers jobs and buttons)
+from bot.scheduler import closing, digest, jobs, weekly  # noqa: F401  (registers jobs and buttons)
 from bot.scheduler.runner import (
     JOBS,
     JobContext,
