@@ -132,7 +132,8 @@ class _ForDialect(ColumnElement[bool]):
 
 @compiles(_ForDialect)
 def _compile_for_dialect(element: _ForDialect, compiler: SQLCompiler, **kw: Any) -> str:
-    return str(compiler.process(element.build(compiler.dialect.name), **kw))
+    # In parentheses: it stands in a WHERE beside other conditions (and SQLite compares it to 1).
+    return "(" + str(compiler.process(element.build(compiler.dialect.name), **kw)) + ")"
 
 
 def matching_clause(policy: Policy, actor: Actor, text: str) -> ColumnElement[bool]:

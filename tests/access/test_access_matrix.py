@@ -1083,3 +1083,32 @@ async def test_a_saved_view_opens_for_its_owner_and_their_team_only(world: World
         if actor.email != olav.email and shared.id in may:
             with pytest.raises(DeskError, match="Only the person who saved the view"):
                 await delete_view(desk, actor, shared.id)
+
+
+async def test_search_finds_exactly_what_the_rule_lets_each_person_read(world: World) -> None:
+    """Search (`bot.desk.search`): "public" is in a reply on every request, "internal" only in the notes. Each
+    person finds, and is told the count of, exactly the requests they may see, and finds notes only where they
+    may read them (READER or more); the clause lists filter by agrees."""
+    from bot.desk.search import matching_clause, search
+
+    desk = world.desk
+    for person in EXPECTED:
+        actor = world.who(person)
+        by_rule: dict[int, Level] = {}
+        for number in world.numbers.values():
+            try:
+                by_rule[number] = (await desk.get_request(actor, number)).level
+            except NotFound:
+                by_rule[number] = N
+        for word, minimum in (("public", Q), ("internal", R)):
+            expected = {number for number, level in by_rule.items() if level >= minimum}
+            found = await search(desk, actor, word, per_page=100)
+            assert {h.number for h in found.hits} == expected and found.total == len(expected), (person, word)
+            async with world.services.sessions() as session:
+                clause = matching_clause(desk.policy, actor, word)
+                selected = set((await session.execute(select(Request.id).where(
+                    clause, desk.policy.request_clause(actor, Q)))).scalars())
+            assert selected == expected, (person, word)
+        # A requester's snippet never comes from a note, even where a note matches as well as a reply.
+        for hit in (await search(desk, actor, "on", per_page=100)).hits:
+            assert hit.found_in != "note" or by_rule[hit.number] >= R, (person, hit)
