@@ -6,7 +6,7 @@ a small form (a status select and Move) that posts here and comes back to the bo
 message. `static/board.js` (with the vendored SortableJS) lets an agent drag a card to another column:
 it posts the same form with `fetch` (asking for JSON) and snaps the card back with the desk's refusal.
 Cancelling asks why and resolving asks for the requester's note, on a small page of their own, whether
-the card's form or a drag asked for it (decision 0011). This page alone allows scripts, and only files we
+the card's form or a drag asked for it (decision 0012). This page alone allows scripts, and only files we
 serve and requests to ourselves (`script-src 'self'; connect-src 'self'`): no inline script, no eval.
 """
 

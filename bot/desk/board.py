@@ -11,7 +11,7 @@ scheduler's clocks (`bot.scheduler.sla`).
 A card's move (`move_card`) is the chat `status` verb's move: the same use cases with the same
 arguments (cancel, reopen, resolve with its note, waiting on what), so the rules, the history event and
 the requester's message are the same. The board asks one thing more: why a request is cancelled
-(decision 0011).
+(decision 0012).
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@
   lists.forEach(function (list) {
     Sortable.create(list, {
       group: "board", sort: false, draggable: ".movable", filter: "input, select, button, a, label",
-      preventOnFilter: false, animation: 120,
+      preventOnFilter: false, animation: 120, forceFallback: true, fallbackTolerance: 3,
       onEnd: function (event) {
         if (event.from === event.to) { return; }
         move(event.item, event.from, event.to, event.oldIndex);
