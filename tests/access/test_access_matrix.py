@@ -1112,3 +1112,53 @@ async def test_search_finds_exactly_what_the_rule_lets_each_person_read(world: W
         # A requester's snippet never comes from a note, even where a note matches as well as a reply.
         for hit in (await search(desk, actor, "on", per_page=100)).hits:
             assert hit.found_in != "note" or by_rule[hit.number] >= R, (person, hit)
+
+
+# Who may turn a team's weekly report in chat off or on: the managers of its zone and administrators, nobody
+# else (its agents, other zones' managers, approvers and requesters are refused, and nothing is written).
+_ALL_TEAMS = {"dispatch", "it-support", "hr-service", "employee-relations", "payroll", "accounting",
+              "facilities-team"}
+WEEKLY_SWITCHERS = {"ivar": {"it-support"}, "olav": {"hr-service", "employee-relations"},
+                    "nora": {"hr-service", "employee-relations"}, "admin": _ALL_TEAMS}
+
+
+async def test_a_teams_weekly_report_is_switched_by_its_zones_managers_and_administrators(world: World) -> None:
+    from bot.analytics.weekly import switch_weekly_report
+    from bot.model import WeeklyReport
+
+    desk = world.desk
+    assert {t.id for t in desk.config.teams} == _ALL_TEAMS
+    for person in PEOPLE:
+        actor = world.who(person)
+        for team in sorted(_ALL_TEAMS):
+            allowed = team in WEEKLY_SWITCHERS.get(person, set())
+            assert desk.policy.can_switch_weekly_report(actor, team) == allowed, (person, team)
+            async with world.services.sessions() as session:
+                before = await session.get(WeeklyReport, team)
+                before_state = (before.enabled, before.changed_by) if before else None
+            try:
+                await switch_weekly_report(desk, actor, team, False)
+                switched = True
+            except DeskError:
+                switched = False
+            assert switched == allowed, (person, team)
+            async with world.services.sessions() as session:
+                after = await session.get(WeeklyReport, team)
+                after_state = (after.enabled, after.changed_by) if after else None
+            assert after_state == ((False, actor.email) if allowed else before_state), (person, team)
+
+
+async def test_a_weekly_report_counts_exactly_its_teams_requests(world: World) -> None:
+    """The report's reader is the team (`Policy.team_reader`): its figures count every request the team holds,
+    a private team's too (its channel is its members'), and nothing else."""
+    from bot.analytics import Query
+    from bot.analytics.query import counted
+
+    policy, config = world.desk.policy, world.desk.config
+    async with world.services.sessions() as session:
+        held = {number: team for number, team in (await session.execute(select(Request.id, Request.team_id))).all()}
+        for team in config.teams:
+            where = counted(policy, config, policy.team_reader(team.id), Query(team=team.id))
+            selected = set((await session.execute(select(Request.id).where(where))).scalars())
+            assert selected == {n for n, t in held.items() if t == team.id}, team.id
+    assert {t for t in held.values() if t} >= {"it-support", "hr-service", "employee-relations"}
