@@ -200,10 +200,10 @@ class RequestFilter:
             values = _many(query, name, lower=True)
             for value in values:
                 if value not in allowed:
-                    problems.append(_(refusal, value=value[:40]))
+                    problems.append(_(refusal, value=value[:40], zone=config.organisation.zone_noun))
             return tuple(v for v in values if v in allowed)
 
-        zones = known("zone", zone_ids, N_("'{value}' is not a zone of this desk."))
+        zones = known("zone", zone_ids, N_("There is no {zone} called '{value}' here."))
         teams = known("team", team_ids, N_("'{value}' is not a team of this desk."))
         statuses = _many(query, "status", lower=True)
         for value in statuses:

@@ -171,7 +171,7 @@ async def test_counts_stop_at_the_cap(desk: Desk, clock: FakeClock) -> None:
     (q(created_from="2026-03-02", created_to="2026-03-01"), "ends before it starts"),
     (q(status="stuck"), "'stuck' is not a status. Statuses: open, closed, new"),
     (q(priority="urgent"), "'urgent' is not a priority. Priorities: low, normal, high, critical"),
-    (q(zone="nowhere"), "'nowhere' is not a zone of this desk."),
+    (q(zone="nowhere"), "There is no department called 'nowhere' here."),
     (q(team="ghosts"), "'ghosts' is not a team of this desk."),
     (q(category="teleport"), "'teleport' is not a category of this desk."),
     (q(assignee="alexis"), "'alexis' is not an assignee: give an e-mail address, 'me' or 'none'."),
