@@ -253,9 +253,10 @@ class SlackInbound:
                 return
             if received.outcome is Outcome.CHOOSE_ZONE and origin.channel:
                 await writer()
+                noun = self.desk.config.organisation.zone_noun  # the organisation's word, in the asker's language
                 await self.client.chat_postMessage(channel=origin.channel, thread_ts=thread,
-                                                   text=_("Which department should handle this?"),
-                                                   blocks=views.zone_choice_blocks(received.zones, key))
+                                                   text=_("Who should handle this? Choose the {zone}.", zone=noun),
+                                                   blocks=views.zone_choice_blocks(received.zones, key, noun))
             elif received.outcome is Outcome.EMPTY:
                 await writer()
                 await self.ephemeral(origin.channel, user,

@@ -204,9 +204,11 @@ def read_create_form(config: AppConfig, view: dict[str, Any]) -> tuple[CreateFor
     return CreateForm(zone_id, category_id, title, (value_of(view, "description") or "").strip(), urgency), {}
 
 
-def zone_choice_blocks(zones: Sequence[Zone], event_key: str) -> list[Block]:
-    """The question asked in a DM thread when `app.yaml` says to ask for the zone."""
-    blocks: list[Block] = [section(escape(_("Which department should handle this? Choose one and I file it.")))]
+def zone_choice_blocks(zones: Sequence[Zone], event_key: str, zone_noun: str) -> list[Block]:
+    """The question asked in a DM thread when `app.yaml` says to ask for the zone, naming the organisation's
+    word for a zone."""
+    blocks: list[Block] = [section(escape(_("Who should handle this? Choose the {zone}, and I file it.",
+                                              zone=zone_noun)))]
     elements = [button("zone", z.name, event_key, action_id=f"{ZONE_CHOICE_PREFIX}{z.id}") for z in zones]
     for start in range(0, len(elements), 25):
         blocks.append({"type": "actions", "block_id": f"zd_zone_{start}", "elements": elements[start:start + 25]})

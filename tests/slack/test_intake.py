@@ -133,6 +133,20 @@ async def asking(tmp_path: Path, sqlite_url: str, clock: FakeClock, fake: FakeSl
         yield world
 
 
+async def test_the_zone_question_uses_the_organisation_s_own_word(tmp_path: Path, sqlite_url: str, clock: FakeClock,
+                                                                  fake: FakeSlackAPI) -> None:
+    def ask_for_a_business_unit(data: dict[str, Any]) -> None:
+        data["intake"]["unrouted"] = "ask"
+        data["organisation"]["zone_word"] = "Business unit"
+
+    async with serving(config_variant(tmp_path, ask_for_a_business_unit), sqlite_url, clock, fake) as world:
+        await world.message(ZACK, "Where do I report a broken chair?")
+        [question] = world.posts(DM)
+    assert question["text"] == "Who should handle this? Choose the business unit."
+    assert block_text(question["blocks"]).startswith("Who should handle this? Choose the business unit, and I file")
+    assert "department" not in block_text(question["blocks"]).lower()
+
+
 async def test_when_the_zone_is_unclear_the_bot_asks_with_buttons_and_files_on_the_choice(asking: SlackWorld
                                                                                          ) -> None:
     ts = await asking.message(ZACK, "Where do I report a broken chair?")
