@@ -85,12 +85,12 @@ class World:
         return await self.scheduler.tick()
 
     async def sent(self, *, digests: bool = False) -> list[Out]:
-        """What was queued since the last look (daily digests only when asked for)."""
+        """What was queued since the last look (daily digests and weekly reports only when asked for)."""
         async with self.services.sessions() as session:
             rows = (await session.execute(select(Outbox).where(Outbox.id > self._seen).order_by(Outbox.id))).scalars()
             found = [Out(r.platform, r.kind, r.target, Message.from_dict(r.payload.get("message") or {}),
-                         r.request_id) for r in rows if digests or "digest" not in (r.payload.get("message") or {}).get(
-                             "extra", {})]
+                         r.request_id) for r in rows
+                     if digests or not {"digest", "weekly"} & set((r.payload.get("message") or {}).get("extra", {}))]
             last = await session.scalar(select(Outbox.id).order_by(Outbox.id.desc()).limit(1))
         self._seen = int(last or 0)
         return found
