@@ -38,8 +38,10 @@ ANALYTICS_CSP = SECURITY_HEADERS["Content-Security-Policy"] + "; script-src 'sel
 # What each chart shows, its accessible name and caption (the numbers are in the table beneath it).
 CHART_CAPTIONS = {
     "volume": N_("Requests filed, resolved and open at the end, per period"),
-    "first_response": N_("First response time per period, median and 90th percentile, in hours"),
-    "resolution": N_("Resolution time per period, median and 90th percentile, in hours"),
+    "first_response": N_("First response time per period, median and 90th percentile, in hours of working time "
+                         "and of calendar time"),
+    "resolution": N_("Resolution time per period, median and 90th percentile, in hours of working time and of "
+                     "calendar time"),
     "sla": N_("SLA targets met, breached and running, per period, every target together"),
     "satisfaction": N_("How many gave each rating, over the whole range"),
 }
@@ -113,7 +115,12 @@ def charts(report: Report) -> list[dict[str, Any]]:
         counts[0], counts[1], counts[2] = counts[0] + row.met, counts[1] + row.breached, counts[2] + row.running
 
     def times(key: str, rows: list[Any]) -> dict[str, Any]:
-        series = [(_("Median"), [d.median for d in rows]), (_("90th percentile"), [d.p90 for d in rows])]
+        # Working time first, as the tables lead with it; calendar time beside it. (A report's durations carry
+        # both; `getattr` lets a hand-made report with calendar time alone be drawn too.)
+        series = [(_("Median"), [getattr(d, "working_median", None) for d in rows]),
+                  (_("90th percentile"), [getattr(d, "working_p90", None) for d in rows]),
+                  (_("Median, calendar time"), [d.median for d in rows]),
+                  (_("90th percentile, calendar time"), [d.p90 for d in rows])]
         return {"id": key, "type": "line", "labels": labels, "axis": _("Hours"),
                 "series": [{"label": name, "data": [_hours(v) for v in values],
                             "text": [duration_words(v) for v in values]} for name, values in series]}

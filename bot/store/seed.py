@@ -236,6 +236,12 @@ async def seed(config: AppConfig, url: str, count: int, rng_seed: int = 7, now: 
                     if rows:
                         await conn.execute(insert(table), rows)
             inserted += len(requests)
+        # First response and resolution times, measured from this history as the desk measures them when they
+        # happen (`bot.analytics.measuring`).
+        from bot.analytics.measuring import rebuild
+
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda sync: rebuild(sync, config, first_id=start_id + 1, last_id=start_id + count))
         if engine.dialect.name == "postgresql":
             async with engine.begin() as conn:
                 await conn.exec_driver_sql(
