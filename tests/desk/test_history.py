@@ -118,6 +118,10 @@ ROWS: list[tuple[str, dict[str, Any], str, str, str, str | None]] = [
      "The resolution target was missed: it was due 24 November 2026 16:00.", None),
     ("delivery_failed", {"what": "thread_reply", "error": "channel_not_found", "attempts": 12}, SYSTEM_EMAIL,
      "slack", "A message (thread reply) could not be delivered on Slack after 12 attempts.", None),
+    ("bundled", {"bundle": 3, "title": "Mail outage"}, ALEXIS, "web",
+     "Alexis Baker added it to bundle B3: Mail outage.", None),
+    ("unbundled", {"bundle": 3, "title": "Mail outage"}, ALEXIS, "slack",
+     "Alexis Baker took it out of bundle B3.", None),
     ("time_logged", {"minutes": 30}, ALEXIS, "web", "Alexis Baker: time logged.", None),  # a kind not known here
 ]
 
