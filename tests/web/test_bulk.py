@@ -164,3 +164,16 @@ async def test_the_list_and_the_board_carry_the_bulk_bar(browsers: Callable[[], 
         assert f'name="n" value="{numbers[0]}" form="bulk"' in page.html, path
         assert '<form id="bulk" method="post" action="/bulk"' in page.html, path
         assert f'name="next" value="{path}"' in page.html.replace("&amp;", "&"), path
+
+
+async def test_the_bar_and_its_answer_speak_the_agents_language(browsers: Callable[[], Browser]) -> None:
+    it = await filed(browsers, ["Drucker"])
+    hr = await filed(browsers, ["Urlaub"], zone="hr")
+    agent = browsers()
+    await agent.sign_in(IT_AGENT)
+    await agent.post("/language", {"language": "de", "next": "/desk"})
+    desk = await agent.get("/desk")
+    assert "Ausgewählte Anfragen bearbeiten" in desk.text and "Ausgewählte beantworten" in desk.text
+    page = await post_many(agent, "/bulk", [*ticked([*it, *hr]), ("action", "reply"), ("text", "Erledigt.")])
+    assert "Was ausgeführt wurde" in page.text and "Abgelehnt" in page.text
+    assert f"Anfrage #{hr[0]} wurde nicht gefunden." in page.text
