@@ -26,6 +26,8 @@ from bot import store
 from bot.model import (
     ApprovalVote,
     Base,
+    Bundle,
+    BundleMember,
     Comment,
     ConversationRef,
     Event,
@@ -148,6 +150,8 @@ async def erase_person(engine: AsyncEngine, email: str, now: datetime) -> dict[s
             requester_email=alias, comment=None))
         count("identities", await conn.execute(delete(Identity).where(Identity.email == email)))
         await conn.execute(delete(Label).where(Label.owner_email == email))
+        await conn.execute(update(Bundle).where(Bundle.created_by == email).values(created_by=alias))
+        await conn.execute(update(BundleMember).where(BundleMember.added_by == email).values(added_by=alias))
         await conn.execute(delete(LoginToken).where(LoginToken.email == email))
         count("languages", await conn.execute(delete(PersonLanguage).where(PersonLanguage.email == email)))
         await conn.execute(delete(ConversationRef).where(or_(

@@ -226,3 +226,17 @@ async def test_a_bundle_shows_each_reader_only_what_they_may_read(desk: Desk) ->
     await desk.create_bundle(alexis, "Twice", [fresh], dedupe_key="web:same")
     with pytest.raises(Duplicate):  # the same form again makes no second bundle
         await desk.create_bundle(alexis, "Twice", [fresh], dedupe_key="web:same")
+
+
+async def test_erasing_a_person_leaves_their_address_in_no_bundle(desk: Desk, services: Services) -> None:
+    from sqlalchemy import text
+
+    from bot.store.backup import erase_person
+
+    number = await file(desk, ZACK, "Mail down")
+    await desk.create_bundle(desk.actor(ALEXIS), "Mail", [number])
+    await erase_person(services.engine, ALEXIS, services.clock.now())
+    async with services.engine.connect() as conn:
+        for table in ("bundles", "bundle_members"):
+            dump = " ".join(str(r) for r in (await conn.execute(text(f"SELECT * FROM {table}"))).all())
+            assert dump and "alexis" not in dump.lower(), table
