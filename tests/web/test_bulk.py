@@ -177,3 +177,16 @@ async def test_the_bar_and_its_answer_speak_the_agents_language(browsers: Callab
     page = await post_many(agent, "/bulk", [*ticked([*it, *hr]), ("action", "reply"), ("text", "Erledigt.")])
     assert "Was ausgeführt wurde" in page.text and "Abgelehnt" in page.text
     assert f"Anfrage #{hr[0]} wurde nicht gefunden." in page.text
+
+
+async def test_search_results_can_be_ticked_for_the_bar(browsers: Callable[[], Browser]) -> None:
+    numbers = await filed(browsers, ["Projector flickers"])
+    agent = browsers()
+    await agent.sign_in(IT_AGENT)
+    found = await agent.get("/search?q=projector")
+    assert f'name="n" value="{numbers[0]}" form="bulk"' in found.html
+    assert '<form id="bulk" method="post" action="/bulk"' in found.html
+    requester = browsers()
+    await requester.sign_in(REQUESTER)
+    theirs = await requester.get("/search?q=projector")
+    assert theirs.status == 200 and 'form="bulk"' not in theirs.html  # no bar for requesters
