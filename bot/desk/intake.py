@@ -204,6 +204,19 @@ def confirmation(number: int, zone_name: str, title: str, link: str) -> Message:
     )
 
 
+def filed_for_you(number: int, zone_name: str, title: str, filer: str, link: str) -> Message:
+    """What a person hears, privately in chat where the desk knows them, when someone filed a request for
+    them (a builder: said in their language). Such a request has no chat thread of its own, so the page
+    is where the desk's answers are."""
+    return Message(
+        title=_("Request #{number} is filed for you with {zone}", number=number, zone=zone_name),
+        text=f"{title}\n" + _("{name} filed it for you. The desk answers on its page; follow it and answer there.",
+                              name=filer),
+        link=link, link_label=_("Follow #{number}", number=number),
+        extra={"number": number, "on_behalf": True},
+    )
+
+
 async def announce(tx: Tx, request: Request) -> None:
     """Tell the zone's (or private team's) triage channels about a new request, with Claim, Assign, Reply,
     in the channel's language."""
@@ -400,6 +413,10 @@ class Intake(Unit):
                 await tx.to_thread(request, partial(confirmation, request.id, zone.name, filing.title,
                                                     self.link(request.id)), kind="confirmation")
                 await announce(tx, request)
+                if filing.on_behalf:  # the requester did not file it: told privately where they know us
+                    await tx.to_person(request.requester_email, partial(
+                        filed_for_you, request.id, zone.name, filing.title, filing.actor.name, self.link(request.id)),
+                        request.id, zone.id)
                 if filing.after is not None:
                     await filing.after(tx, request)
             outcomes[i] = Filed(request.id, filing.title, zone.id, zone.name, request.team_id, request.status)
