@@ -9,7 +9,7 @@ it in their own thread and language, and a member that may not move is listed wi
 What a person is shown of a bundle is the policy's (`Policy.bundle_member_clause`, `sees_bundle`): only
 the members they may read as staff; a bundle with none of those (and not theirs) was not found. A
 reply or status change reaches the members the actor is shown, never one they may not see. See
-docs/decisions (bundles across zones).
+docs/decisions/0013-bulk-actions-and-bundles.md (why a bundle may span zones).
 """
 
 from __future__ import annotations
