@@ -171,30 +171,50 @@ async def _open_before(session: AsyncSession, where: ColumnElement[bool], period
 
 
 async def _durations(session: AsyncSession, where: ColumnElement[bool], periods: Periods, end: Column,
-                     calendar: Column, working: Column) -> list[Durations]:
-    """Per period of `end`, the percentiles of the measures kept at write time (`request_measures`),
-    calendar and working time ranked in one read."""
+                     calendar: Column, working: Column) -> tuple[list[Durations], Durations]:
+    """Per period of `end`, and over the whole range, the percentiles of the measures kept at write time
+    (`request_measures`): calendar and working time, per period and together, ranked in one read."""
     source = (select(periods.index_of(end).label("period"), calendar.label("calendar"), working.label("working"))
               .select_from(RequestMeasure).join(Request, Request.id == RequestMeasure.request_id)
               .where(where, _inside(end, periods)).subquery())
-    rows = await session.execute(percentile_select(source, values=("calendar", "working")))
-    by_calendar, by_working = spreads_of(rows, len(periods.periods), 2)
-    return [Durations(p, c.count, c.median, c.p90, w.median, w.p90)
-            for p, c, w in zip(periods.periods, by_calendar, by_working, strict=True)]
+    several = len(periods.periods) > 1
+    rows = await session.execute(percentile_select(source, values=("calendar", "working"), whole=several))
+    (by_calendar, by_working), totals = spreads_of(rows, len(periods.periods), 2, whole=several)
+    found = [Durations(p, c.count, c.median, c.p90, w.median, w.p90)
+             for p, c, w in zip(periods.periods, by_calendar, by_working, strict=True)]
+    if not several:
+        return found, found[0]
+    c, w = totals
+    return found, Durations(Period(0, periods.first, periods.last, periods.start, periods.end), c.count, c.median,
+                            c.p90, w.median, w.p90)
 
 
-async def first_response(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Durations]:
-    """From filing to the first public reply by an agent, for requests first answered in each period."""
+async def first_responses(session: AsyncSession, where: ColumnElement[bool],
+                          periods: Periods) -> tuple[list[Durations], Durations]:
+    """From filing to the first public reply by an agent, for requests first answered in each period and in
+    the whole range."""
     m = RequestMeasure
     return await _durations(session, where, periods, m.first_response_at, m.first_response_seconds,
                             m.first_response_working_seconds)
 
 
-async def resolution(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Durations]:
-    """From filing to the latest resolution, for requests whose latest resolution falls in each period."""
+async def resolutions(session: AsyncSession, where: ColumnElement[bool],
+                      periods: Periods) -> tuple[list[Durations], Durations]:
+    """From filing to the latest resolution, for requests whose latest resolution falls in each period and in
+    the whole range."""
     m = RequestMeasure
     return await _durations(session, where, periods, m.resolved_at, m.resolution_seconds,
                             m.resolution_working_seconds)
+
+
+async def first_response(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Durations]:
+    """From filing to the first public reply by an agent, for requests first answered in each period."""
+    return (await first_responses(session, where, periods))[0]
+
+
+async def resolution(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Durations]:
+    """From filing to the latest resolution, for requests whose latest resolution falls in each period."""
+    return (await resolutions(session, where, periods))[0]
 
 
 async def sla_attainment(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Attainment]:

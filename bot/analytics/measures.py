@@ -62,27 +62,40 @@ def seconds_between(start: Column, end: Column) -> ColumnElement[int]:
 
 
 def percentile_select(source: Subquery, percentiles: tuple[int, ...] = PERCENTILES,
-                      values: tuple[str, ...] = ("value",)) -> Select[Any]:
+                      values: tuple[str, ...] = ("value",), *, whole: bool = False) -> Select[Any]:
     """Per period of `source` (columns `period` and `values`: one row per measured thing), its count and, for
     each value column and each percentile, the two values around its position (`interpolate` finishes the
     job). Several value columns of the same rows (calendar and working time) are ranked in one read.
 
-    Columns: period, n, then (low, high) for each of `percentiles` of each of `values`, in that order.
+    Columns: period, n, then (low, high) for each of `percentiles` of each of `values`, in that order. With
+    `whole`, the same again for every row together (the whole range), ranked in the same read: the count of
+    all rows, then (low, high) pairs, each found in the row of the period that holds that value and NULL in
+    the others (`spreads_of` takes them).
     """
     ranks = [func.row_number().over(partition_by=source.c.period, order_by=source.c[name]).label(f"rank_{name}")
              for name in values]
     total = func.count().over(partition_by=source.c.period).label("total")
-    ranked = select(source.c.period, *(source.c[name] for name in values), *ranks, total).subquery()
-    n = ranked.c.total
-    columns: list[ColumnElement[Any]] = [ranked.c.period, func.max(n)]
-    for name in values:
-        r, v = ranked.c[f"rank_{name}"], ranked.c[name]
-        for p in percentiles:
-            # h - 1 = (n - 1) * p / 100; compared times 100, so every term is an integer.
-            at = (n - 1) * p
-            low = and_((r - 1) * 100 <= at, r * 100 > at)  # the rank floor(h)
-            high = and_((r - 1) * 100 >= at, (r - 2) * 100 < at)  # the rank ceil(h)
-            columns += [func.max(case((low, v))), func.max(case((high, v)))]
+    overall: list[ColumnElement[Any]] = []
+    if whole:
+        overall = [func.row_number().over(order_by=source.c[name]).label(f"all_rank_{name}") for name in values]
+        overall.append(func.count().over().label("all_total"))
+    ranked = select(source.c.period, *(source.c[name] for name in values), *ranks, total, *overall).subquery()
+
+    def picks(n: ColumnElement[Any], prefix: str) -> list[ColumnElement[Any]]:
+        found: list[ColumnElement[Any]] = []
+        for name in values:
+            r, v = ranked.c[f"{prefix}rank_{name}"], ranked.c[name]
+            for p in percentiles:
+                # h - 1 = (n - 1) * p / 100; compared times 100, so every term is an integer.
+                at = (n - 1) * p
+                low = and_((r - 1) * 100 <= at, r * 100 > at)  # the rank floor(h)
+                high = and_((r - 1) * 100 >= at, (r - 2) * 100 < at)  # the rank ceil(h)
+                found += [func.max(case((low, v))), func.max(case((high, v)))]
+        return found
+
+    columns: list[ColumnElement[Any]] = [ranked.c.period, func.max(ranked.c.total), *picks(ranked.c.total, "")]
+    if whole:
+        columns += [func.max(ranked.c.all_total), *picks(ranked.c.all_total, "all_")]
     return select(*columns).group_by(ranked.c.period)
 
 
@@ -105,17 +118,31 @@ class Spread:
 def spreads(rows: Any, periods: int) -> list[Spread]:
     """`percentile_select`'s rows (with `PERCENTILES`, one value column) as one `Spread` per period, empty
     periods included."""
-    return spreads_of(rows, periods, 1)[0]
+    return spreads_of(rows, periods, 1)[0][0]
 
 
-def spreads_of(rows: Any, periods: int, values: int) -> list[list[Spread]]:
-    """`percentile_select`'s rows (with `PERCENTILES`, `values` value columns) as, per value column, one
-    `Spread` per period, empty periods included."""
+def spreads_of(rows: Any, periods: int, values: int, *, whole: bool = False
+               ) -> tuple[list[list[Spread]], list[Spread]]:
+    """`percentile_select`'s rows (with `PERCENTILES` and `values` value columns) as, per value column, one
+    `Spread` per period, empty periods included; with `whole`, also one `Spread` per value column for every
+    row together (else an empty list)."""
+    width = 4 * values
     found: list[dict[int, Spread]] = [{} for _column in range(values)]
-    for period, n, *picks in rows:
+    everything: list[Any] = [None] * (width + 1)
+    for period, n, *rest in rows:
         count = int(n)
         for column in range(values):
-            low50, high50, low90, high90 = picks[4 * column:4 * column + 4]
+            low50, high50, low90, high90 = rest[4 * column:4 * column + 4]
             found[column][int(period)] = Spread(count, interpolate(count, 50, low50, high50),
                                                 interpolate(count, 90, low90, high90))
-    return [[kept.get(i, Spread(0, None, None)) for i in range(periods)] for kept in found]
+        if whole:
+            everything = [kept if kept is not None else new for kept, new in zip(everything, rest[width:], strict=True)]
+    per_period = [[kept.get(i, Spread(0, None, None)) for i in range(periods)] for kept in found]
+    totals: list[Spread] = []
+    if whole:
+        count = int(everything[0] or 0)
+        for column in range(values):
+            low50, high50, low90, high90 = everything[1 + 4 * column:5 + 4 * column]
+            totals.append(Spread(count, interpolate(count, 50, low50, high50), interpolate(count, 90, low90, high90))
+                          if count else Spread(0, None, None))
+    return per_period, totals

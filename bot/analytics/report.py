@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.access import Actor
 from bot.analytics import figures
 from bot.analytics.figures import Attainment, Durations, Satisfaction, Volume
-from bot.analytics.periods import RANGE, Period, Periods
+from bot.analytics.periods import Period, Periods
 from bot.analytics.query import Query, counted, periods_for, timezone_for, zones_in_view
 from bot.catalog.forms import neutralise
 from bot.config import Zone
@@ -112,16 +112,10 @@ async def build_report(unit: Unit, actor: Actor, query: Query) -> Report:
     periods = periods_for(query, timezone, unit.clock.now().astimezone(ZoneInfo(timezone)).date())
     async with unit.readers() as session, session.begin():  # one read transaction, so the figures agree
         volume = await figures.volume(session, where, periods)
-        first = await figures.first_response(session, where, periods)
-        resolved = await figures.resolution(session, where, periods)
+        first, whole_first = await figures.first_responses(session, where, periods)
+        resolved, whole_resolved = await figures.resolutions(session, where, periods)
         sla = await figures.sla_attainment(session, where, periods)
         rated = await figures.satisfaction(session, where, periods)
-        if query.period == RANGE:
-            whole_first, whole_resolved = first[0], resolved[0]
-        else:
-            whole = periods.whole()
-            whole_first = (await figures.first_response(session, where, whole))[0]
-            whole_resolved = (await figures.resolution(session, where, whole))[0]
     return Report(query, periods, zones, volume, first, resolved, sla, rated,
                   _totals(periods, volume, whole_first, whole_resolved, sla, rated))
 
