@@ -51,6 +51,7 @@ from tests.slack.conftest import IT_TRIAGE as SLACK_IT_TRIAGE
 from tests.slack.conftest import SlackWorld, block_text, fake, slack_env  # noqa: F401  (the `fake` fixture)
 from tests.teams.conftest import ALEXIS as TEAMS_ALEXIS
 from tests.teams.conftest import IT_TRIAGE as TEAMS_IT_TRIAGE
+from tests.teams.conftest import IVAR as TEAMS_IVAR
 from tests.teams.conftest import (  # noqa: F401  (the `connector` and `openid` fixtures)
     TeamsWorld,
     card_markdown,
@@ -333,6 +334,19 @@ async def test_someone_who_does_not_manage_the_zone_cannot_turn_the_report_off(o
     await chat.at(oslo(2026, 11, 30, 8))
     assert chat.slack_reports(SLACK_IT_TRIAGE) == []
 
+
+async def test_in_teams_the_manager_switches_it_and_an_agent_is_refused(open_chat: OpenChat) -> None:
+    chat = await open_chat()
+    await chat.teams.say(TEAMS_ALEXIS, "desk report off it-support")
+    assert ("Only a manager of IT, where IT support belongs, or an administrator can turn its weekly report off "
+            "or on.") in card_text(card_of(chat.teams.sent_to(TEAMS_ALEXIS.chat)[-1]))
+    async with chat.services.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(WeeklyReport)) == 0
+    await chat.teams.say(TEAMS_IVAR, "desk report off it-support")
+    assert "The weekly report of IT support is off" in card_text(card_of(chat.teams.sent_to(TEAMS_IVAR.chat)[-1]))
+    await _week(chat)
+    await chat.at(oslo(2026, 11, 30, 8))
+    assert chat.teams_reports(TEAMS_IT_TRIAGE) == [] and chat.slack_reports(SLACK_IT_TRIAGE) == []
 
 def _norwegian_it(data: dict[str, Any]) -> None:
     [it] = [z for z in data["zones"] if z["id"] == "it"]
