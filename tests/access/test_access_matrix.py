@@ -11,6 +11,8 @@ team (Nora manages HR) and a person with the agent role but no team (Tor).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -1162,3 +1164,78 @@ async def test_a_weekly_report_counts_exactly_its_teams_requests(world: World) -
             selected = set((await session.execute(select(Request.id).where(where))).scalars())
             assert selected == {n for n, t in held.items() if t == team.id}, team.id
     assert {t for t in held.values() if t} >= {"it-support", "hr-service", "employee-relations"}
+
+
+@contextlib.asynccontextmanager
+async def _web(services: Services) -> AsyncIterator[str]:
+    """The real web channel over these services, on an ephemeral port."""
+    from aiohttp import web
+
+    from bot.server import create_app
+
+    runner = web.AppRunner(await create_app(services, env={}, background=False))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_relating_on_the_web_is_allowed_and_refused_as_the_chat_verb(world: World) -> None:
+    """Relating "it" to "closed" (both IT): an agent of IT may; anyone else is refused as `/desk relate` is,
+    and a person who may not see "it" reads "not found"."""
+    import aiohttp
+
+    from bot.desk.commands import run_command
+    from tests.web.conftest import Browser
+
+    services, it, closed = world.services, world.numbers["it"], world.numbers["closed"]
+    async with _web(services) as base, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        for person in (p for p in EXPECTED if p not in {"nora", "tor"}):
+            http.cookie_jar.clear()
+            browser = Browser(base, http, services)
+            await browser.sign_in(PEOPLE[person])
+            actor = services.desk.actor(PEOPLE[person], channel="slack")
+            page = await browser.post(f"/requests/{it}/relate", {"other": str(closed)})
+            level = _level(person, "it")
+            if level == A:
+                assert page.status == 200 and f"Request #{it} is related to #{closed}." in page.text, person
+                undone = await run_command(services.desk, actor, f"relate {it} -{closed}")  # chat undoes it
+                assert undone.ok, (person, undone.text)
+                continue
+            said = await run_command(services.desk, actor, f"relate {it} {closed}")
+            assert not said.ok and said.text in page.text, (person, said.text)
+            assert page.status == (404 if level == N else 400), (person, page.status)
+    async with services.sessions() as session:
+        from bot.model import Relation
+
+        assert (await session.execute(select(Relation))).all() == []
+
+
+async def test_an_approver_may_not_label_the_request_on_the_web_or_in_chat(approvals_world: World) -> None:
+    """A named approver sees the request to decide, and may change nothing, personal labels included."""
+    import aiohttp
+
+    from bot.desk.commands import run_command
+    from tests.web.conftest import Browser
+
+    services = approvals_world.services
+    async with _web(services) as base, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        browser = Browser(base, http, services)
+        await browser.sign_in(PEOPLE["marte"])
+        for column in ("asked", "decided"):
+            number = approvals_world.numbers[column]
+            page = await browser.get(f"/requests/{number}")
+            assert page.status == 200 and "Add a label" not in page.text and "<summary>Edit</summary>" not in page.html
+            refused = await browser.post(f"/requests/{number}/label", {"label": "mine"})
+            said = await run_command(services.desk, services.desk.actor(PEOPLE["marte"], channel="slack"),
+                                     f"label {number} mine")
+            message = f"You can see request #{number} to decide its approval, but not label it."
+            assert refused.status == 400 and message in refused.text and said.text == message, column
+    async with services.sessions() as session:
+        from bot.model import Label
+
+        assert (await session.execute(select(Label))).all() == []

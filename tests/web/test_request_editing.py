@@ -212,6 +212,12 @@ async def test_personal_labels_are_seen_by_their_owner_alone(browsers: Callable[
                       (zack, "/requests"), (zack, "/")):
         page = await who.get(path)
         assert page.status == 200 and "call-back" not in page.html, (path, "someone else's label shows")
+    # Lists filter by the reader's own labels only: Alexis finds both, Ivar (same zone) neither.
+    filtered = "/list?scope=all&label=call-back"
+    mine, theirs = await alexis.get(filtered), await ivar.get(filtered)
+    assert mine.status == theirs.status == 200
+    assert f'href="/requests/{number}"' in mine.html and f'href="/requests/{twin}"' in mine.html
+    assert f'href="/requests/{number}"' not in theirs.html and f'href="/requests/{twin}"' not in theirs.html
     await _refused(alexis, web_services, number, "label", {"label": "two words"},
                    "A label is one word of letters, digits, '-' or '_' (at most 40).")
     zack_label = await zack.post(f"/requests/{number}/label", {"label": "mine"})
