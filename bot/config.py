@@ -161,6 +161,8 @@ class Zone(_Strict):
     survey: Survey = Survey()
     digest: Digest = Digest()
     language: Language | None = None  # what its people read when they have not chosen; None: the organisation's
+    email: Email | None = None  # the zone's one mail address (adapters/email): mail to it files requests here
+    imap: ImapMailbox | None = None  # a mailbox polled for this zone's mail (needs `email`)
 
     def category_ids(self) -> set[str]:
         """Every category id in this zone's tree."""
@@ -175,6 +177,45 @@ def _walk(nodes: Iterable[Category]) -> Iterator[Category]:
     for node in nodes:
         yield node
         yield from _walk(node.children)
+
+
+class ImapMailbox(_Strict):
+    """An IMAP mailbox read for a zone's mail (`zones[].imap`): by UID, never deleting, never marking read."""
+
+    host: Annotated[str, StringConstraints(min_length=1, max_length=253)]
+    port: int = Field(default=993, ge=1, le=65535)
+    user: Annotated[str, StringConstraints(min_length=1, max_length=254)]
+    password_env: str  # the NAME of the environment variable holding the password, never the password
+    folder: Annotated[str, StringConstraints(min_length=1, max_length=200)] = "INBOX"
+    tls: bool = True  # IMAP over TLS (993); false only for a server on this machine (tests, a local relay)
+    every_seconds: float = Field(default=60, ge=1)
+
+    @field_validator("password_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not _ENV_NAME.match(value):
+            raise ValueError("expected the name of an environment variable (e.g. IMAP_IT_PASSWORD) that holds "
+                             "the password; the password itself never goes in app.yaml")
+        return value
+
+
+class EmailSettings(_Strict):
+    """The e-mail channel's limits (`email:` in app.yaml; all optional)."""
+
+    max_size_kb: int = Field(default=10240, ge=16)  # larger mail is refused at SMTP time (552)
+    max_recipients: int = Field(default=20, ge=1)  # more RCPT TO than this: 452
+    automatic_per_hour: int = Field(default=10, ge=0)  # automatic mails (confirmations, status) per address
+    dkim: bool = False  # a DKIM signature of the sender's domain verifies a sender (needs DNS)
+    domains: tuple[str, ...] = ()  # more of the organisation's mail domains (its people's and zones' count)
+
+    @field_validator("domains")
+    @classmethod
+    def _domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        domains = tuple(d.strip().lower() for d in value)
+        for domain in domains:
+            if not _DOMAIN.match(domain):
+                raise ValueError(f"'{domain}' is not a domain (expected e.g. nordlys.example)")
+        return domains
 
 
 class Team(_Strict):
@@ -433,6 +474,7 @@ class AppConfig(_Strict):
     intake: Intake = Intake()
     calendars: dict[Slug, CalendarSettings] = Field(default_factory=lambda: {"default": CalendarSettings()})
     sign_in: SignInSettings = SignInSettings()
+    email: EmailSettings = EmailSettings()
 
     # Lookups, built once (the model is frozen, so these never go stale).
     def zone(self, zone_id: str) -> Zone | None:
@@ -581,6 +623,16 @@ def installed_channels() -> frozenset[str]:
 
 def _platform_keys(cfg: AppConfig) -> Iterator[tuple[KeyPath, str]]:
     """Every key that names a channel, with its path: triage of zones and teams, and intake channels."""
+    addresses: dict[str, str] = {}
+    for i, zone in enumerate(cfg.zones):
+        if zone.email is not None:
+            if zone.email in addresses:
+                yield ("zones", i, "email"), f"{zone.email} is already the address of zone '{addresses[zone.email]}'"
+            addresses.setdefault(zone.email, zone.id)
+            if "+" in zone.email.split("@", 1)[0]:
+                yield ("zones", i, "email"), "a zone's address has no '+': replies use address+tag@domain"
+        if zone.imap is not None and zone.email is None:
+            yield ("zones", i, "imap"), "an IMAP mailbox needs the zone's email address too (zones[].email)"
     for i, zone in enumerate(cfg.zones):
         yield from ((("zones", i, "triage", p), p) for p in zone.triage)
     for i, team in enumerate(cfg.teams):
@@ -727,13 +779,22 @@ def secret_problems(path: str | Path, cfg: AppConfig, env: Mapping[str, str]) ->
 
     The server still starts without them (single sign-on stays off, as a chat channel without its secrets
     is not mounted); `zonedesk check` lists them."""
+    missing: list[tuple[KeyPath, str]] = []
     oidc = cfg.sign_in.oidc
-    if oidc is None or env.get(oidc.client_secret_env):
+    if oidc is not None and not env.get(oidc.client_secret_env):
+        missing.append((("sign_in", "oidc", "client_secret_env"), f"the environment variable "
+                        f"{oidc.client_secret_env} is not set: single sign-on stays off until it holds the client "
+                        "secret"))
+    for i, zone in enumerate(cfg.zones):
+        if zone.imap is not None and not env.get(zone.imap.password_env):
+            missing.append((("zones", i, "imap", "password_env"), f"the environment variable "
+                            f"{zone.imap.password_env} is not set: the mailbox of zone '{zone.id}' is not read "
+                            "until it holds the IMAP password"))
+    if not missing:
         return []
-    loc: KeyPath = ("sign_in", "oidc", "client_secret_env")
     try:
-        line = load_yaml(Path(path))[1].line(loc)
+        lines: _LineIndex | None = load_yaml(Path(path))[1]
     except ConfigError:
-        line = None
-    return [Problem(str(path), _path_text(loc), f"the environment variable {oidc.client_secret_env} is not set: "
-                    "single sign-on stays off until it holds the client secret", line)]
+        lines = None
+    return [Problem(str(path), _path_text(loc), text, lines.line(loc) if lines is not None else None)
+            for loc, text in missing]

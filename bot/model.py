@@ -83,6 +83,10 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
 
 
+# What a list's access rule and common filters read, held in its order indexes (bot.desk.listing).
+_LIST_COVERED = ("id", "zone_id", "team_id", "status", "requester_email", "assignee_email", "priority")
+
+
 class Request(Base):
     """A request (ticket). Its id is the number people quote (#42)."""
 
@@ -126,7 +130,10 @@ class Request(Base):
     # Lists and queues: the page of ids comes from the index alone (see Desk.list_requests). Analytics count
     # a zone's requests filed before or inside a range from (zone, filed) (migration 0007).
     __table_args__ = (Index("ix_requests_list", "zone_id", "status", "updated_at", "team_id"),
-                      Index("ix_requests_zone_created", "zone_id", "created_at"))
+                      Index("ix_requests_zone_created", "zone_id", "created_at"),
+                      # Request lists in their usual orders walk these and stop at the page's end (0014).
+                      Index("ix_requests_updated_order", "updated_at", *_LIST_COVERED),
+                      Index("ix_requests_created_order", "created_at", *_LIST_COVERED))
 
 
 class Event(Base):
@@ -514,3 +521,35 @@ class RequestMeasure(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(index=True)
     resolution_seconds: Mapped[int | None] = mapped_column(BigInteger)
     resolution_working_seconds: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class MailMessage(Base):
+    """A mail message that belongs to a request, by its Message-ID: one that came in (filed it, or commented
+    on it) or one the desk sent about it (`adapters.email`). A reply naming one of these in In-Reply-To or
+    References lands on its request; `automatic` marks mail sent or received without a person writing it
+    (loops and the per-address hourly cap are counted from these rows)."""
+
+    __tablename__ = "mail_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    address: Mapped[str] = mapped_column(String(254))  # the sender (in) or the recipient (out)
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_mail_messages_address", "address", "direction", "at"),)
+
+
+class MailboxState(Base):
+    """How far an IMAP mailbox was read (`adapters.email.imap`): the last UID filed under its UIDVALIDITY.
+    A new UIDVALIDITY means the server renumbered the mailbox: it is read again from the start, and the
+    inbound keys (Message-ID) keep what was filed before from being filed twice."""
+
+    __tablename__ = "mailbox_states"
+
+    mailbox: Mapped[str] = mapped_column(String(300), primary_key=True)  # zone id, user@host/folder
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    checked_at: Mapped[datetime]

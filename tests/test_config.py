@@ -104,11 +104,11 @@ def test_a_platform_without_a_channel_id_is_left_out(tmp_path: Path) -> None:
 def test_platform_keys_are_not_checked_when_no_channel_is_installed(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "app.yaml"
-    path.write_text(SAMPLE.replace("triage: {slack: C0HRTRIAGE}", "triage: {email: hr@nordlys.example}"))
-    with pytest.raises(ConfigError, match=r"zones\[2\]\.triage\.email: unknown channel 'email'"):
+    path.write_text(SAMPLE.replace("triage: {slack: C0HRTRIAGE}", "triage: {fax: '+4712345678'}"))
+    with pytest.raises(ConfigError, match=r"zones\[2\]\.triage\.fax: unknown channel 'fax'"):
         load_config(path)
     monkeypatch.setattr(config_module, "entry_points", lambda group: [])
-    assert load_config(path).zone("hr").triage == {"email": "hr@nordlys.example"}  # type: ignore[union-attr]
+    assert load_config(path).zone("hr").triage == {"fax": "+4712345678"}  # type: ignore[union-attr]
 
 
 # (text in the sample, its bad replacement, key path reported, message, text on the reported line)
@@ -128,11 +128,11 @@ BAD = [
     ("members: [olav.strand@nordlys.example]\n", "members: [nobody@nordlys.example]\n",
      "teams[3].members[0]", "'nobody@nordlys.example' is not listed under people", "nobody@nordlys.example"),
     ("triage: {slack: C0HRTRIAGE}", "triage: {slak: C0HRTRIAGE}", "zones[2].triage.slak",
-     "unknown channel 'slak' (expected one of: slack, teams, web)", "slak: C0HRTRIAGE"),
+     "unknown channel 'slak' (expected one of: email, slack, teams, web)", "slak: C0HRTRIAGE"),
     ("triage: {slack: C0PAYROLL}", "triage: {teems: C0PAYROLL}", "teams[4].triage.teems",
-     "unknown channel 'teems' (expected one of: slack, teams, web)", "teems: C0PAYROLL"),
+     "unknown channel 'teems' (expected one of: email, slack, teams, web)", "teems: C0PAYROLL"),
     ('    teams: {"19:ithelp', '    msteams: {"19:ithelp', "intake.channels.msteams",
-     "unknown channel 'msteams' (expected one of: slack, teams, web)", "msteams:"),
+     "unknown channel 'msteams' (expected one of: email, slack, teams, web)", "msteams:"),
     ("C0ASKHR: hr,", "C0ASKHR: h-r,", "intake.channels.slack.C0ASKHR", "unknown zone 'h-r'", "C0ASKHR: h-r"),
     ("  language: en ", "  language: xx ", "organisation.language",
      "unknown language 'xx' (expected one of: en, nb, sv, nl, it, pl, de)", "language: xx"),
