@@ -1239,3 +1239,28 @@ async def test_an_approver_may_not_label_the_request_on_the_web_or_in_chat(appro
         from bot.model import Label
 
         assert (await session.execute(select(Label))).all() == []
+
+
+async def test_working_time_figures_count_only_what_each_reader_may_open(world: World) -> None:
+    """First response and resolution times are read from `request_measures`, joined to each request under the
+    reader's analytics clause: each person's figures measure exactly the requests `ANALYTICS` lets them count
+    (every request here was answered; only 'closed' was resolved)."""
+    from datetime import timedelta
+
+    from bot.analytics import NoFigures, Query, build_report
+    from bot.model import RequestMeasure
+
+    async with world.services.sessions() as session:
+        measured = set((await session.execute(select(RequestMeasure.request_id))).scalars())
+    assert measured == set(world.numbers.values())
+    today = world.services.clock.now().date()
+    query = Query(period="range", first=today - timedelta(days=7), last=today + timedelta(days=7))
+    for person, (_zones, counted) in ANALYTICS.items():
+        try:
+            report = await build_report(world.desk, world.who(person), query)
+        except NoFigures:
+            assert not counted, person
+            continue
+        first, resolved = report.totals.first_response, report.totals.resolution
+        assert first.count == len(counted) and resolved.count == len(counted & {"closed"}), person
+        assert (first.working_median is None) == (not counted), person
