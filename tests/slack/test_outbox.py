@@ -4,7 +4,7 @@ errors and the give-up time leave a visible failure in the request's history; me
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest_asyncio
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from adapters.slack.blocks import BLOCKS_MAX, SECTION_MAX, render_message
 from bot.clock import FakeClock
 from bot.delivery.messages import Button, Message
 from bot.model import Outbox
+from bot.scheduler import install
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.slack.conftest import ALEXIS, IT_HELP, IT_TRIAGE, ROOT, ZACK, SlackWorld, block_text, serving
 
@@ -188,3 +189,25 @@ async def test_a_burst_of_new_requests_is_announced_in_one_digest(slack_on_both:
     alone = slack.posts(IT_TRIAGE)[-1]
     assert "New request #6: One more problem" in block_text(alone["blocks"])
     assert "zd:claim" in str(alone["blocks"])
+
+
+async def test_the_daily_digest_is_never_folded_into_a_burst_of_announcements(slack_on_both: SlackWorld) -> None:
+    """The morning's digest and a burst of new requests wait together for the triage channel: the burst is
+    one post, the digest another, with its own title and figures."""
+    slack = slack_on_both
+    scheduler = install(slack.services, env={"ZONEDESK_SCHEDULER": "off"})
+    slack.clock.set(datetime(2026, 11, 24, 12, tzinfo=UTC))  # a Tuesday
+    await scheduler.tick()  # arms Wednesday's digest
+    slack.clock.set(datetime(2026, 11, 25, 6, 59, tzinfo=UTC))  # 07:59 in Oslo
+    for n in range(3):
+        await slack.message(ZACK, f"Problem number {n}", channel=IT_HELP)
+    await slack.settle()
+    slack.clock.set(datetime(2026, 11, 25, 7, 0, tzinfo=UTC))  # 08:00 in Oslo: the digest is due
+    await scheduler.tick()
+    await slack.deliver()
+    posts = [block_text(p["blocks"]) for p in slack.posts(IT_TRIAGE)]
+    assert len(posts) == 2, posts
+    assert sum("3 new requests arrived together" in p for p in posts) == 1
+    [digest] = [p for p in posts if "daily digest for Wednesday 25 November" in p]
+    assert "arrived together" not in digest
+
