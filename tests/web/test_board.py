@@ -339,3 +339,24 @@ async def test_the_board_s_script_gets_the_desk_s_answer_as_json(browsers: Open,
     async with agent.http.post(agent.base + "/board/move", data={"n": str(number), "status": "new"},
                                headers=json_headers) as response:  # no CSRF token: the form has expired
         assert response.status == 403
+
+
+@pytest.mark.parametrize("language", ["nb", "sv", "nl", "it", "pl", "de"])
+async def test_the_board_and_its_questions_speak_the_reader_s_language(browsers: Open, web_services: Services,
+                                                                       language: str) -> None:
+    from tests.untranslated import english_left
+
+    number = await file(web_services, "Printer jams")
+    await web_services.desk.set_weight(actor(web_services, IT_AGENT), number, "high")
+    agent = await signed_in(browsers, IT_AGENT)
+    english = await agent.get("/board")
+    assert english_left(english.text, language), "the check finds the English board's words"
+    chosen = await agent.post("/language", {"language": language, "next": "/board?zone=it"})
+    assert f'<html lang="{language}">' in chosen.html and cards(chosen) == {number: "new"}
+    assert english_left(chosen.text, language) == [], language
+    for status in ("cancelled", "resolved"):
+        asked = await agent.post("/board/move", {"n": str(number), "status": status, "back": "/board?zone=it"})
+        assert asked.status == 200 and english_left(asked.text, language) == [], (language, status)
+    refused = await agent.post("/board/move", {"n": str(number), "status": "cancelled", "confirmed": "yes",
+                                               "back": "/board?zone=it"})
+    assert refused.status == 400 and english_left(refused.text, language) == [], language
