@@ -87,6 +87,13 @@ async def test_every_filter_narrows_what_the_reader_may_see(desk: Desk, clock: F
     assert await numbers(desk, alexis, q(q="fan LOUD")) == [laptop]
     assert await numbers(desk, alexis, q(q=f"#{vpn}")) == [vpn]
     assert await numbers(desk, alexis, q(q="100%")) == []  # '%' is a character, not a wildcard
+    await desk.reply(alexis, laptop, "We swapped the bearing.")
+    await desk.note(alexis, laptop, "Warranty voucher 7781 used.")
+    max_ = desk.actor(MAX)
+    assert await numbers(desk, alexis, q(q="bearing")) == [laptop]  # words of replies count
+    assert await numbers(desk, max_, q(q="bearing")) == [laptop]
+    assert await numbers(desk, alexis, q(q="voucher")) == [laptop]  # and of notes, for who may read notes
+    assert await numbers(desk, max_, q(q="voucher")) == []
     assert await numbers(desk, alexis, q(due_from="2026-12-03", due_to="2026-12-03")) == [laptop]
     assert await numbers(desk, alexis, q(due_to="2026-12-02")) == []
     assert set(await numbers(desk, alexis, q(created_from="2026-11-24", created_to="2026-11-24"))) == {
@@ -184,6 +191,7 @@ async def test_counts_stop_at_the_cap(desk: Desk, clock: FakeClock) -> None:
     (q(col="salary"), "'salary' is not a column."),
     (q(after="bm90IGEgY3Vyc29y"), "This page's link is broken"),
     (q(q="x" * 201), "too long"),
+    (q(q="%%% !"), "Write a word or two to look for (letters or digits)."),
 ])
 def test_bad_values_are_refused_with_what_was_expected(config: object, query: MultiDict[str], said: str) -> None:
     from bot.config import AppConfig
