@@ -21,6 +21,7 @@ are given; without credentials plain SMTP to a local relay) or `smtps://` (TLS f
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,6 +31,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
+from sqlalchemy import select
 
 from adapters.email import threads
 from adapters.email.addresses import reply_address
@@ -38,7 +40,7 @@ from bot.delivery.messages import Message
 from bot.delivery.outbox import Delivery, Failed, Retry, SendResult, Sent
 from bot.desk.unit import Tx
 from bot.i18n import _, speaking
-from bot.model import Request
+from bot.model import MailMessage, Request
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,7 @@ class EmailSender:
         self.secret = secret
         self.clock = clock
         self.own_domain = own_domain
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def send(self, item: Delivery) -> SendResult:
         """Deliver one row; never raises for mail errors."""
@@ -105,17 +108,27 @@ class EmailSender:
         if "@" not in address:
             return Failed("no e-mail address to send to")
         automatic = not (item.kind in HUMAN_KINDS and item.message.author)
-        now = self.clock.now()
-        async with self.desk.sessions() as session:
-            request = await session.get(Request, item.request_id) if item.request_id else None
-            if automatic and request is not None and await threads.last_inbound_automatic(session, request.id):
-                return Sent({"suppressed": "the thread's last mail was automatic"})
-            if automatic and await threads.automatic_sent(session, address, now - timedelta(hours=1)) \
-                    >= self.desk.config.email.automatic_per_hour:
-                return Sent({"suppressed": "hourly cap of automatic mail reached"})
-            earlier = await threads.thread_of(session, request.id) if request is not None else []
-            root_at = (request.created_at if request is not None else now)
-        mail, mid = self.compose(item, address, request, earlier, automatic, root_at)
+        mid = threads.message_id(self.own_domain, f"outbox:{item.id}:{item.request_id}")
+        # The cap is counted and this mail's slot taken in one transaction, one address at a time in this
+        # process, before the mail goes: rows of several conversations are sent side by side.
+        async with self._locks.setdefault(address, asyncio.Lock()):
+            async with self.desk.transaction() as tx:
+                session, now = tx.session, tx.now
+                request = await session.get(Request, item.request_id) if item.request_id else None
+                taken = await session.scalar(select(MailMessage.id).where(MailMessage.message_id == mid))
+                if automatic and taken is None:
+                    if request is not None and await threads.last_inbound_automatic(session, request.id):
+                        return Sent({"suppressed": "the thread's last mail was automatic"})
+                    if await threads.automatic_sent(session, address, now - timedelta(hours=1)) \
+                            >= self.desk.config.email.automatic_per_hour:
+                        return Sent({"suppressed": "hourly cap of automatic mail reached"})
+                earlier = [m for m in (await threads.thread_of(session, request.id) if request else []) if m != mid]
+                root_at = request.created_at if request is not None else now
+                await threads.remember(session, mid, request.id if request is not None else None, direction="out",
+                                       address=address, automatic=automatic, at=now)
+        if len(self._locks) > 1000:
+            self._locks.clear()
+        mail = self.compose(item, address, request, earlier, automatic, root_at, mid)
         try:
             await aiosmtplib.send(mail, hostname=self.smtp.host, port=self.smtp.port, username=self.smtp.username,
                                   password=self.smtp.password, use_tls=self.smtp.tls,
@@ -131,20 +144,16 @@ class EmailSender:
             return Retry(f"the mail server answered {exc.code}")
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             return Retry(f"mail server unreachable: {type(exc).__name__}")
-        async with self.desk.transaction() as tx:
-            await threads.remember(tx.session, mid, request.id if request is not None else None, direction="out",
-                                   address=address, automatic=automatic, at=tx.now)
         return Sent({"message_id": mid})
 
     def compose(self, item: Delivery, address: str, request: Request | None, earlier: list[str],
-                automatic: bool, root_at: Any) -> tuple[EmailMessage, str]:
+                automatic: bool, root_at: Any, mid: str) -> EmailMessage:
         """The mail of one row, in its message's language."""
         message = item.message
         config = self.desk.config
         zone = config.zone(str(item.target.get("workspace") or (request.zone_id if request else "")) or "")
         zone = zone if zone is not None and zone.email else next((z for z in config.zones if z.email), None)
         sender = zone.email if zone is not None and zone.email else f"zonedesk@{self.own_domain}"
-        mid = threads.message_id(self.own_domain, f"outbox:{item.id}:{item.request_id}")
         mail = EmailMessage()
         with speaking(message.language or config.organisation.language):
             name = zone.name if zone is not None else config.organisation.name
@@ -169,7 +178,7 @@ class EmailSender:
             mail["Auto-Submitted"] = "auto-generated"
             mail["X-Auto-Response-Suppress"] = "All"  # Exchange: no out-of-office answers to this
         mail.set_content(body)
-        return mail, mid
+        return mail
 
 
 def render_text(message: Message, link: str | None) -> str:
