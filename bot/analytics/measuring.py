@@ -97,8 +97,10 @@ def _follow(step: Step, status: str, reason: str | None, zone: str) -> tuple[str
     if kind == "accepted":
         return "accepted", None, zone
     moved = data.get("status")
-    if kind in {"status", "commented", "claimed", "approval_decided"} and moved:
-        return str(moved), (data.get("reason") if moved == "waiting" and kind == "status" else None), zone
+    if kind == "status" and moved:
+        return str(moved), (data.get("reason") if moved == "waiting" else None), zone
+    if kind in {"commented", "claimed", "approval_decided"} and moved and moved != status:
+        return str(moved), None, zone  # these name the status they leave, not why it waits (it kept its reason)
     return status, reason, zone
 
 

@@ -187,3 +187,29 @@ async def test_a_rebuild_from_the_history_gives_the_same_measures_and_follows_a_
     measured = await christmas.measures()
     assert measured["T"] == (20 * HOURS, 1 * HOURS + 1 * HOURS + 2 * HOURS, 26 * HOURS, 2 * HOURS + 7 * HOURS)
     assert {k: v for k, v in measured.items() if k != "T"} == {k: v for k, v in EXPECTED.items() if k != "T"}
+
+
+def test_the_history_replayed_keeps_why_a_request_waits() -> None:
+    """Claiming or an approval decided while the request waits on its requester leaves it waiting on her:
+    still paused. An approval pauses only where the SLA rule says so."""
+    from datetime import UTC, datetime
+
+    from bot.analytics.measuring import Step, stretches
+
+    def at(hour: int) -> datetime:
+        return datetime(2026, 12, 1, hour, tzinfo=UTC)
+
+    steps = [Step(at(9), "filed", {"zone": "it"}),
+             Step(at(10), "status", {"status": "waiting", "reason": "requester"}),
+             Step(at(11), "claimed", {"status": "waiting"}),
+             Step(at(12), "approval_decided", {"status": "waiting"}),
+             Step(at(13), "commented", {"status": "in_progress"}),
+             Step(at(14), "approval_requested", {}),
+             Step(at(15), "approval_decided", {"status": "in_progress"}),
+             Step(at(16), "transferred", {"target": "facilities"})]
+    life = stretches("it", at(9), steps, lambda zone: zone == "it")
+    assert [(s.start.hour, s.end.hour if s.end else None, s.zone, s.paused) for s in life] == [
+        (9, 10, "it", False), (10, 13, "it", True), (13, 14, "it", False), (14, 15, "it", True),
+        (15, 16, "it", False), (16, None, "facilities", False)]
+    unpaused = stretches("it", at(9), steps, lambda zone: False)
+    assert [(s.start.hour, s.paused) for s in unpaused] == [(9, False), (10, True), (13, False), (16, False)]
