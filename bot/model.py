@@ -553,3 +553,65 @@ class MailboxState(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     checked_at: Mapped[datetime]
+
+
+class Consultation(Base):
+    """A person asked for their view on one request (`bot.desk.consultation`): while not withdrawn they may
+    read that request's public conversation on their consultation page and answer; each answer is an
+    internal note. The person's name is kept as it was when invited (they may be no one `app.yaml` knows)."""
+
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    person_email: Mapped[str] = mapped_column(String(254), index=True)
+    person_name: Mapped[str] = mapped_column(String(200))
+    question: Mapped[str] = mapped_column(Text, default="")
+    invited_by: Mapped[str] = mapped_column(String(254))
+    invited_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("request_id", "person_email", name="uq_consultations_request_person"),)
+
+
+class Collaborator(Base):
+    """An outside e-mail address brought into one request (`bot.desk.collaborators`): while not removed it
+    is sent the request's public replies by mail and its mail to the request's reply address lands on the
+    request as its comments. It never receives internal notes and reads nothing else."""
+
+    __tablename__ = "collaborators"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    invited_by: Mapped[str] = mapped_column(String(254))
+    invited_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("request_id", "email", name="uq_collaborators_request_email"),)
+
+
+class Attachment(Base):
+    """A file on a request (`bot.files`): on the message that filed it (`comment_id` NULL) or on a comment.
+
+    Files from Slack and Teams are kept as references (`ref`: the platform's file id, name and URL), fetched
+    with the bot's token only when someone who may see them opens them; files that came by mail are stored
+    bytes in the file store under `store_key` (content-addressed: rows may share a key). `public` is the
+    comment's: a file on an internal note is read only by those who read notes."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    public: Mapped[bool] = mapped_column(Boolean)
+    filename: Mapped[str] = mapped_column(String(255))
+    declared_type: Mapped[str] = mapped_column(String(255))  # what the sender said; never trusted for serving
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    uploader_email: Mapped[str] = mapped_column(String(254), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(10))  # "stored", or the platform holding the bytes
+    store_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    ref: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
