@@ -32,7 +32,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from bot.config import AppConfig, Role, Team, Zone
 from bot.errors import DeskError, NotFound
 from bot.i18n import N_, _
-from bot.model import Approval, ApprovalVote, Request, SavedView, Task
+from bot.model import Approval, ApprovalVote, Collaborator, Consultation, Request, SavedView, Task
 
 
 class Level(enum.IntEnum):
@@ -416,6 +416,66 @@ class Policy:
     def may_share_view_with(self, actor: Actor, team_id: str) -> bool:
         """A view is shared with one of its owner's own teams, nobody else's."""
         return team_id in actor.teams and self.config.team(team_id) is not None
+
+
+    # -- consultation (bot.desk.consultation) ----------------------------------------------------------
+    def consulted_clause(self, actor: Actor) -> ColumnElement[bool]:
+        """A WHERE clause over `Request`: the requests the actor is asked for their view on right now (invited,
+        not withdrawn). This fact grants no level: such a request is in none of the actor's lists, searches,
+        boards or figures (`request_clause` never names it), `level` stays what it was (NONE for most), and
+        the only read it opens is `may_read_as_consultee`."""
+        invited = select(Consultation.request_id).where(Consultation.person_email == actor.email,
+                                                        Consultation.withdrawn_at.is_(None))
+        return Request.id.in_(invited.scalar_subquery())
+
+    def may_read_as_consultee(self, actor: Actor, consultation: Consultation | None) -> bool:
+        """Whether the actor may open a request's consultation page: its title, description and public
+        conversation (never notes, history, tasks or fields) and their own answers, while their invitation
+        stands. Withdrawn, or never invited: the request does not exist for them there ("not found")."""
+        return (consultation is not None and consultation.person_email == actor.email
+                and consultation.withdrawn_at is None)
+
+    def may_invite_consultee(self, actor: Actor, request: Request) -> bool:
+        """Who may ask someone's view on a request, or withdraw the question: an agent who may work it."""
+        return self.level(actor, request) >= Level.AGENT
+
+    def may_be_consulted(self, person: Actor, request: Request) -> bool:
+        """Whether an invitation means anything for this person: not its requester and nobody who already
+        reads the request as staff (they read it, notes included, without being asked)."""
+        return request.requester_email != person.email and self.level(person, request) < Level.READER
+
+    # -- outside collaborators (bot.desk.collaborators) -------------------------------------------------
+    def collaborator_clause(self, address: str) -> ColumnElement[bool]:
+        """A WHERE clause over `Request`: the requests an outside address is a collaborator on right now. It
+        grants no level either: a collaborator reads nothing on the web and lists nothing; by mail they are
+        sent the public replies and may comment (`is_collaborator`)."""
+        invited = select(Collaborator.request_id).where(Collaborator.email == address.strip().lower(),
+                                                        Collaborator.removed_at.is_(None))
+        return Request.id.in_(invited.scalar_subquery())
+
+    def is_collaborator(self, address: str, collaborator: Collaborator | None) -> bool:
+        """Whether a mail from this address to the request's reply address is a collaborator's comment: it was
+        invited and not removed."""
+        return (collaborator is not None and collaborator.email == address.strip().lower()
+                and collaborator.removed_at is None)
+
+    def may_invite_collaborator(self, actor: Actor, request: Request) -> bool:
+        """Who may bring an outside address into a request, or take it out: an agent who may work it."""
+        return self.level(actor, request) >= Level.AGENT
+
+    def outside(self, address: str) -> bool:
+        """An address is outside the organisation: no person of `app.yaml` and none of its people's or zones'
+        mail domains (the same domains the e-mail channel counts as the organisation's): colleagues are
+        consulted, not brought in by mail."""
+        address = address.strip().lower()
+        if self.config.person(address) is not None:
+            return False
+        domains = {p.email.rsplit("@", 1)[-1].lower() for p in self.config.people}
+        domains |= {z.email.rsplit("@", 1)[-1].lower() for z in self.config.zones if z.email}
+        domains |= {d.lower() for d in self.config.email.domains}
+        if self.config.sign_in.oidc is not None:
+            domains |= {d.lower() for d in self.config.sign_in.oidc.allowed_domains}
+        return address.rsplit("@", 1)[-1] not in domains
 
 
 def everything() -> ColumnElement[bool]:

@@ -326,6 +326,71 @@ async def _note(ctx: Context, args: str) -> str:
     return _("Internal note added to #{number}.", number=number)
 
 
+# ---------------------------------------------------------------- consultation and outside collaborators
+@verb("consult", N_("consult <number> [<person> [question] | -<person>]"),
+      N_("ask someone in the directory for their view on one request (their answer is an internal note; they see "
+         "nothing else); -person withdraws the question; without a person, who was asked"))
+async def _consult(ctx: Context, args: str) -> str:
+    number, rest = _number_and_rest(args, rest_required=False)
+    if not rest:
+        await ctx.desk.get_request(ctx.actor, number)  # a request one may not read is "not found", never "nobody"
+        lines = await ctx.desk.consultations_of(ctx.actor, number)
+        if not lines:
+            return _("Nobody was asked for their view on #{number}.", number=number)
+        said = [_("Asked for their view on #{number}:", number=number)]
+        for line in lines:
+            state = (_("withdrawn") if not line.open else _("answered") if line.answered_at else _("waiting"))
+            said.append(f"• {line.name} ({line.email}): {state}" + (f" · {_clip(line.question, 200)}"
+                                                                    if line.question else ""))
+        return "\n".join(said)
+    who, question = _split(rest, 2)
+    if who.startswith("-"):
+        if question.strip():
+            raise UsageError
+        name = await ctx.desk.withdraw_consultation(ctx.actor, number, await ctx.person(who[1:]),
+                                                    dedupe_key=ctx.dedupe_key)
+        return _("The question to {name} about #{number} is withdrawn; they no longer see it.", name=name,
+                 number=number)
+    name = await ctx.desk.consult(ctx.actor, number, await ctx.person(who), question.strip() or None,
+                                  dedupe_key=ctx.dedupe_key)
+    return _("{name} is asked for their view on #{number}; their answer will be an internal note.", name=name,
+             number=number)
+
+
+@verb("answer", N_("answer <number> <your view>"),
+      N_("answer a question about a request you were asked for your view on (an internal note for its agents)"))
+async def _answer(ctx: Context, args: str) -> str:
+    number, rest = _number_and_rest(args, rest_required=True)
+    await ctx.desk.answer_consultation(ctx.actor, number, rest, dedupe_key=ctx.dedupe_key)
+    return _("Thank you: your view on #{number} is with the desk's agents.", number=number)
+
+
+@verb("collaborator", N_("collaborator <number> [<e-mail> | -<e-mail>]"),
+      N_("bring an outside e-mail address into one request's conversation (it receives the public messages by "
+         "mail and its answers land on the request; never notes); -e-mail takes it out; without one, who is in"))
+async def _collaborator(ctx: Context, args: str) -> str:
+    number, rest = _number_and_rest(args, rest_required=False)
+    if not rest:
+        await ctx.desk.get_request(ctx.actor, number)
+        lines = [line for line in await ctx.desk.collaborators_of(ctx.actor, number) if line.active]
+        if not lines:
+            return _("No outside address is in the conversation of #{number}.", number=number)
+        return "\n".join([_("In the conversation of #{number} by e-mail:", number=number),
+                          *(f"• {line.email}" for line in lines)])
+    if len(rest.split()) != 1:
+        raise UsageError
+    token = rest.strip()
+    mailto = _MAILTO.match(token.lstrip("-"))
+    address = mailto.group(1) if mailto else token.lstrip("-")
+    if token.startswith("-"):
+        done = await ctx.desk.remove_collaborator(ctx.actor, number, address, dedupe_key=ctx.dedupe_key)
+        return _("{address} is out of the conversation of #{number}: nothing more is sent to it.", address=done,
+                 number=number)
+    done = await ctx.desk.invite_collaborator(ctx.actor, number, address, dedupe_key=ctx.dedupe_key)
+    return _("{address} is in the conversation of #{number}: it receives the public messages by e-mail.",
+             address=done, number=number)
+
+
 # ---------------------------------------------------------------- fields
 _VERB_STATUS = {"resolve": "resolved", "cancel": "cancelled", "close": "closed", "reopen": "reopened"}
 

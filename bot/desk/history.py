@@ -601,6 +601,40 @@ def delivery_failed(w: Words, e: EventView) -> Sentence:
                     STAFF)
 
 
+def consulted(w: Words, e: EventView) -> Sentence:
+    """An agent asked someone for their view (bot.desk.consultation): staff only, as is the answer."""
+    person = w.person(e.data["person"], typed(e.data.get("name")))
+    question = typed(e.data.get("question"))
+    if question:
+        return Sentence(_("{actor} asked {person} for their view: {question}", actor=w.actor(e), person=person,
+                          question=question), STAFF)
+    return Sentence(_("{actor} asked {person} for their view.", actor=w.actor(e), person=person), STAFF)
+
+
+def consultation_withdrawn(w: Words, e: EventView) -> Sentence:
+    """The question to a consultee was withdrawn: they no longer see the request."""
+    return Sentence(_("{actor} withdrew the question to {person}.", actor=w.actor(e),
+                      person=w.person(e.data["person"], typed(e.data.get("name")))), STAFF)
+
+
+def consultation_answered(w: Words, e: EventView) -> Sentence:
+    """A consultee answered: their view is an internal note."""
+    return Sentence(_("{actor} gave their view in an internal note.", actor=w.actor(e)), STAFF)
+
+
+def collaborator_invited(w: Words, e: EventView) -> Sentence:
+    """An outside address was brought into the conversation by mail (bot.desk.collaborators): the requester
+    reads it too, since that address receives the public replies."""
+    return Sentence(_("{actor} brought {address} into the conversation by e-mail.", actor=w.actor(e),
+                      address=scalar(e.data["address"])), REQUESTER)
+
+
+def collaborator_removed(w: Words, e: EventView) -> Sentence:
+    """An outside address was taken out of the conversation."""
+    return Sentence(_("{actor} took {address} out of the conversation.", actor=w.actor(e),
+                      address=scalar(e.data["address"])), REQUESTER)
+
+
 def unknown(w: Words, e: EventView) -> Sentence:
     """A kind this module does not know yet: a sentence all the same, for staff only."""
     if not e.kind:
@@ -613,7 +647,8 @@ SENTENCES: dict[str, Callable[[Words, EventView], Sentence]] = {
         filed, replied, noted, commented, claimed, assigned, accepted, status, urgency, weight, category,
         internal_category, deadline, related, unrelated, transferred, task_created, task_done, approval_requested,
         approval_vote, approval_decided, approval_withdrawn, rated, survey_sent, survey_expired, sla_warning,
-        sla_breached, delivery_failed,
+        sla_breached, delivery_failed, consulted, consultation_withdrawn, consultation_answered,
+        collaborator_invited, collaborator_removed,
     )
 }
 

@@ -20,12 +20,15 @@ uses the same few calls (see `bot/desk/unit.py`), not a new method here.
 | full-text search | `search` |
 | approvals, surveys (feature modules) | `approvals`, `surveys` |
 | one action on many requests; bundles | `bulk`, `bundles` |
+| one person's view on one request; outside addresses by mail | `consultation`, `collaborators` |
 """
 
 from __future__ import annotations
 
 from bot.config import Zone
 from bot.desk import bulk, bundles, conversation, fields, lifecycle, ownership, reads, tasks, transfers
+from bot.desk import collaborators as collaborating
+from bot.desk import consultation as consulting
 from bot.desk import receive as receiving
 from bot.desk import search as searching
 from bot.desk.intake import Intake, intake_zone, mapped_zone
@@ -101,6 +104,16 @@ class Desk(Intake):
     list_bundles = bundles.list_bundles
     reply_to_bundle = bundles.reply_to_bundle
     set_bundle_status = bundles.set_bundle_status
+
+    consult = consulting.consult
+    withdraw_consultation = consulting.withdraw
+    answer_consultation = consulting.answer
+    consulted = consulting.consulted
+    consultations_of = consulting.consultations_of
+    invite_collaborator = collaborating.invite
+    remove_collaborator = collaborating.remove
+    collaborator_comment = collaborating.comment_by_mail
+    collaborators_of = collaborating.collaborators_of
 
     handled = receiving.handled
     mark_handled = receiving.mark_handled

@@ -122,6 +122,18 @@ ROWS: list[tuple[str, dict[str, Any], str, str, str, str | None]] = [
      "Alexis Baker added it to bundle B3: Mail outage.", None),
     ("unbundled", {"bundle": 3, "title": "Mail outage"}, ALEXIS, "slack",
      "Alexis Baker took it out of bundle B3.", None),
+    ("consulted", {"person": "hanna.berg@nordlys.example", "name": "Hanna Berg", "question": "Covered by policy?"},
+     ALEXIS, "slack", "Alexis Baker asked Hanna Berg for their view: Covered by policy?", None),
+    ("consulted", {"person": "kim@nordlys.example", "name": "Kim Berg", "question": ""}, ALEXIS, "web",
+     "Alexis Baker asked Kim Berg for their view.", None),
+    ("consultation_withdrawn", {"person": "hanna.berg@nordlys.example", "name": "Hanna Berg"}, ALEXIS, "web",
+     "Alexis Baker withdrew the question to Hanna Berg.", None),
+    ("consultation_answered", {"comment": 9}, "hanna.berg@nordlys.example", "slack",
+     "Hanna Berg gave their view in an internal note.", None),
+    ("collaborator_invited", {"address": "service@supplier.example"}, ALEXIS, "web",
+     "Alexis Baker brought service@supplier.example into the conversation by e-mail.", "same"),
+    ("collaborator_removed", {"address": "service@supplier.example"}, ALEXIS, "slack",
+     "Alexis Baker took service@supplier.example out of the conversation.", "same"),
     ("time_logged", {"minutes": 30}, ALEXIS, "web", "Alexis Baker: time logged.", None),  # a kind not known here
 ]
 
