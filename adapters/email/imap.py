@@ -18,6 +18,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -46,7 +47,13 @@ def fetch(box: ImapMailbox, password: str, after_uid: int, known_validity: int |
     from imap_tools import MailBox, MailBoxUnencrypted
 
     client = MailBox(box.host, box.port, timeout=30) if box.tls else MailBoxUnencrypted(box.host, box.port, timeout=30)
-    with client.login(box.user, password, initial_folder=box.folder) as mailbox:
+    try:
+        logged_in = client.login(box.user, password, initial_folder=box.folder)
+    except Exception:
+        with suppress(Exception):
+            client.client.shutdown()  # a refused login leaves the connection open otherwise
+        raise
+    with logged_in as mailbox:
         status = mailbox.folder.status(box.folder, ["UIDVALIDITY"])
         validity = int(status["UIDVALIDITY"])
         start = after_uid if validity == known_validity else 0
