@@ -13,6 +13,7 @@ serve and requests to ourselves (`script-src 'self'; connect-src 'self'`): no in
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -23,6 +24,7 @@ from adapters.web.site import Site, Visit
 from bot.desk.board import (
     Board,
     BoardScope,
+    Card,
     NoBoard,
     asks_first,
     board_query,
@@ -118,8 +120,7 @@ class BoardPage:
             "priorities": list(reversed(config.priority.levels)),
             "sla_states": [(state, _(SLA_NAMES[state])) for state in SLA_STATES],
             "sla_names": {state: _(SLA_NAMES[state]) for state in SLA_STATES},
-            "moves": lambda card: [(m, self._move_label(m)) for m in card_moves(card.status,
-                                                                                open_task=card.open_task)],
+            "moves": self._moves_of(),
             "more": lambda status: LIST_PAGE + "?" + urlencode([*here, ("status", status)]),
         }
         response = self.site.page(visit, "board.html", status, errors=errors, **context)
@@ -143,6 +144,18 @@ class BoardPage:
         for team in teams:
             people.update(self.desk.policy.assignees(scope.zone_id, team))
         return sorted(people.items(), key=lambda item: (item[1], item[0]))
+
+    def _moves_of(self) -> Callable[[Card], list[tuple[str, str]]]:
+        """A card's move choices (value, label), each status's worked out once per page, not once per card."""
+        known: dict[tuple[str, bool], list[tuple[str, str]]] = {}
+
+        def moves(card: Card) -> list[tuple[str, str]]:
+            key = (card.status, card.open_task)
+            if key not in known:
+                known[key] = [(m, self._move_label(m)) for m in card_moves(card.status, open_task=card.open_task)]
+            return known[key]
+
+        return moves
 
     @staticmethod
     def _move_label(move: str) -> str:
