@@ -225,3 +225,31 @@ async def test_the_desk_links_its_lists_to_the_list_page(browsers: Callable[[], 
     desk = await agent.get("/desk")
     assert 'href="/list?scope=queue"' in desk.html
     assert set(listed(await agent.get("/list?scope=queue"))) == {filed["printer"], filed["formula"], filed["laptop"]}
+
+
+@pytest.mark.parametrize("language", ["nb", "sv", "nl", "it", "pl", "de"])
+async def test_the_list_its_views_and_its_csv_read_in_the_visit_s_language(
+        server: str, web_services: Services, filed: dict[str, int], language: str) -> None:
+    import aiohttp
+
+    from bot.i18n import translator
+    from tests.untranslated import english_left
+
+    said = translator(language)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                     headers={"Accept-Language": language}) as http:
+        browser = Browser(server, http, web_services)
+        await browser.sign_in(IT_AGENT)
+        page = await browser.get("/list?col=number&col=title&col=sla&col=due")
+        assert page.status == 200 and f'<html lang="{language}">' in page.html
+        for word in ("Save as a view", "Export as CSV", "Sort by", "Show these columns", "Who sees it"):
+            assert said.gettext(word) != word and said.gettext(word) in page.text, (language, word)
+        assert english_left(page.text, language) == []
+        refused = await browser.get("/list?created_from=31.12.2026&status=stuck")
+        assert refused.status == 400 and english_left(refused.text, language) == []
+        saved = await browser.post("/views", {"name": "Skrivere", "query": "q=printer", "team": "it-support"})
+        assert english_left(saved.text, language) == []
+        views = await browser.get("/views")
+        assert views.status == 200 and english_left(views.text, language) == []
+        _status, _headers, rows = await csv_of(browser, "/list.csv?col=number&col=title&col=status")
+        assert rows[0] == [said.gettext("Number"), said.gettext("Title"), said.gettext("Status")]
