@@ -1264,3 +1264,65 @@ async def test_working_time_figures_count_only_what_each_reader_may_open(world: 
         first, resolved = report.totals.first_response, report.totals.resolution
         assert first.count == len(counted) and resolved.count == len(counted & {"closed"}), person
         assert (first.working_median is None) == (not counted), person
+
+
+# ---------------------------------------------------------------- e-mail (adapters/email, decision 0015)
+def _mail(sender: str, to: str, subject: str, body: str) -> bytes:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, subject
+    message["Message-ID"] = f"<{abs(hash((sender, to, subject)))}@mail.nordlys.example>"
+    message.set_content(body)
+    return bytes(message.as_bytes())
+
+
+async def test_what_a_mail_sender_reaches_on_each_request(world: World, matrix_config: AppConfig) -> None:
+    """For every person and request: a mail that proves its thread (the request's reply address) comments
+    on it only for its requester and answers it only for its agents; anyone else, and everyone without
+    that proof, files a request of their own and leaves the quoted one untouched; outside mail files
+    nothing."""
+    from adapters.email.addresses import reply_address
+    from adapters.email.inbound import MailDesk
+    from bot.model import Comment
+
+    zones = [dict(z.model_dump(by_alias=True, exclude_defaults=True), email=f"{z.id}@nordlys.example")
+             for z in matrix_config.zones]
+    config = matrix_config.model_copy(update={"zones": tuple(type(matrix_config.zones[0]).model_validate(z)
+                                                             for z in zones)})
+    desk = Desk(config, world.services.sessions, world.services.clock)
+    secret = b"matrix-secret-key-0123456789"
+    mail = MailDesk(desk, secret)
+
+    async def comments(number: int) -> int:
+        async with world.services.sessions() as session:
+            return len((await session.execute(select(Comment.id).where(Comment.request_id == number))).all())
+
+    for person, row in EXPECTED.items():
+        for column, number in world.numbers.items():
+            async with world.services.sessions() as session:
+                found = await session.get(Request, number)
+                assert found is not None
+                zone, requester, status = found.zone_id, found.requester_email, found.status
+            level = row[COLUMNS.index(column)]
+            before = await comments(number)
+            to = reply_address(secret, f"{zone}@nordlys.example", number)
+            proven = await mail.receive(_mail(PEOPLE[person], to, f"Re: [#{number}] x", f"{person} on {column}"),
+                                        [to])
+            own = requester == PEOPLE[person]
+            if own and status != "closed":
+                expected = "comment"
+            elif level == A and not own:
+                expected = "reply"
+            else:
+                expected = "filed"
+            assert proven.outcome == expected, (person, column, proven)
+            assert await comments(number) == before + (expected != "filed"), (person, column)
+            # The same mail without the proof (to the zone's plain address): a request of their own.
+            plain = await mail.receive(_mail(PEOPLE[person], f"{zone}@nordlys.example", f"Re: [#{number}] y",
+                                             f"{person} plain on {column}"), [f"{zone}@nordlys.example"])
+            assert plain.outcome == "filed" and plain.number != number and not plain.verified, (person, column)
+            assert await comments(number) == before + (expected != "filed"), (person, column)
+    outside = await mail.receive(_mail("eve@evil.example", "it@nordlys.example", "[#1] hi", "let me in"),
+                                 ["it@nordlys.example"])
+    assert outside.outcome == "ignored"
