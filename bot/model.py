@@ -133,7 +133,9 @@ class Request(Base):
                       Index("ix_requests_zone_created", "zone_id", "created_at"),
                       # Request lists in their usual orders walk these and stop at the page's end (0014).
                       Index("ix_requests_updated_order", "updated_at", *_LIST_COVERED),
-                      Index("ix_requests_created_order", "created_at", *_LIST_COVERED))
+                      Index("ix_requests_created_order", "created_at", *_LIST_COVERED),
+                      # A board column, one priority level at a time, oldest first (0017).
+                      Index("ix_requests_board", "zone_id", "status", "priority", "created_at", "id", "team_id"))
 
 
 class Event(Base):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import func, select
 
 from bot.access import Actor
 from bot.desk import lifecycle
@@ -150,12 +150,6 @@ def choose_scope(unit: Unit, actor: Actor, zone_id: str | None, team_id: str | N
     return scope
 
 
-def _priority_rank(levels: Sequence[str]) -> ColumnElement[int]:
-    """The most urgent level first: `app.yaml` lists them from the lowest."""
-    ranks = {level: i for i, level in enumerate(reversed(levels))}
-    return case(ranks, value=Request.priority, else_=len(ranks))
-
-
 async def open_board(unit: Unit, actor: Actor, scope: BoardScope, flt: RequestFilter | None = None, *,
                      limit: int = CARDS) -> Board:
     """The board of `scope` for this person: per status, its first `limit` cards and its count.
@@ -170,7 +164,7 @@ async def open_board(unit: Unit, actor: Actor, scope: BoardScope, flt: RequestFi
     selected = policy.board_clause(actor, scope.zone_id, scope.team_id)
     if flt is not None:
         selected = selected & filter_clause(unit, actor, replace(flt, scope="all", zones=(), teams=()))
-    urgent = (_priority_rank(unit.config.priority.levels), Request.created_at, Request.id)
+    levels = list(reversed(unit.config.priority.levels))  # the most urgent first
     recent = (Request.updated_at.desc(), Request.id.desc())
     # Only the columns a card shows, as rows: loading whole ORM objects (descriptions and all) for 450 cards
     # and their clocks was most of the board's time. On the readers' connection, as lists and analytics:
@@ -178,14 +172,33 @@ async def open_board(unit: Unit, actor: Actor, scope: BoardScope, flt: RequestFi
     shown = (Request.id, Request.title, Request.zone_id, Request.team_id, Request.status, Request.waiting_reason,
              Request.priority, Request.assignee_email, Request.deadline, Request.created_at)
     async with unit.readers() as session:
-        counts = {status: int(n) for status, n in (await session.execute(
-            select(Request.status, func.count()).where(selected).group_by(Request.status))).all()}
+        # Counted per status and priority (from ix_requests_board alone when nothing else filters), so an
+        # open column reads only its non-empty priority levels, most urgent first, each a range of that
+        # index in filing order, and stops as soon as it has its cards.
+        levelled: dict[tuple[str, str], int] = {(status, priority): int(n) for status, priority, n in (
+            await session.execute(select(Request.status, Request.priority, func.count()).where(selected)
+                                  .group_by(Request.status, Request.priority))).all()}
+        counts: dict[str, int] = {}
+        for (status, _level), n in levelled.items():
+            counts[status] = counts.get(status, 0) + n
         rows: dict[str, list[Any]] = {}
         for status in STATUSES:
-            if counts.get(status):
-                query = (select(*shown).where(selected, Request.status == status)
-                         .order_by(*(recent if status in FINISHED else urgent)).limit(limit))
+            if not counts.get(status):
+                continue
+            if status in FINISHED:
+                query = select(*shown).where(selected, Request.status == status).order_by(*recent).limit(limit)
                 rows[status] = list((await session.execute(query)).all())
+                continue
+            found: list[Any] = []
+            others = sorted(p for s, p in levelled if s == status and p not in levels)  # not in app.yaml any more
+            for level in [*levels, *others]:
+                if len(found) >= limit:
+                    break
+                if levelled.get((status, level)):
+                    query = (select(*shown).where(selected, Request.status == status, Request.priority == level)
+                             .order_by(Request.created_at, Request.id).limit(limit - len(found)))
+                    found += (await session.execute(query)).all()
+            rows[status] = found
         numbers = [r.id for found in rows.values() for r in found]
         clocks: dict[int, list[Any]] = {}
         tasks: set[int] = set()
