@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.web.attachments import files_for_page
+from adapters.web.consultation import GuestForms
 from adapters.web.portal import category_options
 from adapters.web.site import Site, Visit
 from bot.access import Level
@@ -93,6 +95,9 @@ class RequestPage:
             "unrelate": (self._unrelate, ()),
             "approval": (self._approval, ("approvers", "mode", "question")),
         }
+        # Asking a colleague's view, bringing an outside address in (adapters/web/consultation.py).
+        self.guests = GuestForms(site)
+        self.actions.update(self.guests.actions())
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Mount the request page and one POST route per action."""
@@ -161,8 +166,10 @@ class RequestPage:
             "resolution": detail.resolution if detail.status in {"resolved", "closed"} else None,
         }
         context["approvals"] = await approvals_of(self.desk, visit.user, number)
+        context["files"] = await files_for_page(self.site, visit, number)  # by comment; None: the filing message
         context["can_label"] = detail.level >= Level.REQUESTER  # an approver may change nothing, labels included
         context["related"] = await self._related(visit, detail) if staff else []
+        context.update(await self.guests.context(visit, detail))
         if detail.can_act:
             context.update(self._editing(detail), edit_open=(typed or {}).get("panel") == "edit")
             open_task = any(t.status == "open" for t in detail.tasks)
