@@ -27,7 +27,7 @@ from aiohttp import web
 from adapters.email.imap import MailboxPoller
 from adapters.email.inbound import PLATFORM, MailDesk, dkim_check
 from adapters.email.receiver import parse_listen, start_receiver
-from adapters.email.sender import EmailSender, SmtpSettings, queue_mail
+from adapters.email.sender import EmailSender, SmtpSettings, queue_mail, sign_in_mailer
 from bot.delivery.channels import ChannelInfo
 from bot.server import Services, StartupError
 
@@ -98,6 +98,7 @@ class EmailChannel:
                 raise StartupError(str(exc)) from exc
             sender = EmailSender(services.desk, smtp, services.secret_key, services.clock, domain)
             services.enable(CHANNEL, sender)
+            services.extras["mail_link"] = sign_in_mailer(services.desk)  # the sign-in page's "e-mail me a link"
         else:
             log.info("channel email: ZONEDESK_SMTP_URL is not set, so no mail goes out")
         runtime = EmailRuntime(mail, listen, sender)

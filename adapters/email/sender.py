@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -34,13 +35,13 @@ import aiosmtplib
 from sqlalchemy import select
 
 from adapters.email import threads
-from adapters.email.addresses import reply_address
+from adapters.email.addresses import mail_domains, reply_address
 from bot.clock import Clock
 from bot.delivery.messages import Message
 from bot.delivery.outbox import Delivery, Failed, Retry, SendResult, Sent
 from bot.desk.unit import Tx
 from bot.i18n import _, speaking
-from bot.model import MailMessage, Request
+from bot.model import Identity, MailMessage, Request
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,25 @@ async def queue_mail(tx: Tx, address: str, message: Message, *, request: Request
                target={"channel": address.lower(), "thread": thread,
                        "workspace": zone_id or (request.zone_id if request is not None else None)},
                message=message, language=message.language)
+
+
+def sign_in_mailer(desk: Any) -> Callable[[Tx, str, Callable[[], Message]], Awaitable[bool]]:
+    """The sign-in page's "e-mail me a link" (`bot.people.signin.SignIn.send_link(mailer=...)`): the link goes
+    by mail to an address the directory knows or at one of the organisation's domains, in its owner's
+    language; any other address gets nothing (and the page says the same either way)."""
+
+    async def mail_link(tx: Tx, address: str, build: Callable[[], Message]) -> bool:
+        known = desk.config.person(address) is not None or address.rsplit("@", 1)[-1] in mail_domains(desk.config)
+        if not known:
+            known = await tx.session.scalar(select(Identity.user_id).where(Identity.email == address).limit(1)) \
+                is not None
+        if not known or PLATFORM not in tx.unit.channels:
+            return False
+        message = await tx.say(await tx.language_of(address), build)
+        await queue_mail(tx, address, message, request=None, kind="signin")
+        return True
+
+    return mail_link
 
 
 class EmailSender:

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # The chat channels a sign-in link can be sent through, as people call them (product names: not translated).
 CHATS = {"slack": "Slack", "teams": "Teams"}
+MAIL_LINK = "mail_link"  # `Services.extras`: the e-mail channel's mailer for "e-mail me a link" (adapters/email)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class Portal:
                              services.config.organisation.base_url)
         # The sign-in page asks this while it renders (the chat channels are mounted after the web).
         site.pages.env.globals["sign_in_chats"] = self.sign_in_chats
+        site.pages.env.globals["sign_in_by_mail"] = self.sign_in_by_mail
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Mount the portal's routes."""
@@ -124,16 +126,22 @@ class Portal:
         names = [CHATS[platform] for platform in sorted(self.site.services.channels) if platform in CHATS]
         return format_list(names, style="or", locale=current().language) if names else ""
 
+    def sign_in_by_mail(self) -> bool:
+        """Whether the sign-in page offers "e-mail me a link" (the e-mail channel sends mail)."""
+        return MAIL_LINK in self.site.services.extras
+
     async def send_link(self, visit: Visit) -> web.StreamResponse:
         """The sign-in page's "send me a sign-in link": a link landing on the page the visitor was on, sent to
         the person's direct messages in chat (`SignIn.send_link`). The answer is the same whether or not the
         address is known, so the page tells nobody who has an account."""
         back = landing_path(visit.field("next"))
-        if not self.sign_in_chats():
+        by_mail = visit.field("via") == "mail"
+        mailer = self.site.services.extras.get(MAIL_LINK) if by_mail else None
+        if (by_mail and mailer is None) or (not by_mail and not self.sign_in_chats()):
             return self.site.sign_in_page(visit, 400)
         try:
             asked = await self.signin.send_link(self.site.desk, visit.field("email"), landing=back,
-                                                client=visit.request.remote or "unknown")
+                                                client=visit.request.remote or "unknown", mailer=mailer)
         except DeskError as exc:
             return self.site.sign_in_page(visit, 400, errors=(exc.message,))
         if asked is Asked.LIMITED:
@@ -141,6 +149,11 @@ class Portal:
                 _("Zonedesk has sent as many sign-in links as it may for now. Wait a quarter of an hour, or use "
                   "a link you already have."),))
         log.info("web: a sign-in link was asked for on the sign-in page")  # neither the address nor the outcome
+        if by_mail:
+            visit.session.flash(_("If {email} belongs to someone Zonedesk may write to, a sign-in link is on its "
+                                  "way to that address by e-mail. It works once, within 15 minutes.",
+                                  email=visit.field("email").strip()[:254]))
+            return self.site.redirect(back or "/")
         visit.session.flash(_("If {email} belongs to someone Zonedesk knows in {chats}, a sign-in link is on its "
                               "way to their direct messages there. It works once, within 15 minutes.",
                               email=visit.field("email").strip()[:254], chats=self.sign_in_chats()))

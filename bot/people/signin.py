@@ -42,7 +42,13 @@ from bot.i18n import N_, _
 from bot.model import Inbound, LoginToken
 
 if TYPE_CHECKING:  # the unit of work is handed in by the caller; nothing here imports the desk's use cases
-    from bot.desk.unit import Unit
+    from collections.abc import Awaitable, Callable
+
+    from bot.desk.unit import Tx, Unit
+
+    # "E-mail me a link": a channel that mails an address itself (adapters/email) queues the message a builder
+    # makes in the transaction it is given, and says whether it did (it mails only addresses it may).
+    MailLink = Callable[[Tx, str, Callable[[], Message]], Awaitable[bool]]
 
 LINK_TTL = timedelta(minutes=15)
 # The shape `app.yaml` accepts for people's addresses (bot.config.Email): one "@", a dot in the domain, no spaces.
@@ -177,13 +183,15 @@ class SignIn:
             return row.email
 
     # ---------------------------------------------------------------- "send me a link"
-    async def send_link(self, unit: Unit, email: str, *, landing: str | None, client: str) -> Asked:
+    async def send_link(self, unit: Unit, email: str, *, landing: str | None, client: str,
+                        mailer: MailLink | None = None) -> Asked:
         """The sign-in page's "send me a sign-in link": a link for `email`, landing on `landing`, to that
         person's direct messages in every live chat channel where the desk knows them, in their language.
 
         `client` names who asks (their network address): it is limited like the address. DeskError when
-        `email` is no e-mail address. Nothing is minted for an address nobody has in chat. When the e-mail
-        channel exists, this is where "e-mail me a link" joins: a second way to reach the same person.
+        `email` is no e-mail address. Nothing is minted for an address nobody has in chat. With `mailer`
+        ("e-mail me a link", the e-mail channel's), the link goes to the address by mail instead, under the
+        same limits, and only where the mailer may send it.
         """
         address = email_address(email)
         target = landing_path(landing)
@@ -206,7 +214,10 @@ class SignIn:
                            "the link expires by itself."),
                     link=link, link_label=_("Open Zonedesk"))
 
-            await tx.to_person(address, message, None)
+            if mailer is not None:
+                await mailer(tx, address, message)
+            else:
+                await tx.to_person(address, message, None)
         return Asked.SENT if minted else Asked.UNKNOWN
 
     async def _take_slot(self, session: AsyncSession, kind: str, who: str, slots: int, now: datetime) -> bool:
