@@ -477,6 +477,16 @@ class Policy:
             domains |= {d.lower() for d in self.config.sign_in.oidc.allowed_domains}
         return address.rsplit("@", 1)[-1] not in domains
 
+    # -- attachments (bot.files) ----------------------------------------------------------------------
+    def sees_attachment(self, level: Level, *, public: bool) -> bool:
+        """Whether a person with `level` on a request (`bot.desk.approvers.level_of`, which counts a named
+        approver) may list and open one of its files: anyone who sees the request, for the files of its
+        filing message and public comments; only those who read notes (READER and up), for files on an
+        internal note. NONE never: such a file reads as not found, like its request."""
+        if level >= Level.READER:
+            return True
+        return public and level > Level.NONE
+
 
 def everything() -> ColumnElement[bool]:
     """For administrative CLI paths that act for the organisation (export, erase), never for a person."""

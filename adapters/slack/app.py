@@ -38,11 +38,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import views
 from adapters.slack.acks import AckFirst
+from adapters.slack.files import SlackFiles
 from adapters.slack.forms import SlackForms
 from adapters.slack.inbound import LIVE, SOURCE, FormModals, SlackInbound, worth_recording
 from adapters.slack.people import SlackPeople
 from adapters.slack.sender import SlackSender
 from bot.delivery.channels import ChannelInfo
+from bot.files import Files
 from bot.i18n import speaking
 from bot.people.signin import SignIn
 from bot.server import UNAVAILABLE_TEXT, Services, required_setting
@@ -311,4 +313,6 @@ def build_runtime(services: Services, env: Mapping[str, str], forms: FormModals 
     runtime.secret = secret
     services.inbox.register(SOURCE, inbound.handle)
     services.enable(CHANNEL, sender)
+    if isinstance(services.desk.files, Files):  # files people attach: fetched with the bot token when opened
+        services.desk.files.sources[SOURCE] = SlackFiles(token, api_url)
     return runtime

@@ -38,6 +38,7 @@ from adapters.slack.blocks import (
     section,
     with_status_line,
 )
+from adapters.slack.files import files_of_event
 from adapters.slack.people import SlackPeople
 from bot.access import Actor, Level
 from bot.catalog import saved_reply_choices, saved_reply_text
@@ -45,6 +46,7 @@ from bot.delivery.inbox import Inbox
 from bot.desk import Desk, Origin, Outcome, title_from_text
 from bot.desk.actions import perform
 from bot.desk.commands import run_command
+from bot.desk.receive import filing_files
 from bot.errors import DeskError, Duplicate
 from bot.i18n import _, current, speaking
 from bot.people.signin import SignIn
@@ -245,7 +247,8 @@ class SlackInbound:
                 return writer_of[0]
 
             try:
-                received = await self.desk.receive(writer, origin, text, key, addressed=addressed, direct=direct)
+                received = await self.desk.receive(writer, origin, text, key, addressed=addressed, direct=direct,
+                                                   files=files_of_event(event))
             except Duplicate:
                 raise
             except DeskError as exc:
@@ -339,9 +342,11 @@ class SlackInbound:
             return
         origin = Origin(SOURCE, original.get("team_id"), event["channel"], None, event["ts"], user)
         text = text_from_slack(event.get("text") or "", self.bot_user)
+        files = files_of_event(event)
+        text = text or ", ".join(f.name for f in files)[:200]
         try:
             filed = await self.desk.file_request(actor, origin, title_from_text(text), text, zone_id=zone_id,
-                                                 dedupe_key=key)
+                                                 dedupe_key=key, after=filing_files(actor, files))
         except Duplicate:
             raise
         except DeskError as exc:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from adapters.web.analytics import AnalyticsPages
+from adapters.web.attachments import AttachmentRoutes
 from adapters.web.board import BoardPage
 from adapters.web.bulk import BulkActions
 from adapters.web.bundles import BundlePages
@@ -47,7 +48,7 @@ class WebChannel:
         # The organisation's word for a zone, in the language each page is rendered in.
         site.pages.per_page = lambda: {"zone_word": organisation.zone_word, "zone_noun": organisation.zone_noun}
         for part in (Portal(site), FormPages(site), RequestPage(site), AgentDesk(site), AnalyticsPages(site),
-                     BoardPage(site), ListPages(site), SearchPage(site), ConsultPages(site)):
+                     BoardPage(site), ListPages(site), SearchPage(site), ConsultPages(site), AttachmentRoutes(site)):
             part.add_routes(app.router)
         bulk = BulkActions(site)  # POST /bulk, and the bulk bar's choices on every page that includes it
         for extra in (bulk, BundlePages(site, bulk)):

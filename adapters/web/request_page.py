@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.web.attachments import files_for_page
 from adapters.web.consultation import GuestForms
 from adapters.web.portal import category_options
 from adapters.web.site import Site, Visit
@@ -165,6 +166,7 @@ class RequestPage:
             "resolution": detail.resolution if detail.status in {"resolved", "closed"} else None,
         }
         context["approvals"] = await approvals_of(self.desk, visit.user, number)
+        context["files"] = await files_for_page(self.site, visit, number)  # by comment; None: the filing message
         context["can_label"] = detail.level >= Level.REQUESTER  # an approver may change nothing, labels included
         context["related"] = await self._related(visit, detail) if staff else []
         context.update(await self.guests.context(visit, detail))

@@ -6,6 +6,8 @@ on a request waiting for them puts it back in progress and tells its assignee.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from bot.access import Actor, Level
 from bot.delivery.messages import Message
 from bot.desk.status import status_word
@@ -13,6 +15,10 @@ from bot.desk.unit import TEXT_MAX, Tx, Unit, clean_text
 from bot.errors import DeskError, NotFound
 from bot.i18n import N_, _
 from bot.model import Comment, Request
+
+# What a channel adds to a comment in its transaction (the files that came with it: `bot.files`), given the
+# request and the comment's id.
+AfterComment = Callable[[Tx, Request, int], Awaitable[None]]
 
 
 async def _written(tx: Tx, actor: Actor, request: Request, text: str, *, public: bool,
@@ -29,35 +35,41 @@ async def _written(tx: Tx, actor: Actor, request: Request, text: str, *, public:
 
 
 async def reply(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_key: str | None = None,
-                deliver: bool = True) -> int:
+                deliver: bool = True, after: AfterComment | None = None) -> int:
     """A public reply from an agent: stored, and delivered into the requester's original thread."""
     text = clean_text(text, "reply", required=True, limit=TEXT_MAX)
     async with unit.transaction(dedupe_key) as tx:
         request = await tx.load(actor, number, Level.AGENT, N_("reply to it"))
         comment = await _written(tx, actor, request, text, public=True, first_response=True)
         await tx.record(request, actor, "replied", comment=comment.id)
+        if after is not None:
+            await after(tx, request, comment.id)
         if deliver:
             await tx.to_thread(request, Message(text=text, author=actor.name,
                                           extra={"number": number, "comment": comment.id}))
         return comment.id
 
 
-async def note(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_key: str | None = None) -> int:
+async def note(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_key: str | None = None,
+               after: AfterComment | None = None) -> int:
     """An internal note: visible to agents who may read the request, never delivered to the requester."""
     text = clean_text(text, "note", required=True, limit=TEXT_MAX)
     async with unit.transaction(dedupe_key) as tx:
         request = await tx.load(actor, number, Level.AGENT, N_("add notes"))
         comment = await _written(tx, actor, request, text, public=False)
         await tx.record(request, actor, "noted", comment=comment.id)
+        if after is not None:
+            await after(tx, request, comment.id)
         return comment.id
 
 
 async def comment(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_key: str | None = None,
-                  from_thread: bool = False) -> int | None:
+                  from_thread: bool = False, after: AfterComment | None = None) -> int | None:
     """The requester adds to their request (web, or a message in the original thread).
 
     An agent writing in the requester's thread makes a public reply that is already in the
-    thread, so it is stored but not delivered again. Anyone else in the thread is ignored.
+    thread, so it is stored but not delivered again. Anyone else in the thread is ignored. `after` runs in
+    the same transaction once the comment is written (a channel's files: `bot.files`).
     """
     text = clean_text(text, "message", required=True, limit=TEXT_MAX)
     async with unit.transaction(dedupe_key) as tx:
@@ -68,6 +80,8 @@ async def comment(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_ke
         if level >= Level.AGENT and request.requester_email != actor.email:
             comment = await _written(tx, actor, request, text, public=True, first_response=True)
             await tx.record(request, actor, "replied", comment=comment.id, in_thread=True)
+            if after is not None:
+                await after(tx, request, comment.id)
             return comment.id
         if request.requester_email != actor.email:
             if from_thread:
@@ -83,6 +97,8 @@ async def comment(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_ke
         if request.status == "waiting" and request.waiting_reason == "requester":
             request.status, request.waiting_reason, moved = "in_progress", None, "in_progress"
         await tx.record(request, actor, "commented", comment=comment.id, status=moved)
+        if after is not None:
+            await after(tx, request, comment.id)
         await tx.to_person(request.assignee_email, lambda: Message(
             title=_("{name} wrote on #{number}: {title}", name=actor.name, number=number, title=request.title),
             text=text[:500], link=unit.link(number), extra={"number": number}), number)

@@ -22,9 +22,10 @@ from bot.config import Zone
 from bot.desk.conversation import comment, note
 from bot.desk.intake import Filed, Intake, mapped_zone, title_from_text
 from bot.desk.types import Origin
-from bot.desk.unit import Unit
+from bot.desk.unit import Tx, Unit
 from bot.errors import Duplicate
-from bot.model import Inbound, ThreadLink
+from bot.files.attachments import FileRef, record_files
+from bot.model import Inbound, Request, ThreadLink
 
 
 class Outcome(enum.Enum):
@@ -54,15 +55,20 @@ Writer = Callable[[], Awaitable[Actor]]
 
 
 async def receive(intake: Intake, writer: Writer, origin: Origin, text: str, key: str, *, addressed: bool,
-                  direct: bool, reply_to: str | None = None, aliases: Sequence[str] = ()) -> Received:
+                  direct: bool, reply_to: str | None = None, aliases: Sequence[str] = (),
+                  files: Sequence[FileRef] = ()) -> Received:
     """Decide what a received chat message is, and do it (exactly once per `key`).
 
     `addressed`: written to the desk (a direct message, a mention), not merely seen in a channel.
     `direct`: a one-to-one conversation with the desk. `reply_to`: the thread or message it answers,
     when that could belong to a request (defaults to the origin's thread). `aliases`: other ids of
-    the same channel that `app.yaml` may map (Teams names a channel two ways).
+    the same channel that `app.yaml` may map (Teams names a channel two ways). `files`: the files that
+    came with the message, recorded as references on the request or comment in the same transaction (a
+    message with files and no words is named by its files).
     """
     unit = intake
+    if files and not text:
+        text = ", ".join(f.name for f in files)[:200]
     reply_to = reply_to or origin.thread
     if reply_to and origin.channel:
         linked = await thread_request(unit, origin.platform, origin.channel, reply_to)
@@ -71,10 +77,15 @@ async def receive(intake: Intake, writer: Writer, origin: Origin, text: str, key
             if not text:
                 return Received(Outcome.IGNORED, number)
             actor = await writer()
+
+            async def with_files(tx: Tx, request: Request, comment_id: int) -> None:
+                await record_files(tx, request, comment_id, purpose != "triage", actor, files)
+
+            after = with_files if files else None
             if purpose == "triage":
-                await note(unit, actor, number, text, dedupe_key=key)
+                await note(unit, actor, number, text, dedupe_key=key, after=after)
                 return Received(Outcome.NOTE, number, actor=actor)
-            added = await comment(unit, actor, number, text, dedupe_key=key, from_thread=True)
+            added = await comment(unit, actor, number, text, dedupe_key=key, from_thread=True, after=after)
             return Received(Outcome.COMMENT if added is not None else Outcome.IGNORED, number, actor=actor)
         if not addressed:
             return Received(Outcome.IGNORED)  # a thread of no request, not written to the desk
@@ -87,7 +98,8 @@ async def receive(intake: Intake, writer: Writer, origin: Origin, text: str, key
     if zone is None:
         return Received(Outcome.CHOOSE_ZONE, zones=tuple(unit.config.zones))
     actor = await writer()
-    filed = await intake.file_request(actor, origin, title_from_text(text), text, zone_id=zone, dedupe_key=key)
+    filed = await intake.file_request(actor, origin, title_from_text(text), text, zone_id=zone, dedupe_key=key,
+                                      after=filing_files(actor, files))
     return Received(Outcome.FILED, filed.number, filed, actor)
 
 
@@ -111,3 +123,14 @@ async def mark_handled(unit: Unit, key: str, source: str) -> None:
     with suppress(Duplicate):
         async with unit.transaction(dedupe_key=key, source=source):
             pass
+
+
+def filing_files(actor: Actor, files: Sequence[FileRef]) -> Callable[[Tx, Request], Awaitable[None]] | None:
+    """What `file_request(after=...)` runs to record the files of the message that filed a request."""
+    if not files:
+        return None
+
+    async def recorded(tx: Tx, request: Request) -> None:
+        await record_files(tx, request, None, True, actor, files)
+
+    return recorded

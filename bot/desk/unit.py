@@ -316,6 +316,9 @@ class Unit:
         # Forms and saved replies (bot.catalog.Catalog), set by the server: a request's form gives its
         # answers their order and words. Typed loosely: bot.catalog files requests through the desk.
         self.catalog: Any = None
+        # The file store and the platforms' file sources (bot.files.Files), set by the server; typed loosely
+        # for the same reason (bot.files records attachments through the unit of work).
+        self.files: Any = None
         # What a person's platform or browser last said their language is (Slack's locale, Teams' activity
         # locale, Accept-Language), by e-mail: a hint for messages to them when they chose nothing. Kept
         # per process, and only a hint: a saved choice (`person_languages`) is read from the database.

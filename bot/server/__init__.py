@@ -35,6 +35,8 @@ from bot.delivery.channels import ChannelInfo
 from bot.delivery.inbox import Inbox
 from bot.delivery.outbox import OutboxSettings, OutboxWorker, Sender, backlog
 from bot.desk import Desk
+from bot.files import Files, store_from_env
+from bot.files.attachments import sweep as sweep_files
 from bot.i18n import N_
 from bot.people.identity import Directory
 from bot.people.signin import prune_tokens
@@ -116,6 +118,9 @@ class Services:
         while (await self.inbox.prune(RETAIN) + await self.outbox.prune(RETAIN)
                + await prune_tokens(self.sessions, self.clock.now())) >= RETENTION_BATCH:
             pass  # a backlog after an upgrade: small transactions until it is gone
+        if isinstance(self.desk.files, Files):  # stored bytes no attachment names any more (bot.files)
+            async with self.sessions() as session:
+                await sweep_files(session, self.desk.files.store, self.clock.now())
 
 
 RETAIN = timedelta(days=14)  # retries and double clicks come within minutes; this is far longer
@@ -168,6 +173,10 @@ def build_services(config_path: str | Path, database_url: str | None = None, *, 
     desk.readers = store.reader_sessions(engine)  # long reads (analytics) off the writer's connection
     catalog = load_catalog(config, config_path.resolve().parent)
     desk.catalog = catalog
+    try:
+        desk.files = Files(store_from_env(env, store.sqlite_path(url)))  # attachments' bytes (bot.files)
+    except (ValueError, OSError) as exc:
+        raise StartupError(f"the file store: {exc}") from exc
     return Services(
         config=config, config_root=config_path.resolve().parent, engine=engine, sessions=sessions, clock=clock,
         desk=desk, directory=Directory(sessions, clock), inbox=inbox, outbox=worker,

@@ -3,9 +3,10 @@
 Export writes every table as JSON Lines (a header line with the schema revision, then one line per
 row, parents before children), so a backup moves between SQLite and PostgreSQL. Import loads such a
 file into an empty database only. Erase removes what identifies a person: their identities, labels,
-sign-in links, saved language and surveys' comments go; their name and e-mail on requests, comments and history are
-replaced by a pseudonym, and the text they wrote is replaced by "[erased]". The requests themselves
-stay (other people worked on them), and an `erased` event records that it happened, without the address.
+sign-in links, saved language, surveys' comments and the files they sent (rows and bytes) go; their
+name and e-mail on requests, comments and history are replaced by a pseudonym, and the text they
+wrote is replaced by "[erased]". The requests themselves stay (other people worked on them), and an
+`erased` event records that it happened, without the address.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +25,8 @@ from sqlalchemy import Table, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import store
+from bot.files.attachments import drop_unnamed, forget_uploads
+from bot.files.store import FileStore, store_from_env
 from bot.model import (
     ApprovalVote,
     Base,
@@ -123,8 +127,10 @@ def pseudonym(email: str) -> str:
     return f"erased-{digest}@erased.invalid"
 
 
-async def erase_person(engine: AsyncEngine, email: str, now: datetime) -> dict[str, int]:
-    """Remove what identifies a person; returns what was changed per kind."""
+async def erase_person(engine: AsyncEngine, email: str, now: datetime, files: FileStore | None = None
+                       ) -> dict[str, int]:
+    """Remove what identifies a person; returns what was changed per kind. The files they sent go with
+    their rows; stored bytes no other row names are deleted from `files` after the commit."""
     email = email.strip().lower()
     alias = pseudonym(email)
     done: dict[str, int] = {}
@@ -148,6 +154,7 @@ async def erase_person(engine: AsyncEngine, email: str, now: datetime) -> dict[s
             approver_email=alias, comment=None))
         await conn.execute(update(Survey).where(Survey.requester_email == email).values(
             requester_email=alias, comment=None))
+        keys = await forget_uploads(conn, email)
         count("identities", await conn.execute(delete(Identity).where(Identity.email == email)))
         await conn.execute(delete(Label).where(Label.owner_email == email))
         await conn.execute(update(Bundle).where(Bundle.created_by == email).values(created_by=alias))
@@ -160,6 +167,9 @@ async def erase_person(engine: AsyncEngine, email: str, now: datetime) -> dict[s
             await conn.execute(insert(cast(Table, Event.__table__)), [
                 {"request_id": n, "at": now, "actor_email": "zonedesk@system", "actor_name": "Zonedesk",
                  "channel": "cli", "kind": "erased", "data": {"who": "requester"}} for n in theirs])
+    if files is not None and keys:
+        async with engine.connect() as conn:
+            done["files"] = await drop_unnamed(conn, files, keys)
     return done
 
 
@@ -176,7 +186,8 @@ def _run(args: argparse.Namespace) -> int:
                 return await export_all(engine, Path(args.file))
             if args.command == "import":
                 return await import_all(engine, Path(args.file))
-            return await erase_person(engine, args.person, SystemClock().now())
+            files = store_from_env(os.environ, store.sqlite_path(url))
+            return await erase_person(engine, args.person, SystemClock().now(), files)
         finally:
             await engine.dispose()
 

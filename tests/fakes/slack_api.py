@@ -60,6 +60,7 @@ class FakeSlackAPI:
         self.base_url = ""
         self.root_url = ""
         self._reactions: set[tuple[str, str, str]] = set()
+        self.files: dict[str, tuple[bytes, str]] = {}  # path under /files-pri/ -> (bytes, mimetype)
         self._homes: dict[str, str] = {}
         self._faults: dict[str, deque[_Fault]] = {}
         self._seq = 0
@@ -94,6 +95,7 @@ class FakeSlackAPI:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_post("/response/{hook}", self._handle)
+        app.router.add_get("/files-pri/{path:.+}", self._file)
         # handler_cancellation: a request the client gave up on (timeout) stops, so it stays recorded as failed.
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -124,6 +126,20 @@ class FakeSlackAPI:
         return f"{self.root_url}/response/{hook}"
 
     # -- test set-up -----------------------------------------------------------------------------------------
+
+    def add_file(self, file_id: str, name: str, data: bytes, mimetype: str = "application/octet-stream",
+                 **extra: Any) -> Answer:
+        """A file someone uploaded: served at its ``url_private`` to the bot's token only. Returns the file
+        object as Slack puts it in a message event's ``files``."""
+        path = f"{self.team_id}-{file_id}/{name}"
+        self.files[path] = (data, mimetype)
+        url = f"{self.root_url}/files-pri/{path}"
+        item: Answer = {"id": file_id, "created": 1732000000, "timestamp": 1732000000, "name": name, "title": name,
+                        "mimetype": mimetype, "filetype": name.rsplit(".", 1)[-1], "user": "U0", "mode": "hosted",
+                        "size": len(data), "url_private": url, "url_private_download": f"{url}?download=1",
+                        "is_external": False, "is_public": False}
+        item.update(extra)
+        return item
 
     def add_user(
         self, user_id: str, email: str, name: str, is_bot: bool = False, team_id: str = "T1", tz: str = "Europe/Oslo",
@@ -245,6 +261,24 @@ class FakeSlackAPI:
             return await self._answer(call, 200, {"ok": False, "error": "invalid_auth"})
         act = self._methods.get(method)
         return await self._answer(call, 200, act(args) if act else {"ok": False, "error": "unknown_method"})
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        """A file at its url_private: as Slack does, only with the bot's token in the Authorization header;
+        without it (or with a wrong one) Slack answers its sign-in page, an HTML page, with 200."""
+        call = Call("files-pri", {"path": request.match_info["path"]}, dict(request.headers))
+        self.calls.append(call)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        found = self.files.get(request.match_info["path"])
+        if self.down:
+            await self._settle(call, 503, failed=True)
+            return web.Response(status=503, text="service unavailable")
+        if token != self.token or found is None:
+            await self._settle(call, 200, failed=True)
+            return web.Response(text="<!DOCTYPE html><html><body>Sign in to Slack</body></html>",
+                                content_type="text/html")
+        await self._settle(call, 200, failed=False)
+        data, mimetype = found
+        return web.Response(body=data, headers={"Content-Type": mimetype})
 
     async def _answer(
         self, call: Call, status: int, body: Answer, headers: dict[str, str] | None = None

@@ -1,0 +1,108 @@
+"""Attachments on the web: `GET /requests/{n}/files/{id}` opens one, and the request page lists them.
+
+The file is fetched where it lives (the file store, or Slack or Teams with the bot's own token, which
+never reaches the browser) and streamed through this server. Who may open it is `Policy.sees_attachment`
+(`bot.files.attachments.open_attachment`): a file of a request the reader may not see, or of an
+internal note they may not read, is the 404 page like the request. What the bytes are decides how they
+are served (`bot.files.kinds`): images, PDF and plain text may be shown; everything else only downloads,
+always with `nosniff` and a sandboxing Content-Security-Policy. `?download=1` downloads any file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from adapters.web.pages import add_security_headers
+from adapters.web.site import Site, Visit
+from bot.files import Unavailable, attachments_of, files_of, open_attachment
+from bot.files.kinds import SNIFF_BYTES, content_disposition, served_as
+from bot.files.store import megabytes
+from bot.i18n import _
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ShownFile:
+    """A file as the request page lists it: its link, name and size in the reader's words."""
+
+    url: str
+    filename: str
+    size: str | None
+
+
+async def files_for_page(site: Site, visit: Visit, number: int) -> dict[int | None, list[ShownFile]]:
+    """The request's files this reader may see, by the comment they came with (None: the filing message)."""
+    shown: dict[int | None, list[ShownFile]] = {}
+    for item in await attachments_of(site.desk, visit.user, number):
+        shown.setdefault(item.comment_id, []).append(ShownFile(
+            f"/requests/{number}/files/{item.id}", item.filename,
+            megabytes(item.size) if item.size is not None else None))
+    return shown
+
+
+class AttachmentRoutes:
+    """`GET /requests/{number}/files/{id}`."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        """Mount the route that opens a file."""
+        router.add_get(r"/requests/{number:\d{1,9}}/files/{id:\d{1,12}}", self.site.route(self.open))
+
+    async def open(self, visit: Visit) -> web.StreamResponse:
+        """Stream one file to a reader who may open it (the 404 page for anyone else)."""
+        number, attachment_id = int(visit.request.match_info["number"]), int(visit.request.match_info["id"])
+        row = await open_attachment(self.site.desk, visit.user, number, attachment_id)
+        pieces = files_of(self.site.desk).stream(row.source, row.store_key, row.ref).__aiter__()
+        try:
+            head, done = await _head(pieces)
+        except Unavailable as exc:
+            log.info("web: file %s of #%s could not be fetched: %s", attachment_id, number, exc)
+            return self.site.problem(visit, 502, _("The file cannot be opened"), _(
+                "{platform} did not give Zonedesk the file {name}: it may have been deleted or unshared there. "
+                "Ask the person who sent it to send it again.",
+                platform=row.source.capitalize() if row.source != "stored" else "Zonedesk", name=row.filename))
+        served = served_as(head)
+        inline = served.inline and visit.request.query.get("download") != "1"
+        response = web.StreamResponse(status=200)
+        response.headers.update({
+            "Content-Type": served.content_type,
+            "Content-Disposition": content_disposition(row.filename, inline=inline),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": served.policy,
+            "Cache-Control": "private, no-store",
+            "Cross-Origin-Resource-Policy": "same-origin",
+            "Referrer-Policy": "no-referrer",
+        })
+        add_security_headers(response)
+        await response.prepare(visit.request)
+        await response.write(head)
+        if not done:
+            try:
+                async for piece in pieces:
+                    await response.write(piece)
+            except Unavailable as exc:  # cut off half way (too large, the platform went away): no whole file
+                log.warning("web: file %s of #%s stopped half way: %s", attachment_id, number, exc)
+                response.force_close()
+                if visit.request.transport is not None:
+                    visit.request.transport.close()
+                return response
+        await response.write_eof()
+        return response
+
+
+async def _head(pieces: AsyncIterator[bytes]) -> tuple[bytes, bool]:
+    """The first `SNIFF_BYTES` of a stream (or all of a shorter one), and whether the stream ended."""
+    head = b""
+    while len(head) < SNIFF_BYTES:
+        try:
+            head += await pieces.__anext__()
+        except StopAsyncIteration:
+            return head, True
+    return head, False
