@@ -29,7 +29,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, false, func, literal, or_, select, tuple_
+from sqlalchemy import Boolean, ColumnElement, and_, case, exists, false, func, literal, or_, select, tuple_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from bot.access import Actor, Level
 from bot.config import AppConfig, Category
@@ -691,17 +693,53 @@ def _after(expr: Any, sort: Sort, after: Cursor | None) -> list[ColumnElement[bo
     return [mark < last if sort.descending else mark > last]
 
 
+class _Walked(ColumnElement[bool]):
+    """A filter SQLite must check row by row while it walks the list's order (see `page_query`)."""
+
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, clause: ColumnElement[bool]) -> None:
+        self.clause = clause
+
+
+@compiles(_Walked)
+def _compile_walked(element: _Walked, compiler: SQLCompiler, **kw: Any) -> str:
+    return "(" + str(compiler.process(element.clause, **kw)) + ")"
+
+
+@compiles(_Walked, "sqlite")
+def _compile_walked_sqlite(element: _Walked, compiler: SQLCompiler, **kw: Any) -> str:
+    # A unary plus makes the term one no index can answer, so the planner walks the order's index.
+    return "+(" + str(compiler.process(element.clause, **kw)) + ")"
+
+
+_WALKED = frozenset({"number", "updated", "created"})  # orders an index gives (the primary key, migration 0014)
+
+
+def _walks(actor: Actor, flt: RequestFilter) -> bool:
+    """Whether the list is better walked in its order than looked up by its filter: an agent's lists hold
+    most of their zones' requests, while a requester's own (or anyone's "mine") are a few."""
+    return actor.is_staff and flt.scope != "mine" and not flt.requesters
+
+
 def page_query(unit: Unit, actor: Actor, flt: RequestFilter, sort: Sort, after: Cursor | None = None) -> Any:
     """The numbers of the list's rows after the cursor, in its order (add a limit).
 
-    Sorted by when requests were updated or filed (the usual lists), the database walks an index in that
-    order that also holds the columns of the access rule and the common filters (migration 0014), and
-    stops at the page's end: a page costs the same at 100,000 requests as at 100, and page 2,000 what
-    page 1 does. Other orders sort what the filter selects.
+    Sorted by number or by when requests were updated or filed (the usual lists), an agent's list walks an
+    index in that order from the cursor on, which also holds the access rule's and common filters'
+    columns (migration 0014), and stops at the page's end: under a millisecond at 100,000 requests, page
+    2,000 as page 1, and about 50 ms when nothing matches at all. SQLite's planner, which keeps no
+    statistics here, would rather read every row of the agent's zones and sort them (0.2-0.4 s), so on
+    SQLite the filter is written as one term no index answers (`_Walked`); PostgreSQL decides from its
+    statistics. Other orders, and a requester's few requests, are found by the filter and sorted.
     """
     expr = _sort_expr(unit.config, sort.key)
     order: list[Any] = [expr.desc(), Request.id.desc()] if sort.descending else [expr.asc(), Request.id.asc()]
-    return (select(Request.id).where(filter_clause(unit, actor, flt), *_after(expr, sort, after))
+    where: ColumnElement[bool] = filter_clause(unit, actor, flt)
+    if sort.key in _WALKED and _walks(actor, flt):
+        where = _Walked(where)
+    return (select(Request.id).where(where, *_after(expr, sort, after))
             .order_by(*(order[:1] if sort.key == "number" else order)))
 
 
@@ -772,7 +810,8 @@ class Count:
 async def count_requests(unit: Unit, actor: Actor, flt: RequestFilter, *, cap: int = COUNT_CAP) -> Count:
     """How many requests the list holds, counting at most `cap` of them (an exact count of a list of
     100,000 would cost what reading it costs)."""
-    capped = select(Request.id).where(filter_clause(unit, actor, flt)).limit(cap + 1).subquery()
+    where: ColumnElement[bool] = filter_clause(unit, actor, flt)
+    capped = select(Request.id).where(_Walked(where) if _walks(actor, flt) else where).limit(cap + 1).subquery()
     async with unit.readers() as session:
         found = int(await session.scalar(select(func.count()).select_from(capped)) or 0)
     return Count(min(found, cap), found > cap)
