@@ -1326,3 +1326,178 @@ async def test_what_a_mail_sender_reaches_on_each_request(world: World, matrix_c
     outside = await mail.receive(_mail("eve@evil.example", "it@nordlys.example", "[#1] hi", "let me in"),
                                  ["it@nordlys.example"])
     assert outside.outcome == "ignored"
+
+
+# ---------------------------------------------------------------- consultation and outside collaborators
+# A person asked for their view on one request (bot.desk.consultation) reads that request's public conversation
+# on their consultation page while asked, and nothing else: it is in none of their lists, searches, boards or
+# figures, they may change nothing, and withdrawn it is "not found" again. Only the request's agents ask,
+# withdraw, bring outside addresses in and take them out; an outside address is sent public messages only.
+CONSULTEES = ("hanna", "marte", "tor")  # HR agent, approver only, agent without a team: none may read "it"
+
+
+async def test_a_consultee_reads_the_public_conversation_only_while_asked(world: World) -> None:
+    from bot.desk.board import BoardScope, NoBoard, open_board
+    from bot.desk.consultation import asked_of
+    from bot.desk.search import search
+
+    desk, policy, number = world.desk, world.desk.policy, world.numbers["it"]
+
+    async def consulted_ids(person: str) -> set[int]:
+        async with world.services.sessions() as session:
+            return set((await session.execute(select(Request.id).where(
+                policy.consulted_clause(world.who(person))))).scalars())
+
+    for person in CONSULTEES:  # before
+        with pytest.raises(NotFound):
+            await desk.consulted(world.who(person), number)
+        with pytest.raises(NotFound):
+            await desk.answer_consultation(world.who(person), number, "too early")
+        assert await consulted_ids(person) == set()
+    for person in CONSULTEES:
+        await desk.consult(world.who("alexis"), number, PEOPLE[person], "What do you think?")
+    await desk.answer_consultation(world.who("hanna"), number, "Hanna's view")
+
+    for person in EXPECTED:  # during
+        actor = world.who(person)
+        where = f"{person} during"
+        if person not in CONSULTEES:
+            with pytest.raises(NotFound):
+                await desk.consulted(actor, number)
+            assert await consulted_ids(person) == set(), where
+            continue
+        seen = await desk.consulted(actor, number)
+        assert {c.body for c in seen.conversation} == {"public reply on it"}, where  # never a note
+        assert {a.body for a in seen.answers} == ({"Hanna's view"} if person == "hanna" else set()), where
+        assert await consulted_ids(person) == {number}, where
+        assert [n for n, _title in await asked_of(desk, actor)] == [number], where
+        with pytest.raises(NotFound):
+            await desk.get_request(actor, number)  # the request itself stays closed to them
+        assert number not in {s.number for s in await desk.list_requests(actor, limit=500)}, where
+        assert number not in {h.number for h in (await search(desk, actor, "public", per_page=100)).hits}, where
+        async with world.services.sessions() as session:
+            for minimum in (P, Q, R, A):
+                assert number not in set((await session.execute(select(Request.id).where(
+                    policy.request_clause(actor, minimum)))).scalars()), (where, minimum)
+            assert number not in set((await session.execute(select(Request.id).where(
+                policy.analytics_clause(actor)))).scalars()), where
+        for zone in world.desk.config.zones:
+            try:
+                board = await open_board(desk, actor, BoardScope(zone.id), limit=500)
+            except (NoBoard, DeskError):
+                continue
+            assert number not in {c.number for column in board.columns for c in column.cards}, where
+        before = await _snapshot(world.services)
+        for verb in ("reply", "note", "claim", "status", "comment"):
+            with pytest.raises(NotFound):
+                await _act(desk, actor, verb, number)
+        with pytest.raises(NotFound):
+            await desk.consult(actor, number, PEOPLE["erika"])
+        with pytest.raises(NotFound):
+            await desk.invite_collaborator(actor, number, "kim@supplier.example")
+        assert await _snapshot(world.services) == before, where
+
+    # Staff who read the request read the answer as a note; the requester reads neither it nor who was asked.
+    zack = await desk.get_request(world.who("zack"), number)
+    assert "Hanna's view" not in {c.body for c in zack.comments}
+    assert not {"consulted", "consultation_answered"} & {e.kind for e in zack.history}
+    assert await desk.consultations_of(world.who("zack"), number) == []
+    frida = await desk.get_request(world.who("frida"), number)  # a reader of IT
+    assert "Hanna's view" in {c.body for c in frida.comments if not c.public}
+    assert {c.name for c in await desk.consultations_of(world.who("frida"), number)} == {
+        "Hanna Berg", "Marte Viken", "Tor Aas"}
+
+    for person in CONSULTEES:  # after
+        await desk.withdraw_consultation(world.who("ivar"), number, PEOPLE[person])
+        with pytest.raises(NotFound):
+            await desk.consulted(world.who(person), number)
+        with pytest.raises(NotFound):
+            await desk.answer_consultation(world.who(person), number, "too late")
+        assert await consulted_ids(person) == set()
+        assert await asked_of(desk, world.who(person)) == []
+
+
+async def test_only_a_request_s_agents_ask_for_views_and_bring_outside_addresses_in(world: World) -> None:
+    desk = world.desk
+    for column, number in world.numbers.items():
+        for person in EXPECTED:
+            actor, level, where = world.who(person), _level(person, column), f"{person} on {column}"
+            asked = next(p for p in ("marte", "tor") if _level(p, column) == N)  # someone who cannot read it
+            address = f"{person}.{column}@supplier.example"
+            if level == A:
+                assert await desk.consult(actor, number, PEOPLE[asked]) == ("Marte Viken" if asked == "marte"
+                                                                            else "Tor Aas"), where
+                await desk.withdraw_consultation(actor, number, PEOPLE[asked])
+                assert await desk.invite_collaborator(actor, number, address) == address, where
+                await desk.remove_collaborator(actor, number, address)
+                continue
+            before = await _snapshot(world.services)
+            expected_error = NotFound if level == N else DeskError
+            for attempt in (desk.consult(actor, number, PEOPLE[asked]),
+                            desk.withdraw_consultation(actor, number, PEOPLE[asked]),
+                            desk.invite_collaborator(actor, number, address),
+                            desk.remove_collaborator(actor, number, address)):
+                with pytest.raises(expected_error) as refused:
+                    await attempt
+                if level == N:
+                    assert refused.value.message == f"Request #{number} was not found.", where
+                else:
+                    assert not isinstance(refused.value, NotFound), where
+            assert await _snapshot(world.services) == before, where
+    # Nobody who reads a request as staff, and not its requester, is asked in: they read it already.
+    it = world.numbers["it"]
+    for person in ("ivar", "frida", "zack"):
+        with pytest.raises(DeskError) as refused:
+            await desk.consult(world.who("alexis"), it, PEOPLE[person]) if person != "zack" else \
+                await desk.consult(world.who("alexis"), it, "zack@nordlys.example")
+        assert "read" in refused.value.message or "know" in refused.value.message, person
+
+
+async def test_an_outside_collaborator_is_mailed_public_messages_only_and_comments_while_in(world: World) -> None:
+    from bot.delivery.channels import ChannelInfo
+    from bot.desk.collaborators import is_party
+    from bot.model import Outbox
+
+    desk, policy, number = world.desk, world.desk.policy, world.numbers["it"]
+    desk.enable(ChannelInfo(platform="email", threads=True))
+    kim = desk.actor("kim@supplier.example", "Kim Berg", channel="email")
+
+    async def mailed() -> list[str]:
+        async with world.services.sessions() as session:
+            rows = (await session.execute(select(Outbox).where(Outbox.platform == "email").order_by(Outbox.id)))
+            return [str(r.payload["message"]["text"]) for r in rows.scalars() if r.target.get("channel") == kim.email]
+
+    async def party() -> bool:
+        async with world.services.sessions() as session:
+            request = await session.get(Request, number)
+            assert request is not None
+            found = set((await session.execute(select(Request.id).where(
+                policy.collaborator_clause(kim.email)))).scalars())
+        assert (number in found) == await is_party(desk, request, kim.email)
+        return number in found
+
+    assert not await party()
+    with pytest.raises(NotFound):
+        await desk.collaborator_comment(kim, number, "let me in")
+    await desk.invite_collaborator(world.who("alexis"), number, kim.email)
+    assert await party()
+    [invitation] = await mailed()
+    assert "public reply on it" in invitation and "internal note" not in invitation
+    await desk.note(world.who("alexis"), number, "a note the supplier must never read")
+    await desk.reply(world.who("alexis"), number, "a reply the supplier reads")
+    await desk.comment(world.who("zack"), number, "the requester's answer")
+    assert (await mailed())[1:] == ["a reply the supplier reads", "the requester's answer"]
+    await desk.collaborator_comment(kim, number, "We can replace the fan on Monday.")
+    zack = await desk.get_request(world.who("zack"), number)
+    assert "We can replace the fan on Monday." in {c.body for c in zack.comments if c.public}
+    with pytest.raises(NotFound):
+        await desk.get_request(kim, number)  # a collaborator reads nothing on the web
+    assert await desk.list_requests(kim) == []
+    assert len(await mailed()) == 3  # not mailed its own comment back
+
+    await desk.remove_collaborator(world.who("ivar"), number, kim.email)
+    assert not await party()
+    await desk.reply(world.who("alexis"), number, "after removal")
+    assert len(await mailed()) == 3  # nothing more is sent
+    with pytest.raises(NotFound):
+        await desk.collaborator_comment(kim, number, "still here?")
