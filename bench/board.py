@@ -5,7 +5,11 @@ The database is seeded with `bot.store.seed` (replies, status moves, SLA clocks)
 each case runs `--repeat` times after one warm-up, and the median, p95 and p99 are printed:
 
 - the IT zone's board for an IT agent (IT holds about three quarters of the seeded requests), its team's
-  board, the zone's board filtered as on lists (assignee none, priority high), and the HTTP page.
+  board, the zone's board filtered as on lists (assignee none, priority high), and the HTTP page; as a
+  baseline, a small signed-in page (`/forms`), which costs what every page's frame costs.
+
+Besides the wall time it prints the median CPU time of this process (the server runs in it), which a busy
+machine inflates far less than the wall clock.
 
     python bench/board.py [--requests 100000] [--repeat 50] [--postgres URL]
 """
@@ -77,10 +81,12 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--postgres", help="PostgreSQL URL, emptied first (default: a fresh SQLite file)")
     parser.add_argument("--keep", help="a SQLite file to seed once and measure again on later runs")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --postgres: keep what it holds, seed up to --requests")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="zonedesk-board-"))
     url = args.postgres or f"sqlite+aiosqlite:///{args.keep or folder / 'board.db'}"
-    if not args.keep:
+    if not args.keep and not args.reuse:
         await _reset(url)
     await store.upgrade_async(url)
     env = {"ZONEDESK_SECRET_KEY": "bench-secret-key-0123456789abc"}
@@ -90,9 +96,9 @@ async def main() -> None:
         there = int(await session.scalar(text("SELECT count(*) FROM requests")) or 0)
     seeded = there + await seed(services.config, url, max(0, args.requests - there), now=services.clock.now(),
                                 days=365)
-    if not store.is_sqlite(url):
-        async with services.engine.begin() as conn:
-            await conn.execute(text("ANALYZE"))
+    if not store.is_sqlite(url):  # what autovacuum does after a bulk load: statistics and the visibility map
+        async with services.engine.connect() as conn:
+            await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(text("VACUUM ANALYZE"))
     print(f"board on {services.engine.dialect.name}: {seeded:,} requests seeded in "
           f"{time.perf_counter() - started:.0f} s; {args.repeat} runs each after a warm-up")
     print(f"  {'case':<44} {'median':>9} {'p95':>9} {'p99':>9} {'CPU med.':>9}")
@@ -124,6 +130,13 @@ async def main() -> None:
                     await response.read()
 
             await _time("GET /board?zone=it over HTTP (rendered)", get_board, args.repeat)
+
+            async def get_signed_in_page() -> None:  # the page frame's own cost: session, language, navigation
+                async with http.get(base + "/forms") as response:
+                    assert response.status == 200, response.status
+                    await response.read()
+
+            await _time("baseline: GET /forms over HTTP", get_signed_in_page, args.repeat)
     finally:
         await runner.cleanup()
         await services.engine.dispose()
