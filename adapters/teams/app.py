@@ -35,10 +35,12 @@ from adapters.teams.cards import Signer
 from adapters.teams.conversations import PLATFORM, References
 from adapters.teams.credentials import credentials_factory
 from adapters.teams.dialogs import Dialogs, built_in
+from adapters.teams.files import TeamsFiles
 from adapters.teams.people import TeamsPeople
 from adapters.teams.sender import TeamsSender
-from adapters.teams.settings import TeamsSettings
+from adapters.teams.settings import CHANNEL_SCOPE, TeamsSettings
 from bot.delivery.channels import ChannelInfo, RateLimit
+from bot.files import Files
 from bot.people.signin import SignIn
 from bot.server import Services
 
@@ -77,6 +79,14 @@ class TeamsRuntime:
                                app_id=settings.app_id, signin=signin)
         self.sender = TeamsSender(self.adapter, self.references, services.directory, self.signer,
                                   app_id=settings.app_id, invalidate_tokens=self.credentials.invalidate)
+        if isinstance(services.desk.files, Files):  # files people attach: fetched when opened on the web
+            services.desk.files.sources[PLATFORM] = TeamsFiles(self.connector_token)
+
+    async def connector_token(self) -> str:
+        """The bot's token for the connector (from the shared cache), to fetch a picture someone attached."""
+        credentials = await self.credentials.create_credentials(self.settings.app_id, CHANNEL_SCOPE,
+                                                                self.settings.login_url, True)
+        return str(credentials.get_access_token())
 
     async def route(self, request: web.Request) -> web.StreamResponse:
         """`POST /api/messages`."""

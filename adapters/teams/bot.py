@@ -64,6 +64,7 @@ from adapters.teams.conversations import (
     user_key,
 )
 from adapters.teams.dialogs import DialogAnswer, DialogRequest, Dialogs, ShowCard
+from adapters.teams.files import files_of_activity
 from adapters.teams.people import TeamsPeople, person_key
 from bot.access import Actor
 from bot.desk import Desk, Origin, Outcome
@@ -241,7 +242,8 @@ class ZonedeskBot(TeamsActivityHandler):  # type: ignore[misc]  # untyped base (
         with spoken:
             try:
                 received = await self.desk.receive(writer, origin, text, key, addressed=True,
-                                                   direct=kind == PERSONAL, reply_to=reply_to, aliases=aliases)
+                                                   direct=kind == PERSONAL, reply_to=reply_to, aliases=aliases,
+                                                   files=files_of_activity(activity))
             except Duplicate:
                 log.info("teams: %s seen before; ignored", key)
                 return

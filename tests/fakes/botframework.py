@@ -391,7 +391,7 @@ _ROUTES = (
     _Route("get_team_details", "GET", ("v3", "teams", "{team_id}")),
     _Route("get_team_channels", "GET", ("v3", "teams", "{team_id}", "conversations")),
 )
-ROUTE_NAMES = frozenset(route.name for route in _ROUTES)
+ROUTE_NAMES = frozenset(route.name for route in _ROUTES) | {"file"}  # "file": add_attachment, add_download
 
 
 @dataclass
@@ -486,6 +486,7 @@ class FakeConnector:
         self.members: dict[str, dict[str, Any]] = {}
         self.teams: dict[str, dict[str, Any]] = {}
         self.activities: dict[str, dict[str, Any]] = {}  # activity id -> latest activity JSON (with conversation)
+        self.files: dict[str, tuple[bytes, str, bool]] = {}  # path -> (bytes, content type, needs the bot token)
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._sequence = 0
         self._changed: asyncio.Condition | None = None
@@ -641,9 +642,38 @@ class FakeConnector:
         base = _base_conversation(conversation_id)
         return [a for a in self.activities.values() if _base_conversation(a["conversation"]["id"]) == base]
 
+    def add_attachment(self, attachment_id: str, data: bytes, content_type: str = "image/png") -> str:
+        """A picture pasted into a message: served by the connector at its contentUrl
+        (`v3/attachments/{id}/views/original`) to the bot's token only. Returns the contentUrl."""
+        path = f"{self.path_prefix}/v3/attachments/{attachment_id}/views/original"
+        self.files[path] = (data, content_type, True)
+        return f"{self.base_url}{path}"
+
+    def add_download(self, file_id: str, data: bytes) -> str:
+        """A file sent in a personal chat: a pre-authorised download link (no token wanted, as SharePoint's)."""
+        path = f"/personal/download/{file_id}"
+        self.files[path] = (data, "application/octet-stream", False)
+        return f"{self.base_url}{path}?tempauth=fake-{file_id}"
+
     # -- serving ----------------------------------------------------------------------------------------------------
 
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        data, content_type, guarded = self.files[request.rel_url.path]
+        call = Call(route="file", method=request.method, path=request.rel_url.raw_path, params={},
+                    query=dict(request.rel_url.query), headers=dict(request.headers), body=None)
+        self.calls.append(call)
+        try:
+            if guarded and self.check_auth and not self.tokens.is_valid(call.bearer):
+                call.status = 401
+                return web.json_response({"message": "Authorization has been denied for this request."}, status=401)
+            call.status = 200
+            return web.Response(body=data, headers={"Content-Type": content_type})
+        finally:
+            await self._notify()
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.method == "GET" and request.rel_url.path in self.files:
+            return await self._file(request)
         route, params = self._match(request.method, request.rel_url.raw_path)
         body: Any = None
         if route == "token":
