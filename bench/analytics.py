@@ -2,8 +2,10 @@
 year of seeded history, for a zone manager of one zone and for a person who manages every zone.
 
 The database is seeded in two steps with `bot.store.seed` (replies, status moves with reopenings, SLA
-clocks, surveys, filed over the last `--days` days): first `--small` requests, measured, then up to
-`--requests`, measured again. Each step times every case `--repeat` times (after one warm-up call):
+clocks, surveys, filed over the last `--days` days, and each request's first response and resolution
+measured in calendar and working time as the desk measures them, `bot.analytics.measuring`: the seeding
+time includes that): first `--small` requests, measured, then up to `--requests`, measured again.
+Each step times every case `--repeat` times (after one warm-up call):
 
 - one zone (a zone manager of IT, the busiest zone) and all zones (a manager of every zone), each with
   `period=week` and `period=month` over the last 365 days: every figure of the page, with its totals.

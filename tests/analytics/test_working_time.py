@@ -213,3 +213,20 @@ def test_the_history_replayed_keeps_why_a_request_waits() -> None:
         (15, 16, "it", False), (16, None, "facilities", False)]
     unpaused = stretches("it", at(9), steps, lambda zone: False)
     assert [(s.start.hour, s.paused) for s in unpaused] == [(9, False), (10, True), (13, False), (16, False)]
+
+
+async def test_postgresql_s_own_percentiles_agree(christmas: Christmas) -> None:
+    """On PostgreSQL, `percentile_cont` over the same measures gives the report's figures (decision 0010)."""
+    from sqlalchemy import func
+
+    if christmas.services.engine.dialect.name != "postgresql":
+        pytest.skip("percentile_cont is PostgreSQL's")
+    it = (await christmas.report(IVAR)).first_response[0]
+    m = RequestMeasure
+    numbers = [christmas.numbers[letter] for letter in "RWH"]
+    async with christmas.services.sessions() as session:
+        found = (await session.execute(select(*(
+            func.percentile_cont(p).within_group(column)
+            for column in (m.first_response_seconds, m.first_response_working_seconds) for p in (0.5, 0.9)))
+            .where(m.request_id.in_(numbers)))).one()
+    assert [float(v) for v in found] == [it.median, it.p90, it.working_median, it.working_p90]
