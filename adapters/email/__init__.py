@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from adapters.email.actions import MailActions
 from adapters.email.imap import MailboxPoller
 from adapters.email.inbound import PLATFORM, MailDesk, dkim_check
 from adapters.email.receiver import parse_listen, start_receiver
@@ -99,6 +100,9 @@ class EmailChannel:
             sender = EmailSender(services.desk, smtp, services.secret_key, services.clock, domain)
             services.enable(CHANNEL, sender)
             services.extras["mail_link"] = sign_in_mailer(services.desk)  # the sign-in page's "e-mail me a link"
+            site = services.extras.get("web")  # the web channel is mounted first: buttons in mail open its pages
+            if site is not None:
+                MailActions(site, services.secret_key).add_routes(app.router)
         else:
             log.info("channel email: ZONEDESK_SMTP_URL is not set, so no mail goes out")
         runtime = EmailRuntime(mail, listen, sender)

@@ -35,9 +35,10 @@ import aiosmtplib
 from sqlalchemy import select
 
 from adapters.email import threads
+from adapters.email.actions import action_link
 from adapters.email.addresses import mail_domains, reply_address
 from bot.clock import Clock
-from bot.delivery.messages import Message
+from bot.delivery.messages import Button, Message
 from bot.delivery.outbox import Delivery, Failed, Retry, SendResult, Sent
 from bot.desk.unit import Tx
 from bot.i18n import _, speaking
@@ -185,7 +186,13 @@ class EmailSender:
                 mail["Subject"] = ("Re: " + subject) if earlier else subject
             else:
                 mail["Subject"] = message.title or _("Message from {name}", name=config.organisation.name)
-            body = render_text(message, self.desk.link(request.id) if request is not None else None)
+            number = request.id if request is not None else None
+            base = config.organisation.base_url
+
+            def button_link(button: Button) -> str:
+                return action_link(self.secret, base, address, number, button, item.id)
+
+            body = render_text(message, self.desk.link(request.id) if request is not None else None, button_link)
         mail["Message-ID"] = mid
         mail["Date"] = format_datetime(self.clock.now())
         if earlier:
@@ -201,8 +208,9 @@ class EmailSender:
         return mail
 
 
-def render_text(message: Message, link: str | None) -> str:
-    """A neutral message as a plain-text mail body; buttons become links (said in the language spoken)."""
+def render_text(message: Message, link: str | None, button_link: Callable[[Button], str] | None = None) -> str:
+    """A neutral message as a plain-text mail body; buttons become links (`actions.action_link`: each acts
+    once, as the recipient), or the request's page when there is no such link (said in the language spoken)."""
     lines: list[str] = []
     if message.title:
         lines += [message.title, ""]
@@ -212,10 +220,11 @@ def render_text(message: Message, link: str | None) -> str:
         lines += [message.text, ""]
     lines += [f"{name}: {value}" for name, value in message.fields]
     target = message.link or link
-    if message.buttons and target:
+    if message.buttons and (target or button_link):
         lines.append("")
         for button in message.buttons:
-            lines.append(_("{label}: {link}", label=button.label, link=target))
+            lines.append(_("{label}: {link}", label=button.label,
+                           link=button_link(button) if button_link is not None else target))
     if target:
         lines += ["", _("Open the request: {link}", link=target)]
     if message.footer:

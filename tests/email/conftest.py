@@ -31,6 +31,7 @@ from adapters.email import MAIL, EmailRuntime
 from adapters.email.addresses import reply_address
 from bot.clock import FakeClock
 from bot.model import Event, Request
+from bot.scheduler import Scheduler, install
 from bot.server import Services, build_services, create_app
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.slack.conftest import PEOPLE, TOKEN, SlackWorld, config_variant, slack_env
@@ -94,6 +95,11 @@ class MailWorld:
     smtp_port: int
     clock: FakeClock
     _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    async def tick(self) -> None:
+        """Run the scheduler's due jobs once (as `serve`'s tick would)."""
+        scheduler: Scheduler = self.services.extras["scheduler"]
+        await scheduler.tick()
 
     @property
     def runtime(self) -> EmailRuntime:
@@ -163,6 +169,7 @@ async def mail_world(tmp_path: Path, database_url: str, clock: FakeClock, fake: 
     env = slack_env(fake.base_url, ZONEDESK_SMTP_LISTEN="127.0.0.1:0",
                     ZONEDESK_SMTP_URL=f"smtp://127.0.0.1:{sink.port}", **(env_extra or {}))
     services = build_services(path, database_url, clock=clock, env=env)
+    install(services, env={"ZONEDESK_SCHEDULER": "off"})  # timers follow changes; tests tick by hand
     app = await create_app(services, env=env, background=False)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
