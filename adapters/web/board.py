@@ -107,7 +107,7 @@ class BoardPage:
         config, actor = self.config, visit.user
         scopes = board_scopes(self.desk, actor)
         scope = board.scope if board else (scopes[0] if scopes else None)
-        filters = [(k, v) for k, v in flt.to_query() if k not in ("zone", "team")]
+        filters = [(k, v) for k, v in flt.to_query() if k not in ("zone", "team", "scope")]  # the board's own
         here = self._query(scope, filters) if scope else []
         context: dict[str, Any] = {
             "board": board, "scope": scope, "flt": flt,
@@ -121,7 +121,9 @@ class BoardPage:
             "sla_states": [(state, _(SLA_NAMES[state])) for state in SLA_STATES],
             "sla_names": {state: _(SLA_NAMES[state]) for state in SLA_STATES},
             "moves": self._moves_of(),
-            "more": lambda status: LIST_PAGE + "?" + urlencode([*here, ("status", status)]),
+            # The column's status replaces any status filter (the list would show either one's requests).
+            "more": lambda status: LIST_PAGE + "?" + urlencode([*(p for p in here if p[0] != "status"),
+                                                                ("status", status)]),
         }
         response = self.site.page(visit, "board.html", status, errors=errors, **context)
         response.headers["Content-Security-Policy"] = BOARD_CSP

@@ -174,6 +174,14 @@ async def test_each_column_shows_its_first_cards_most_urgent_and_oldest_first_an
     assert f'<span class="count" data-count="{CARDS + 2}">{CARDS + 2}</span>' in page.html
     assert "2 more in the list" in page.text
     assert 'href="/list?zone=it&amp;status=new"' in page.html
+    agent = await signed_in(browsers, IT_AGENT)
+    assert cards(await agent.get("/board?zone=it&priority=high")) == {urgent: "new"}
+    # The rest of a column is the list of that column's status within the board's filters, nothing else
+    # (a status filter is the column's own; a list's scope is not the board's).
+    narrowed = await agent.get("/board?zone=it&status=open&scope=mine&q=Request")
+    assert len(cards(narrowed)) == CARDS
+    assert 'href="/list?zone=it&amp;q=Request&amp;status=new"' in narrowed.html
+    assert 'name="back" value="/board?zone=it&amp;status=open&amp;q=Request"' in narrowed.html
 
 
 # ---------------------------------------------------------------------------------------------- moving
