@@ -1,6 +1,6 @@
 """The e-mail channel: requests by mail to a zone's address, answers by mail on the same request.
 
-Mounted when `ZONEDESK_SMTP_LISTEN` or `ZONEDESK_SMTP_URL` is set (README "E-mail", decision 0015):
+Mounted when `ZONEDESK_SMTP_LISTEN` or `ZONEDESK_SMTP_URL` is set (README "E-mail", decision 0016):
 
 - `ZONEDESK_SMTP_LISTEN=HOST:PORT` starts the SMTP receiver inside `serve` (`receiver.py`: aiosmtpd's
   protocol on the server's own loop);

@@ -5,7 +5,7 @@ per key (its Message-ID, else the mailbox's UIDVALIDITY and UID, else a digest o
 desk's `dedupe_key` claims the key in the same transaction as the change, so a mail fetched twice
 after a crash is filed once.
 
-The rules (decision 0015, README "E-mail"):
+The rules (decision 0016, README "E-mail"):
 
 1. **Which request it answers.** Our own Message-IDs (and those of mail that filed or commented on a
    request) in In-Reply-To/References first; then a `[#42]` in the subject, but only when the sender

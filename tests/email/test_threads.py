@@ -1,5 +1,5 @@
 """A mail thread both ways: an agent answers from Slack, the requester answers the mail, and only a reply
-that proves where it came from lands on the request (decision 0015)."""
+that proves where it came from lands on the request (decision 0016)."""
 
 from __future__ import annotations
 
