@@ -19,6 +19,7 @@ from aiohttp import web
 from adapters.web.pages import add_security_headers
 from adapters.web.site import Site, Visit
 from bot.files import Unavailable, attachments_of, files_of, open_attachment
+from bot.files.attachments import STORED
 from bot.files.kinds import SNIFF_BYTES, content_disposition, served_as
 from bot.files.store import megabytes
 from bot.i18n import _
@@ -64,10 +65,14 @@ class AttachmentRoutes:
             head, done = await _head(pieces)
         except Unavailable as exc:
             log.info("web: file %s of #%s could not be fetched: %s", attachment_id, number, exc)
-            return self.site.problem(visit, 502, _("The file cannot be opened"), _(
-                "{platform} did not give Zonedesk the file {name}: it may have been deleted or unshared there. "
-                "Ask the person who sent it to send it again.",
-                platform=row.source.capitalize() if row.source != "stored" else "Zonedesk", name=row.filename))
+            if row.source == STORED:
+                said = _("Zonedesk no longer has the file {name}. Ask the person who sent it to send it again.",
+                         name=row.filename)
+            else:
+                said = _("{platform} did not give Zonedesk the file {name}: it may have been deleted or unshared "
+                         "there. Ask the person who sent it to send it again.", platform=row.source.capitalize(),
+                         name=row.filename)
+            return self.site.problem(visit, 502, _("The file cannot be opened"), said)
         served = served_as(head)
         inline = served.inline and visit.request.query.get("download") != "1"
         response = web.StreamResponse(status=200)

@@ -69,7 +69,7 @@ def safe_filename(name: str, fallback: str = "file") -> str:
     name = unicodedata.normalize("NFC", name or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(" " if unicodedata.category(c)[0] in {"C", "Z"} and c != " " else c for c in name)
-    name = name.replace('"', "'").strip(" .")
+    name = " ".join(name.replace('"', "'").split()).strip(" .")
     if len(name) > 150:
         stem, dot, ext = name.rpartition(".")
         name = (stem[: 150 - len(ext) - 1] + dot + ext) if dot and len(ext) <= 10 else name[:150]

@@ -37,13 +37,13 @@ class FileTooLarge(DeskError):
 
 
 def megabytes(size: int) -> str:
-    """A size for people: '3.2 MB', '120 KB', '512 bytes' (numbers in the spoken language's format)."""
+    """A size for people: '3.2 MB', '120 KB', '512 B' (numbers in the spoken language's format)."""
     said = current()
     if size >= 1024 * 1024:
         return _("{size} MB", size=said.number(round(size / (1024 * 1024), 1)))
     if size >= 1024:
         return _("{size} KB", size=said.number(round(size / 1024)))
-    return _("{size} bytes", size=said.number(size))
+    return _("{size} B", size=said.number(size))
 
 
 class FileStore(Protocol):
