@@ -110,6 +110,7 @@ class ListPages:
             query=urlencode(base), views=await list_views(self.desk, visit.user),
             export=f"/views/{view.id}.csv" if view is not None and self._same(view, lq)
             else "/list.csv?" + urlencode(base),
+            changed=view is not None and view.mine and not self._same(view, lq),
             teams=[(t, self.site.config.team(t)) for t in sorted(visit.user.teams) if self.site.config.team(t)],
             scope_title=scope_name(self.site.config, lq.filter.scope),
         )
@@ -304,19 +305,22 @@ class ListPages:
         return await self._render(visit, lq, lq, None, 400, errors=(exc.message,))
 
     async def change(self, visit: Visit) -> web.StreamResponse:
-        """Rename a view of one's own, or share it with one of one's teams (or keep it to oneself)."""
+        """Rename a view of one's own, share it with one of one's teams (or keep it to oneself), or give it
+        the list shown (`query`: from the list page, which then shows the view again)."""
         number = int(visit.request.match_info["view"])
         team = visit.field("team").strip() or None
+        query = visit.form.get("query")
+        back = f"/views/{number}" if query is not None else "/views"
         try:
             await change_view(self.desk, visit.user, number, name=visit.field("name") or None, team_id=team,
-                              share="team" in visit.form)
+                              share="team" in visit.form, query=query)
         except ViewNotFound:
             return self._no_view(visit)
         except DeskError as exc:
             visit.session.flash(exc.message, "error")
-            return self.site.redirect("/views")
+            return self.site.redirect(back)
         visit.session.flash(_("The view is saved."))
-        return self.site.redirect("/views")
+        return self.site.redirect(back)
 
     async def delete(self, visit: Visit) -> web.StreamResponse:
         """Delete a view of one's own."""

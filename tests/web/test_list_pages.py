@@ -179,6 +179,8 @@ async def test_views_personal_and_shared_with_a_team(browsers: Callable[[], Brow
     assert (await ivar.get(f"/views/{personal}")).status == 404
     views = await ivar.get("/views")
     assert "Team printers" in views.text and "My laptops" not in views.text
+    assert "Shared with IT support" in views.text and "shared by Alexis Baker" in views.text
+    assert "{" not in views.text and "%(" not in views.text  # every placeholder filled
     refused = await ivar.post(f"/views/{team_view}/delete")
     assert "Only the person who saved the view 'Team printers' can change or delete it." in refused.text
     assert "Team printers" in (await ivar.get("/views")).text
@@ -245,6 +247,7 @@ async def test_the_list_its_views_and_its_csv_read_in_the_visit_s_language(
         for word in ("Save as a view", "Export as CSV", "Sort by", "Show these columns", "Who sees it"):
             assert said.gettext(word) != word and said.gettext(word) in page.text, (language, word)
         assert english_left(page.text, language) == []
+        assert "{" not in page.text and "%(" not in page.text
         refused = await browser.get("/list?created_from=31.12.2026&status=stuck")
         assert refused.status == 400 and english_left(refused.text, language) == []
         saved = await browser.post("/views", {"name": "Skrivere", "query": "q=printer", "team": "it-support"})
@@ -253,3 +256,28 @@ async def test_the_list_its_views_and_its_csv_read_in_the_visit_s_language(
         assert views.status == 200 and english_left(views.text, language) == []
         _status, _headers, rows = await csv_of(browser, "/list.csv?col=number&col=title&col=status")
         assert rows[0] == [said.gettext("Number"), said.gettext("Title"), said.gettext("Status")]
+
+
+async def test_the_owner_saves_a_changed_list_into_the_view(browsers: Callable[[], Browser],
+                                                           filed: dict[str, int]) -> None:
+    alexis = browsers()
+    await alexis.sign_in(IT_AGENT)
+    saved = await alexis.post("/views", {"name": "Printers", "query": "q=printer&col=number", "team": "it-support"})
+    view = int(re.search(r"view=(\d+)", saved.url).group(1))  # type: ignore[union-attr]
+    assert "Save the list in this view" not in saved.text  # the list is the view's
+    changed = await alexis.get(f"/list?view={view}&q=laptop&col=number")
+    assert listed(changed) == [filed["laptop"]]
+    assert "This list is no longer what the view 'Printers' keeps." in changed.text
+    query = re.search(r'action="/views/\d+/change"[^>]*>.*?name="query" value="([^"]*)"', changed.html, re.S)
+    assert query is not None
+    updated = await alexis.post(f"/views/{view}/change", {"query": query.group(1).replace("&amp;", "&")})
+    assert updated.status == 200 and "The view is saved." in updated.text
+    assert listed(updated) == [filed["laptop"]] and "Printers" in updated.text
+    ivar = browsers()
+    await ivar.sign_in(IT_AGENT_2)
+    assert listed(await ivar.get(f"/views/{view}")) == [filed["laptop"]]
+    page = await ivar.get(f"/list?view={view}&q=printer")
+    assert "Save the list in this view" not in page.text  # only its owner may
+    refused = await ivar.post(f"/views/{view}/change", {"query": "q=printer"})
+    assert "Only the person who saved the view 'Printers' can change or delete it." in refused.text
+    assert listed(await ivar.get(f"/views/{view}")) == [filed["laptop"]]
