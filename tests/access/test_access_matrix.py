@@ -1501,3 +1501,59 @@ async def test_an_outside_collaborator_is_mailed_public_messages_only_and_commen
     assert len(await mailed()) == 3  # nothing more is sent
     with pytest.raises(NotFound):
         await desk.collaborator_comment(kim, number, "still here?")
+
+
+async def _with_files(world: World) -> dict[int, tuple[int, int]]:
+    """A file on each request's filing message and one on its internal note: request -> (public id, note id)."""
+    from bot.files import FileRef, record_files
+    from bot.model import Comment
+
+    files: dict[int, tuple[int, int]] = {}
+    for key, number in world.numbers.items():
+        async with world.desk.transaction() as tx:
+            request = await tx.find(number)
+            assert request is not None
+            note = await tx.session.scalar(select(Comment.id).where(
+                Comment.request_id == number, Comment.public.is_(False), Comment.body == f"internal note on {key}"))
+            author = world.desk.actor(request.requester_email, channel="slack")
+            (shown,) = await record_files(tx, request, None, True, author, [
+                FileRef("slack", f"{key}.png", "image/png", 10, {"id": f"F{number}", "url": "https://x"})])
+            (hidden,) = await record_files(tx, request, note, False, author, [
+                FileRef("slack", f"{key}-note.log", "text/plain", 10, {"id": f"G{number}", "url": "https://x"})])
+        files[number] = (shown, hidden)
+    return files
+
+
+async def _check_files(world: World, expected: dict[str, dict[str, Level]]) -> None:
+    from bot.files import attachments_of, open_attachment
+
+    files = await _with_files(world)
+    every = {i for pair in files.values() for i in pair}
+    for person, levels in expected.items():
+        actor = world.who(person)
+        for column, number in world.numbers.items():
+            level, where = levels[column], f"{person} opening the files of {column}"
+            shown, hidden = files[number]
+            allowed = {shown, hidden} if level >= R else ({shown} if level > N else set())
+            if level == N:
+                with pytest.raises(NotFound):
+                    await attachments_of(world.desk, actor, number)
+            else:
+                assert {a.id for a in await attachments_of(world.desk, actor, number)} == allowed, where
+            for attachment in every:  # through this request: only its own files, and only those allowed
+                if attachment in allowed:
+                    assert (await open_attachment(world.desk, actor, number, attachment)).id == attachment, where
+                else:
+                    with pytest.raises(NotFound) as refused:
+                        await open_attachment(world.desk, actor, number, attachment)
+                    assert refused.value.message == f"Request #{number} was not found.", where
+
+
+async def test_a_request_s_files_open_for_whoever_sees_it_and_a_note_s_only_for_note_readers(world: World) -> None:
+    await _check_files(world, {person: dict(zip(COLUMNS, row, strict=True)) for person, row in EXPECTED.items()})
+
+
+async def test_a_named_approver_opens_the_public_files_of_what_they_decide_and_no_note_s(
+        approvals_world: World) -> None:
+    await _check_files(approvals_world, {person: dict(zip(APPROVAL_COLUMNS, row, strict=True))
+                                         for person, row in APPROVER_EXPECTED.items()})
