@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import Actor, Level
 from bot.delivery.messages import Message
@@ -26,7 +27,7 @@ from bot.desk.status import status_word
 from bot.desk.unit import TEXT_MAX, Tx, Unit, reacts_to
 from bot.errors import DeskError, NotFound
 from bot.i18n import N_, _
-from bot.model import Collaborator, Comment, Request
+from bot.model import Collaborator, Comment, Consultation, Request
 
 MAIL = "email"  # the e-mail channel's platform name (adapters/email)
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
@@ -130,12 +131,41 @@ async def remove(unit: Unit, actor: Actor, number: int, address: str, *, dedupe_
 
 
 async def is_party(desk: Unit, request: Request, address: str) -> bool:
-    """Whether mail from this address about this request is a collaborator's (`Policy.is_collaborator`): the
-    e-mail channel's party check (`adapters.email.inbound.PartyCheck`)."""
+    """Whether mail from this address about this request is a guest's (see `party_in`), in a session of its own.
+    Under SQLite (one connection) call `party_in` with the session already open instead: a second session
+    waits for the connection the first one holds."""
     async with desk.sessions() as session:
-        row = (await session.execute(select(Collaborator).where(
-            Collaborator.request_id == request.id, Collaborator.email == address.strip().lower())))
-        return desk.policy.is_collaborator(address, row.scalar_one_or_none())
+        return await party_in(session, desk, request.id, address)
+
+
+async def party_in(session: AsyncSession, desk: Unit, number: int, address: str) -> bool:
+    """Whether mail from this address about request `number` is a guest's: a collaborator's
+    (`Policy.is_collaborator`) or the answer of a person asked for their view (`Policy.may_read_as_consultee`).
+    The e-mail channel's party check (`adapters.email.inbound`); such mail goes to `mail_from_guest`."""
+    address = address.strip().lower()
+    row = (await session.execute(select(Collaborator).where(
+        Collaborator.request_id == number, Collaborator.email == address))).scalar_one_or_none()
+    if desk.policy.is_collaborator(address, row):
+        return True
+    asked = (await session.execute(select(Consultation).where(
+        Consultation.request_id == number, Consultation.person_email == address))).scalar_one_or_none()
+    return desk.policy.may_read_as_consultee(desk.actor(address), asked)
+
+
+async def mail_from_guest(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_key: str | None = None) -> str:
+    """A guest's mail to the request's reply address (the sender `is_party` accepted, neither the requester nor
+    an agent): a person asked for their view answers (an internal note, `bot.desk.consultation.answer`), a
+    collaborator comments (`comment_by_mail`). Returns "note" or "comment"; anyone else reads "not found"."""
+    async with unit.sessions() as session:
+        asked = (await session.execute(select(Consultation).where(
+            Consultation.request_id == number, Consultation.person_email == actor.email))).scalar_one_or_none()
+    if unit.policy.may_read_as_consultee(actor, asked):
+        from bot.desk.consultation import answer
+
+        await answer(unit, actor, number, text, dedupe_key=dedupe_key)
+        return "note"
+    await comment_by_mail(unit, actor, number, text, dedupe_key=dedupe_key)
+    return "comment"
 
 
 async def comment_by_mail(unit: Unit, actor: Actor, number: int, text: str, *,

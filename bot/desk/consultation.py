@@ -4,7 +4,8 @@ An agent who may work a request asks anyone in the directory (a person of `app.y
 desk has met on a chat platform) for their view (`consult`): the person gets a direct message in their
 chat, in their language, with the request's public conversation (title, description and public replies,
 never notes) and how to answer: on their consultation page `/consult/<number>` or with the chat verb
-`answer <number> <text>`. Their answer is an internal note on the request whose history names them
+`answer <number> <text>`; someone the desk never met in a live chat gets it by mail (when mail goes out),
+and may answer that mail. Their answer is an internal note on the request whose history names them
 (`answer`); the person who asked, and the assignee, are told. The invitation grants nothing else
 (`Policy.consulted_clause`, `Policy.may_read_as_consultee`): the request is in none of their lists,
 searches, boards or figures, they may change nothing, and once the question is withdrawn (`withdraw`)
@@ -180,7 +181,13 @@ async def consult(unit: Unit, actor: Actor, number: int, person: str, question: 
                            text="\n".join(lines), link=link, link_label=_("Answer"),
                            extra={"number": number, "consultation": True})
 
+        queued = len(tx.outbox)
         await tx.to_person(invited.email, asking, number, request.zone_id)
+        if len(tx.outbox) == queued:  # not met in any live chat: by mail, when mail goes out
+            from bot.desk.collaborators import queue_mail
+
+            language = await tx.language_of(invited.email, request.zone_id)
+            await queue_mail(tx, invited.email, await tx.say(language, asking), request)
         return invited.name
 
 

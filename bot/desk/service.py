@@ -114,6 +114,7 @@ class Desk(Intake):
     remove_collaborator = collaborating.remove
     collaborator_comment = collaborating.comment_by_mail
     collaborators_of = collaborating.collaborators_of
+    guest_mail = collaborating.mail_from_guest
 
     handled = receiving.handled
     mark_handled = receiving.mark_handled
