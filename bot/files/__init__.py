@@ -7,7 +7,7 @@
   `open_attachment`; erasure and the sweep of bytes no row names.
 - `kinds`: what a file is from its bytes (`filetype`), inline or download only, `Content-Disposition`.
 
-Decision 0016.
+Decision 0017.
 """
 
 from bot.files.attachments import (
