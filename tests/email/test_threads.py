@@ -209,3 +209,36 @@ async def test_an_outage_of_the_relay_loses_nothing(mail: MailWorld) -> None:
     after = mail.sink.to(ZACK)
     assert len(after) == before + 1
     assert "Replacement toner" in after[-1].get_content()
+
+
+async def test_an_agent_answering_the_mail_reaches_the_requester(mail: MailWorld) -> None:
+    number = await filed(mail)
+    # Alexis was copied on the thread and answers from her mail program, to the request's reply address.
+    answer = mail.compose("alexis.baker@nordlys.example", f"Re: [#{number}] Printer jams", "New toner is in.",
+                          to=mail.reply_to(number))
+    await mail.send(answer, recipients=[mail.reply_to(number)])
+    assert len(await mail.requests()) == 1
+    [reply] = [c for c in await comments(mail, number) if c.author_email == "alexis.baker@nordlys.example"]
+    assert reply.public and reply.body == "New toner is in."
+    await mail.deliver()
+    last = mail.sink.to(ZACK)[-1]
+    assert "New toner is in." in last.get_content() and last["Auto-Submitted"] is None
+
+
+async def test_auto_submitted_no_is_a_person_writing(mail: MailWorld) -> None:
+    await mail.send(mail.compose(ZACK, "Desk lamp", "Broken", headers={"Auto-Submitted": "no"}))
+    [request] = await mail.requests()
+    assert not await mail.events(request.id, "mail_automatic")
+    await mail.deliver()
+    assert len(mail.sink.to(ZACK)) == 1  # the confirmation goes
+
+
+async def test_mail_is_written_in_the_requesters_language(mail: MailWorld) -> None:
+    from tests.slack.conftest import ZACK as ZACK_IN_SLACK
+
+    await mail.slack.desk(ZACK_IN_SLACK, "language nb")
+    number = await filed(mail, "Skriveren", "Virker ikke")
+    [confirmation] = mail.sink.to(ZACK)
+    body = confirmation.get_content()
+    assert f"Åpne saken: http://127.0.0.1:3000/requests/{number}" in body
+    assert "Svar på denne e-posten" in body
