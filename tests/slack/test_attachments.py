@@ -8,6 +8,8 @@ same server that serves Slack, opened by real HTTP clients signed in by link.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -17,7 +19,17 @@ from bot.clock import FakeClock
 from bot.model import Attachment, Comment
 from tests.conftest import ROOT
 from tests.fakes.slack_api import FakeSlackAPI
-from tests.slack.conftest import ALEXIS, IT_HELP, IT_TRIAGE, ZACK, SlackWorld, serving
+from tests.slack.conftest import (
+    ALEXIS,
+    DM,
+    IT_HELP,
+    IT_TRIAGE,
+    ZACK,
+    SlackWorld,
+    buttons,
+    config_variant,
+    serving,
+)
 from tests.web.conftest import Browser
 
 ALEXIS_EMAIL = "alexis.baker@nordlys.example"  # IT agent
@@ -168,3 +180,22 @@ async def test_a_file_slack_no_longer_gives_is_said_plainly_and_the_token_goes_o
     status, body, _ = await get_bytes(agent, f"/requests/1/files/{rows[1].id}")
     assert status == 502 and len(world.fake.calls) == before  # never sent anywhere but Slack
 
+
+
+async def test_a_file_sent_where_the_zone_must_be_chosen_is_filed_with_the_choice(
+        tmp_path: Path, sqlite_url: str, clock: FakeClock, fake: FakeSlackAPI) -> None:
+    def ask(data: dict[str, Any]) -> None:
+        data["intake"]["unrouted"] = "ask"
+
+    async with serving(config_variant(tmp_path, ask), sqlite_url, clock, fake) as asking:
+        chair = fake.add_file("F0CHAIR", "chair.png", PNG, "image/png")
+        await asking.message(ZACK, "", subtype="file_share", files=[chair])  # a file and no words, in a DM
+        assert await asking.requests() == 0
+        [question] = asking.posts(DM)
+        choices = buttons(question["blocks"])
+        await asking.click(ZACK, "zds:zone:facilities", choices["zds:zone:facilities"], channel=DM,
+                           message=question)
+        request = await asking.services.desk.get_request(asking.actor(ZACK), 1)
+        assert (request.zone_id, request.title) == ("facilities", "chair.png")
+        (row,) = await attachments(asking)
+        assert (row.request_id, row.comment_id, row.filename) == (1, None, "chair.png")
