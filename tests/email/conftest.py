@@ -13,6 +13,7 @@ import asyncio
 import email
 import itertools
 import socket
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -55,11 +56,13 @@ class Sink:
         self.port = port
         self.received: list[tuple[list[str], EmailMessage]] = []
         self.controller: Controller | None = None
+        self.arrived = threading.Event()  # set on every mail (a test waiting for a real process's mail)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         self.received.append((list(envelope.rcpt_tos), parsed))
+        self.arrived.set()
         return "250 OK"
 
     def start(self) -> None:
