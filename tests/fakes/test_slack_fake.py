@@ -315,3 +315,17 @@ async def test_bolt_accepts_every_body_shape_and_answers_through_the_fake(fake: 
     assert fake.call_count("auth.test") == 1  # bolt authorizes once, against the fake
     unsigned = AsyncBoltRequest(body=bodies[0].decode(), headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert (await app.async_dispatch(unsigned)).status == 401
+
+
+async def test_a_file_is_served_at_its_url_private_to_the_bot_token_only(fake: FakeSlackAPI) -> None:
+    item = fake.add_file("F1", "report.pdf", b"%PDF-1.4 report", "application/pdf")
+    assert item["size"] == 15 and item["url_private_download"].startswith(item["url_private"])
+    async with aiohttp.ClientSession() as http:
+        async with http.get(item["url_private"], headers={"Authorization": f"Bearer {TOKEN}"}) as response:
+            assert response.status == 200 and response.content_type == "application/pdf"
+            assert await response.read() == b"%PDF-1.4 report"
+        for headers in ({}, {"Authorization": "Bearer xoxb-someone-else"}):  # as Slack: its sign-in page
+            async with http.get(item["url_private"], headers=headers) as response:
+                assert response.status == 200 and response.content_type == "text/html"
+                assert b"%PDF" not in await response.read()
+    assert [c.failed for c in fake.calls_to("files-pri")] == [False, True, True]
