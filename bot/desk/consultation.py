@@ -24,7 +24,7 @@ from bot.access import Actor, Level
 from bot.delivery.messages import Message
 from bot.desk.unit import TEXT_MAX, Tx, Unit
 from bot.errors import DeskError, NotFound
-from bot.i18n import N_, _
+from bot.i18n import N_, _, ngettext
 from bot.model import Comment, Consultation, Identity, Request
 
 QUESTION_MAX = 2_000
@@ -171,7 +171,8 @@ async def consult(unit: Unit, actor: Actor, number: int, person: str, question: 
                 lines.append(_clip(request.description))
             shown = conversation[-SHOWN_IN_CHAT:]
             if len(conversation) > len(shown):
-                lines.append(_("…and {count} earlier messages on the page.", count=len(conversation) - len(shown)))
+                lines.append(ngettext("…and {count} earlier message on the page.",
+                                      "…and {count} earlier messages on the page.", len(conversation) - len(shown)))
             lines += [f"— {c.author}: {_clip(c.body, 300)}" for c in shown]
             lines += ["", _("Your answer is an internal note for the desk's agents; the requester does not see it. "
                             "Answer on the page, or in chat with: answer {number} followed by your view.",

@@ -82,3 +82,14 @@ async def test_who_may_ask_and_who_may_be_asked(slack: SlackWorld) -> None:
     assert await slack.desk(HANNA, "answer 1") == "Usage: answer <number> <your view>"
     assert await slack.desk(ALEXIS, "answer 1 I think so") == \
         "You are not asked for your view on #1; write an internal note instead."
+
+
+async def test_the_colleague_is_asked_in_their_own_language(slack: SlackWorld) -> None:
+    await _filed(slack)
+    await slack.desk(HANNA, "language de")
+    await slack.desk(ALEXIS, f"consult 1 <@{HANNA}|hanna>")
+    await slack.deliver()
+    dm = block_text(slack.posts(f"D{HANNA}")[-1]["blocks"])
+    assert "Alexis Baker bittet um Ihre Einschätzung zu Anfrage #1: My laptop fan is loud" in dm
+    assert "answer 1" in dm
+    assert await slack.desk(HANNA, "answer 1 Ja") == "Danke: Ihre Einschätzung zu #1 liegt den Bearbeitern vor."
