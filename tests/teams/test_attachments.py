@@ -14,12 +14,31 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bot.clock import FakeClock
 from bot.model import Attachment
-from tests.teams.conftest import ALEXIS, BOT, FRIDA, HANNA, IT_HELP, KARI, TeamsWorld
+from bot.server import build_services
+from tests.conftest import ROOT
+from tests.fakes.botframework import FakeConnector, OpenIdServer
+from tests.teams.conftest import ALEXIS, BOT, FRIDA, HANNA, IT_HELP, KARI, TeamsWorld, start_world, teams_env
 from tests.web.conftest import Browser
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x01" * 300
 ZIP = b"PK\x03\x04" + b"\x00" * 300  # a spreadsheet is a zip: only ever downloaded
+
+
+@pytest.fixture
+async def teams(db_url: str, clock: FakeClock, connector: FakeConnector,
+                openid: OpenIdServer) -> AsyncIterator[TeamsWorld]:
+    """The Teams server of the conftest, on SQLite and, where configured, PostgreSQL."""
+    env = teams_env(openid, connector)
+    services = build_services(ROOT / "app.yaml", db_url, clock=clock, env=env)
+    world, runner = await start_world(services, env, connector, openid, clock)
+    try:
+        yield world
+    finally:
+        await world.http.close()
+        await runner.cleanup()
+        await services.engine.dispose()
 
 
 @pytest.fixture
