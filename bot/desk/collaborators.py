@@ -8,7 +8,7 @@ address (`it+r42-TOKEN@...`, the e-mail channel's). Its mail to that reply addre
 as its comment (`comment_by_mail`, which the e-mail channel calls for a sender `is_party` accepts).
 Internal notes, history, fields and everything else never reach it, and it reads nothing on the web.
 The agent takes it out again (`remove`): from then on nothing is sent to it and its mail is no longer a
-comment. Without the e-mail channel's mail out (`ZONEDESK_SMTP_URL`) nothing is queued. Decision 0016.
+comment. Without the e-mail channel's mail out (`ZONEDESK_SMTP_URL`) nothing is queued. Decision 0018.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ and may answer that mail. Their answer is an internal note on the request whose 
 (`answer`); the person who asked, and the assignee, are told. The invitation grants nothing else
 (`Policy.consulted_clause`, `Policy.may_read_as_consultee`): the request is in none of their lists,
 searches, boards or figures, they may change nothing, and once the question is withdrawn (`withdraw`)
-the request does not exist for them at all. Decision 0016.
+the request does not exist for them at all. Decision 0018.
 """
 
 from __future__ import annotations
