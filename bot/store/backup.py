@@ -32,7 +32,9 @@ from bot.model import (
     Base,
     Bundle,
     BundleMember,
+    Collaborator,
     Comment,
+    Consultation,
     ConversationRef,
     Event,
     FormAnswer,
@@ -160,6 +162,7 @@ async def erase_person(engine: AsyncEngine, email: str, now: datetime, files: Fi
         await conn.execute(update(Bundle).where(Bundle.created_by == email).values(created_by=alias))
         await conn.execute(update(BundleMember).where(BundleMember.added_by == email).values(added_by=alias))
         await conn.execute(delete(LoginToken).where(LoginToken.email == email))
+        done["guests"] = await _erase_guest(conn, email, alias)
         count("languages", await conn.execute(delete(PersonLanguage).where(PersonLanguage.email == email)))
         await conn.execute(delete(ConversationRef).where(or_(
             ConversationRef.key.contains(email), ConversationRef.reference["user_email"].as_string() == email)))
@@ -171,6 +174,28 @@ async def erase_person(engine: AsyncEngine, email: str, now: datetime, files: Fi
         async with engine.connect() as conn:
             done["files"] = await drop_unnamed(conn, files, keys)
     return done
+
+
+async def _erase_guest(conn: Any, email: str, alias: str) -> int:
+    """A person asked for their view, or an outside address brought into a request (bot.desk.consultation,
+    bot.desk.collaborators): their rows and the history events naming them take the stand-in."""
+    done = (await conn.execute(update(Consultation).where(Consultation.person_email == email).values(
+        person_email=alias, person_name="Erased person"))).rowcount or 0
+    await conn.execute(update(Consultation).where(Consultation.invited_by == email).values(invited_by=alias))
+    done += (await conn.execute(update(Collaborator).where(Collaborator.email == email).values(
+        email=alias))).rowcount or 0
+    await conn.execute(update(Collaborator).where(Collaborator.invited_by == email).values(invited_by=alias))
+    named = await conn.execute(select(Event.id, Event.data).where(
+        Event.kind.in_(("consulted", "consultation_withdrawn", "collaborator_invited", "collaborator_removed")),
+        or_(Event.data["person"].as_string() == email, Event.data["address"].as_string() == email)))
+    for event_id, data in named.all():
+        data = dict(data)
+        if data.get("person") == email:
+            data.update(person=alias, name="Erased person")
+        if data.get("address") == email:
+            data["address"] = alias
+        await conn.execute(update(Event).where(Event.id == event_id).values(data=data))
+    return int(done)
 
 
 def _run(args: argparse.Namespace) -> int:
