@@ -51,7 +51,7 @@ from bot.desk.views import ViewInfo, ViewNotFound, change_view, delete_view, get
 from bot.errors import DeskError
 from bot.i18n import _
 
-EXPORT_BATCH = 500
+EXPORT_BATCH = 1000
 
 
 class ListPages:

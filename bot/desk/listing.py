@@ -105,6 +105,7 @@ from two clocks per request, which no index orders)."""
 DEFAULT_SORT = "updated"
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+EXPORT_BATCH_LIMIT = 2000  # rows an export reads at a time
 COUNT_CAP = 10_000
 """`count_requests` stops counting here: beyond it, a list says "more than 10,000"."""
 
@@ -535,8 +536,9 @@ def sla_clause(state: str) -> ColumnElement[bool]:
     raise ValueError(state)
 
 
-def sla_state(clocks: Iterable[SlaClock]) -> str | None:
-    """A request's SLA state from its clocks (None without any), the same rule as `sla_clause`."""
+def sla_state(clocks: Iterable[Any]) -> str | None:
+    """A request's SLA state from its clocks (None without any), the same rule as `sla_clause`: `SlaClock`
+    objects or rows with their `met_at`, `breached_at` and `paused_at`."""
     found = list(clocks)
     if not found:
         return None
@@ -580,7 +582,7 @@ def _sort_expr(config: AppConfig, key: str) -> Any:
     raise ValueError(key)
 
 
-def _sort_value(config: AppConfig, key: str, request: Request) -> Any:
+def _sort_value(config: AppConfig, key: str, request: Any) -> Any:
     """The value `_sort_expr` has for one row (what a cursor carries)."""
     if key == "number":
         return request.id
@@ -749,8 +751,11 @@ async def list_page(unit: Unit, actor: Actor, flt: RequestFilter, sort: Sort | N
 
     A cursor made for another order is ignored (the first page is shown).
     """
-    sort = sort or Sort()
-    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    return await _page(unit, actor, flt, sort or Sort(), after, max(1, min(limit, MAX_PAGE_SIZE)))
+
+
+async def _page(unit: Unit, actor: Actor, flt: RequestFilter, sort: Sort, after: Cursor | None,
+                limit: int) -> ListPage:
     rows = await _read(unit, page_query(unit, actor, flt, sort, after).limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
@@ -766,7 +771,7 @@ async def iter_rows(unit: Unit, actor: Actor, flt: RequestFilter, sort: Sort | N
     """Every row of the list in order, read a page at a time (exports stream this; nothing is held whole)."""
     after: Cursor | None = None
     while True:
-        page = await list_page(unit, actor, flt, sort, after=after, limit=min(batch, MAX_PAGE_SIZE))
+        page = await _page(unit, actor, flt, sort or Sort(), after, max(1, min(batch, EXPORT_BATCH_LIMIT)))
         for row in page.rows:
             yield row
         if page.next is None:
@@ -774,20 +779,27 @@ async def iter_rows(unit: Unit, actor: Actor, flt: RequestFilter, sort: Sort | N
         after = page.next
 
 
-async def _read(unit: Unit, ids: Any) -> list[tuple[Request, str | None]]:
+# What a row of a list reads: the columns of `ListRow` (plain rows, not ORM objects: an export reads many).
+_LISTED = (Request.id, Request.title, Request.zone_id, Request.team_id, Request.status, Request.priority,
+           Request.assignee_email, Request.requester_email, Request.requester_name, Request.category_id,
+           Request.created_at, Request.updated_at, Request.deadline)
+
+
+async def _read(unit: Unit, ids: Any) -> list[tuple[Any, str | None]]:
     """The rows of the numbers `ids` selects, in its order, with their SLA states (one query for the clocks)."""
     async with unit.readers() as session:
         numbers = list((await session.execute(ids)).scalars())
         if not numbers:
             return []
-        found = {r.id: r for r in (await session.execute(select(Request).where(Request.id.in_(numbers)))).scalars()}
-        clocks: dict[int, list[SlaClock]] = {}
-        for clock in (await session.execute(select(SlaClock).where(SlaClock.request_id.in_(numbers)))).scalars():
+        found = {r.id: r for r in await session.execute(select(*_LISTED).where(Request.id.in_(numbers)))}
+        clocks: dict[int, list[Any]] = {}
+        for clock in await session.execute(select(SlaClock.request_id, SlaClock.met_at, SlaClock.breached_at,
+                                                  SlaClock.paused_at).where(SlaClock.request_id.in_(numbers))):
             clocks.setdefault(clock.request_id, []).append(clock)
         return [(found[n], sla_state(clocks.get(n, ()))) for n in numbers if n in found]
 
 
-def _row(request: Request, sla: str | None) -> ListRow:
+def _row(request: Any, sla: str | None) -> ListRow:
     return ListRow(request.id, request.title, request.zone_id, request.team_id, request.status, request.priority,
                    request.assignee_email, request.requester_email, request.requester_name, request.category_id,
                    request.created_at, request.updated_at, request.deadline, sla)
