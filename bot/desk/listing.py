@@ -416,7 +416,7 @@ class ListQuery:
 # -- the clauses --------------------------------------------------------------------------------------
 
 
-def filter_clause(unit: Unit, actor: Actor, flt: RequestFilter) -> ColumnElement[bool]:
+def filter_clause(unit: Unit, actor: Actor, flt: RequestFilter, *, text_first: bool = False) -> ColumnElement[bool]:
     """A WHERE clause over `Request`: what the filter selects among what the actor may see in its scope.
 
     Always includes `Policy.request_clause`: at AGENT level for the queue and the assigned, team and zone
@@ -466,7 +466,10 @@ def filter_clause(unit: Unit, actor: Actor, flt: RequestFilter) -> ColumnElement
     if flt.due_to:
         where.append(Request.deadline < _start(flt.due_to + timedelta(days=1), tz))
     if flt.text:
-        where.append(_text(unit, actor, flt.text))
+        found = _text(unit, actor, flt.text)
+        # `text_first`: the matching requests are found first, once (a subquery no planner may fold into a
+        # walk), then ordered; for words few requests have, walking every request asking each is slower.
+        where.append(Request.id.in_(select(Request.id).where(found).offset(0)) if text_first else found)
     return and_(*where)
 
 
@@ -716,6 +719,9 @@ def _compile_walked_sqlite(element: _Walked, compiler: SQLCompiler, **kw: Any) -
     return "+(" + str(compiler.process(element.clause, **kw)) + ")"
 
 
+PROBE = 2000
+"""A text filter first looks for its page among this many requests next in the list's order (see `_page`)."""
+
 _WALKED = frozenset({"number", "updated", "created"})  # orders an index gives (the primary key, migration 0014)
 
 
@@ -725,7 +731,8 @@ def _walks(actor: Actor, flt: RequestFilter) -> bool:
     return actor.is_staff and flt.scope != "mine" and not flt.requesters
 
 
-def page_query(unit: Unit, actor: Actor, flt: RequestFilter, sort: Sort, after: Cursor | None = None) -> Any:
+def page_query(unit: Unit, actor: Actor, flt: RequestFilter, sort: Sort, after: Cursor | None = None, *,
+               text_first: bool = False) -> Any:
     """The numbers of the list's rows after the cursor, in its order (add a limit).
 
     Sorted by number or by when requests were updated or filed (the usual lists), an agent's list walks an
@@ -738,7 +745,7 @@ def page_query(unit: Unit, actor: Actor, flt: RequestFilter, sort: Sort, after: 
     """
     expr = _sort_expr(unit.config, sort.key)
     order: list[Any] = [expr.desc(), Request.id.desc()] if sort.descending else [expr.asc(), Request.id.asc()]
-    where: ColumnElement[bool] = filter_clause(unit, actor, flt)
+    where: ColumnElement[bool] = filter_clause(unit, actor, flt, text_first=text_first)
     if sort.key in _WALKED and _walks(actor, flt):
         where = _Walked(where)
     return (select(Request.id).where(where, *_after(expr, sort, after))
@@ -756,7 +763,17 @@ async def list_page(unit: Unit, actor: Actor, flt: RequestFilter, sort: Sort | N
 
 async def _page(unit: Unit, actor: Actor, flt: RequestFilter, sort: Sort, after: Cursor | None,
                 limit: int) -> ListPage:
-    rows = await _read(unit, page_query(unit, actor, flt, sort, after).limit(limit + 1))
+    query = page_query(unit, actor, flt, sort, after).limit(limit + 1)
+    if not flt.text:
+        rows = await _read(unit, query)
+    elif sort.key not in _WALKED:  # sorted anyway: the matching requests first, then their order
+        rows = await _read(unit, page_query(unit, actor, flt, sort, after, text_first=True).limit(limit + 1))
+    else:  # a word many requests have is found by walking the list; a rare one is looked up first
+        nearest = page_query(unit, actor, RequestFilter(), sort, after).with_only_columns(Request.id).limit(PROBE)
+        probe = query.where(Request.id.in_(nearest.scalar_subquery()))
+        rows = await _read(unit, probe)
+        if len(rows) <= limit:
+            rows = await _read(unit, page_query(unit, actor, flt, sort, after, text_first=True).limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = None

@@ -227,3 +227,30 @@ async def test_a_request_no_one_may_see_is_never_listed_or_counted(desk: Desk, c
         assert (await count_requests(desk, hanna, lq.filter)).number == 0
     async with services.sessions() as session:
         assert await session.get(Request, secret) is not None
+
+
+@pytest.mark.parametrize("probe", [1, 2000])
+async def test_a_text_filter_finds_the_same_rows_walked_or_looked_up_first(
+        desk: Desk, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, probe: int) -> None:
+    """A word is first looked for among the next `PROBE` requests in order; when they hold no whole page,
+    the matching requests are found first. Either way the pages are the same."""
+    import bot.desk.listing
+
+    monkeypatch.setattr(bot.desk.listing, "PROBE", probe)
+    alexis = desk.actor(ALEXIS)
+    made = [await file(desk, ZACK, f"{'Printer' if i % 3 == 0 else 'Laptop'} trouble {i}", clock=clock)
+            for i in range(9)]
+    printers = [n for i, n in enumerate(made) if i % 3 == 0]
+    for sort in (Sort(), Sort("number", False), Sort("title", False)):
+        seen: list[int] = []
+        after: Cursor | None = None
+        while True:
+            lq = ListQuery.from_query(q(q="printer"), desk.config)
+            page = await list_page(desk, alexis, lq.filter, sort, after=after, limit=2)
+            seen += [r.number for r in page.rows]
+            if page.next is None:
+                break
+            after = page.next
+        assert sorted(seen) == printers, (probe, sort)
+        if sort == Sort():
+            assert seen == printers[::-1]
