@@ -272,8 +272,12 @@ async def _search(ctx: Context, args: str) -> str:
         raise DeskError(found.problem)
     if not found.hits:
         return _("Nothing found for “{text}”.", text=found.text)
-    lines = [ngettext("{count} request found for “{text}”:", "{count} requests found for “{text}”:", found.total,
-                      text=found.text)]
+    if found.more:
+        lines = [_("More than {count} requests found for “{text}”; the newest first:", count=found.total,
+                   text=found.text)]
+    else:
+        lines = [ngettext("{count} request found for “{text}”:", "{count} requests found for “{text}”:", found.total,
+                          text=found.text)]
     for hit in found.hits:
         lines.append(f"#{hit.number} · {status_word(hit.status)} · {hit.title_text}")
         if hit.snippet_text:

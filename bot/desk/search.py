@@ -27,7 +27,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import Boolean, ColumnElement, Float, Integer, String, and_, false, func, not_, or_, select, text
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Float,
+    Integer,
+    String,
+    and_,
+    cast,
+    column,
+    false,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    table,
+    text,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -40,6 +58,7 @@ from bot.model import Comment, FormAnswer, Request
 MAX_LENGTH = 200  # characters a search may have (the web's box and chat alike)
 MAX_WORDS = 8  # words searched for; the rest of a longer text is ignored
 PAGE_SIZE = 20
+COUNT_CAP = 1000  # requests counted at most; beyond, "more than 1,000" (and no page past the 1,000th)
 SNIPPET_WIDTH = 180  # characters of text around the first match
 OPEN, CLOSE = "\x02", "\x03"  # highlight sentinels: never in stored text (removed first), never in HTML
 _WORD = re.compile(r"[^\W_]+")
@@ -78,39 +97,109 @@ def parse(text: str | None) -> Words:
 
 
 # ---------------------------------------------------------------- the matching documents, per database
-def _documents(dialect: str, words: Sequence[str]) -> Any:
-    """(request_id, kind, key, public, score) of every text matching all `words`; lower scores are better.
-    kind: request (title and description), comment (`public` false for a note), answer (a form's)."""
-    columns: dict[str, TypeEngine[Any]] = {"request_id": Integer(), "kind": String(), "key": String(),
-                                           "public": Boolean(), "score": Float()}
+def _readable(dialect: str, policy: Policy, actor: Actor, words: Sequence[str], *, scored: bool = True,
+              trigrams: bool | None = False) -> Any:
+    """(request_id, kind, key, public, score) of every text matching all `words` that `actor` may read (a
+    subquery); lower scores are better (without `scored`, 0: for counting, which needs no rank). kind:
+    request (title and description), comment (`public` false for a note), answer (a form's). On PostgreSQL
+    `trigrams` chooses the words (False), the trigram fallback (True) or either (None)."""
+    if dialect == "sqlite" and not policy.reading_zones(actor):
+        return _sqlite_documents(policy, actor, words, scored=scored, own=True).subquery("docs")
     if dialect == "sqlite":
-        match = " ".join(f'"{w}"*' if len(w) >= _PREFIX_FROM else f'"{w}"' for w in words)
-        sql = (
-            "SELECT rowid AS request_id, 'request' AS kind, '' AS key, 1 AS public, "
-            "bm25(search_requests, 10.0, 1.0) AS score FROM search_requests WHERE search_requests MATCH :match "
-            "UNION ALL SELECT c.request_id, 'comment', CAST(c.id AS TEXT), c.public, bm25(search_comments) "
-            "FROM search_comments JOIN comments c ON c.id = search_comments.rowid WHERE search_comments MATCH :match "
-            "UNION ALL SELECT a.request_id, 'answer', a.field_id, 1, bm25(search_answers) "
-            "FROM search_answers JOIN form_answers a ON a.rowid = search_answers.rowid "
-            "WHERE search_answers MATCH :match")
-        return text(sql).bindparams(match=match).columns(**columns)
-    # PostgreSQL: every configuration's reading of the words at once (a tsquery OR), and the trigram
-    # fallback (each word somewhere in the text) when every word is long enough for trigrams.
-    tsq = " & ".join(f"{w}:*" if len(w) >= _PREFIX_FROM else w for w in words)
-    query = " || ".join(f"to_tsquery('{config}', :tsq)" for config in _ALL_PG_CONFIGS)
-    params: dict[str, Any] = {"tsq": tsq}
-    trigram = ""
-    if all(len(w) >= 3 for w in words):
-        likes = []
+        found = _sqlite_documents(policy, actor, words, scored=scored, own=False).subquery("found")
+    else:
+        found = _postgres_documents(words, scored=scored, trigrams=trigrams).subquery("found")
+    return (select(found.c.request_id, found.c.kind, found.c.key, found.c.public, found.c.score)
+            .join(Request, Request.id == found.c.request_id).where(_visible(policy, actor, found))
+            .subquery("docs"))
+
+
+def _sqlite_documents(policy: Policy, actor: Actor, words: Sequence[str], *, scored: bool, own: bool) -> Any:
+    """Each FTS5 table's matches on SQLite. With `own` (someone who reads no zone: their own requests are all
+    they may see, a few hundred at most) each match is tested against the requests the actor may see and,
+    for notes, read; then SQLite builds the set of those requests once and checks each match against it
+    (written `+column IN (...)`, so that it never runs the MATCH once per request instead). Without, the
+    caller joins the requests (an agent sees most of a zone: one look-up per match is cheaper)."""
+    match = " ".join(f'"{w}"*' if len(w) >= _PREFIX_FROM else f'"{w}"' for w in words)
+    seen = select(Request.id).where(policy.request_clause(actor, Level.REQUESTER))
+    notes = select(Request.id).where(policy.request_clause(actor, Level.READER))
+    mine = (literal_column("+search_requests.rowid").in_(seen),) if own else ()
+
+    def rank(expression: str) -> Any:
+        return literal_column(expression if scored else "0.0", Float()).label("score")
+
+    in_requests, in_comments, in_answers = (table(name, column("rowid")) for name in
+                                            ("search_requests", "search_comments", "search_answers"))
+    comment_request: ColumnElement[int] = literal_column("+comments.request_id", Integer())
+    answer_request: ColumnElement[int] = literal_column("+form_answers.request_id", Integer())
+    requests = (select(in_requests.c.rowid.label("request_id"), literal_column("'request'", String()).label("kind"),
+                       literal_column("''", String()).label("key"), literal_column("1", Boolean()).label("public"),
+                       rank("bm25(search_requests, 10.0, 1.0)"))
+                .where(text("search_requests MATCH :match_r").bindparams(match_r=match), *mine))
+    comments = (select(Comment.request_id.label("request_id"), literal_column("'comment'", String()).label("kind"),
+                       cast(Comment.id, String()).label("key"), Comment.public.label("public"),
+                       rank("bm25(search_comments)"))
+                .select_from(in_comments.join(Comment, Comment.id == in_comments.c.rowid))
+                .where(text("search_comments MATCH :match_c").bindparams(match_c=match),
+                       *((comment_request.in_(seen), or_(Comment.public, comment_request.in_(notes))) if own else ())))
+    answers = (select(FormAnswer.request_id.label("request_id"), literal_column("'answer'", String()).label("kind"),
+                      FormAnswer.field_id.label("key"), literal_column("1", Boolean()).label("public"),
+                      rank("bm25(search_answers)"))
+               .select_from(in_answers.join(FormAnswer, literal_column("form_answers.rowid") == in_answers.c.rowid))
+               .where(text("search_answers MATCH :match_a").bindparams(match_a=match),
+                      *((answer_request.in_(seen),) if own else ())))
+    return union_all(requests, comments, answers)
+
+
+def _sqlite_sets(words: Sequence[str]) -> tuple[list[Any], Any]:
+    """The request numbers whose public texts match (one SELECT per FTS5 table) and those whose notes do."""
+    match = " ".join(f'"{w}"*' if len(w) >= _PREFIX_FROM else f'"{w}"' for w in words)
+    in_requests, in_comments, in_answers = (table(name, column("rowid")) for name in
+                                            ("search_requests", "search_comments", "search_answers"))
+    comments = in_comments.join(Comment, Comment.id == in_comments.c.rowid)
+    public = [
+        select(in_requests.c.rowid).where(text("search_requests MATCH :set_r").bindparams(set_r=match)),
+        select(Comment.request_id).select_from(comments).where(
+            text("search_comments MATCH :set_c").bindparams(set_c=match), Comment.public),
+        select(FormAnswer.request_id).select_from(
+            in_answers.join(FormAnswer, literal_column("form_answers.rowid") == in_answers.c.rowid)).where(
+            text("search_answers MATCH :set_a").bindparams(set_a=match)),
+    ]
+    notes = select(Comment.request_id).select_from(comments).where(
+        text("search_comments MATCH :set_n").bindparams(set_n=match), not_(Comment.public))
+    return public, notes
+
+
+def _postgres_documents(words: Sequence[str], *, scored: bool, trigrams: bool | None) -> Any:
+    """Every text matching all `words` on PostgreSQL, whoever may read it (`_readable` filters)."""
+    # PostgreSQL: every configuration's reading of the words at once (a tsquery OR); `trigrams`: instead,
+    # each word somewhere in the text (pg_trgm's index), the fallback for what no dictionary finds.
+    params: dict[str, Any] = {}
+    if trigrams is None or not trigrams:
+        params["tsq"] = " & ".join(f"{w}:*" if len(w) >= _PREFIX_FROM else w for w in words)
+        query = " || ".join(f"to_tsquery('{config}', :tsq)" for config in _ALL_PG_CONFIGS)
+        score = "-ts_rank(d.words, q.query)" if scored else "0.0"
+    likes = []
+    if trigrams is None or trigrams:
         for i, word in enumerate(words):  # letters and digits only: nothing to escape for LIKE
             params[f"like{i}"] = f"%{word}%"
             likes.append(f"(d.title || ' ' || d.body) ILIKE :like{i}")
-        trigram = " OR (" + " AND ".join(likes) + ")"
+    if trigrams:
+        score, source, where = "0.0", "search_documents d", " AND ".join(likes)
+    else:
+        source = f"search_documents d, (SELECT {query} AS query) q"
+        where = "d.words @@ q.query" + (" OR (" + " AND ".join(likes) + ")" if likes else "")
     # Only constants and bound parameters are written into this text.
     sql = (f"SELECT d.request_id AS request_id, d.source AS kind, d.source_key AS key, d.public AS public, "  # noqa: S608
-           f"-ts_rank(d.words, q.query) AS score FROM search_documents d, (SELECT {query} AS query) q "
-           f"WHERE d.words @@ q.query{trigram}")
+           f"{score} AS score FROM {source} WHERE {where}")
+    columns: dict[str, TypeEngine[Any]] = {"request_id": Integer(), "kind": String(), "key": String(),
+                                           "public": Boolean(), "score": Float()}
     return text(sql).bindparams(**params).columns(**columns)
+
+
+def trigram_words(words: Sequence[str]) -> bool:
+    """Whether PostgreSQL's trigram fallback can look for these words (each at least three letters)."""
+    return all(len(w) >= 3 for w in words)
 
 
 def _visible(policy: Policy, actor: Actor, docs: Any) -> ColumnElement[bool]:
@@ -145,11 +234,9 @@ def matching_clause(policy: Policy, actor: Actor, text: str) -> ColumnElement[bo
         return false()
 
     def build(dialect: str) -> ColumnElement[bool]:
-        docs = _documents(dialect, words).subquery("search_docs")
-        public = select(docs.c.request_id).where(docs.c.public)
-        notes = select(docs.c.request_id).where(not_(docs.c.public))
-        return or_(Request.id.in_(public),
-                   and_(policy.request_clause(actor, Level.READER), Request.id.in_(notes)))
+        either = None if trigram_words(words) else False
+        docs = _readable(dialect, policy, actor, words, scored=False, trigrams=either)
+        return Request.id.in_(select(docs.c.request_id))
 
     return _ForDialect(build)
 
@@ -206,6 +293,7 @@ class Results:
     page: int
     per_page: int
     problem: str | None = None
+    more: bool = False  # more than `total` (= COUNT_CAP) requests were found
 
     @property
     def pages(self) -> int:
@@ -217,45 +305,150 @@ async def search(unit: Any, actor: Actor, text: str | None, *, page: int = 1,
                  per_page: int = PAGE_SIZE) -> Results:
     """The requests matching `text` that `actor` may see, best first (bm25 on SQLite, ts_rank on
     PostgreSQL; a match in a title weighs most), `per_page` at a time, each with its best snippet among
-    the texts the actor may read. `unit` is the desk (`bot.desk.unit.Unit`)."""
+    the texts the actor may read, and how many requests were found (counted up to `COUNT_CAP`; beyond,
+    `Results.more`). `unit` is the desk (`bot.desk.unit.Unit`)."""
     parsed = parse(text)
     clean = " ".join((text or "").split())[:MAX_LENGTH]
-    page = max(1, page)
     per_page = max(1, min(per_page, 100))
+    page = max(1, min(page, COUNT_CAP // per_page + 1))
     if parsed.problem is not None:
         return Results(clean, (), (), 0, 1, per_page, parsed.problem)
     policy: Policy = unit.policy
+    words = parsed.words
     async with unit.readers() as session:
         dialect = session.bind.dialect.name
-        docs = _documents(dialect, parsed.words).subquery("docs")
-        visible = _visible(policy, actor, docs)
-        best = func.min(docs.c.score).label("score")
-        ranked = (select(docs.c.request_id, best, func.count().over().label("total"))
-                  .join(Request, Request.id == docs.c.request_id).where(visible)
-                  .group_by(docs.c.request_id).order_by(best, docs.c.request_id.desc())
-                  .limit(per_page).offset((page - 1) * per_page))
-        rows = (await session.execute(ranked)).all()
-        total = int(rows[0].total) if rows else 0
-        if not rows and page > 1:  # past the end: say how many there are all the same
-            count = select(func.count()).select_from(
-                select(docs.c.request_id).join(Request, Request.id == docs.c.request_id).where(visible)
-                .group_by(docs.c.request_id).subquery())
-            total = int(await session.scalar(count) or 0)
-        numbers = [int(r.request_id) for r in rows]
-        hits = await _hits(session, policy, actor, docs, visible, numbers, parsed.words) if numbers else ()
-    return Results(clean, parsed.words, tuple(hits), total, page, per_page)
+        # Counted first (up to COUNT_CAP + 1, a stream that stops there): it decides how to rank. On SQLite,
+        # for a reader of whole zones, the count is a walk of the newest matching requests, which is also
+        # the page when there are too many to rank.
+        trigrams = False
+        walked: list[int] | None = None
+        if dialect == "sqlite" and policy.reading_zones(actor) and await _dense(session, words):
+            walked = [int(n) for n in (await session.execute(
+                _walk(dialect, policy, actor, words, trigrams).order_by(Request.id.desc()).limit(COUNT_CAP + 1)
+            )).scalars()]
+            total = len(walked)
+        else:
+            total = await _count(session, policy, actor, dialect, words, trigrams=False)
+            if total == 0 and dialect == "postgresql" and trigram_words(words):
+                trigrams = True  # no dictionary knows the words: parts of words, Polish...
+                total = await _count(session, policy, actor, dialect, words, trigrams=True)
+        # Ranked by relevance up to COUNT_CAP requests; past that (a word in most texts, where relevance
+        # says little and computing it for every match is what costs), newest first.
+        many = total > COUNT_CAP
+        if many and walked is not None:
+            shown = walked[:COUNT_CAP]  # the pages offered end at COUNT_CAP
+            best = await _texts_of(session, policy, actor, shown[(page - 1) * per_page:page * per_page], words)
+        else:  # PostgreSQL's index scans feed a top-N sort, by rank or (too many to rank) newest first
+            best = await _best(session, dialect, policy, actor, words, trigrams, page * per_page, newest=many)
+        numbers = list(best) if walked is not None and many else \
+            list(best)[:COUNT_CAP][(page - 1) * per_page:page * per_page]
+        hits = await _hits(session, policy, actor, {n: best[n] for n in numbers}, words) if numbers else []
+    more = total > COUNT_CAP
+    return Results(clean, parsed.words, tuple(hits), min(total, COUNT_CAP), page, per_page, more=more)
 
 
-async def _hits(session: AsyncSession, policy: Policy, actor: Actor, docs: Any, visible: ColumnElement[bool],
-                numbers: list[int], words: Sequence[str]) -> list[Hit]:
-    """The page's requests with the best text each, of those the actor may read."""
-    texts = (await session.execute(
-        select(docs.c.request_id, docs.c.kind, docs.c.key, docs.c.public, docs.c.score)
-        .join(Request, Request.id == docs.c.request_id)
-        .where(visible, docs.c.request_id.in_(numbers)).order_by(docs.c.score))).all()
-    chosen: dict[int, tuple[str, str, bool]] = {}
-    for row in texts:
-        chosen.setdefault(int(row.request_id), (str(row.kind), str(row.key), bool(row.public)))
+async def _best(session: AsyncSession, dialect: str, policy: Policy, actor: Actor, words: Sequence[str],
+                trigrams: bool, wanted: int, *, newest: bool = False) -> dict[int, tuple[str, str, bool]]:
+    """The best `wanted` requests by relevance (or the newest), each with its best text the actor may read
+    (kind, key, public). A request may have several matching texts, so more rows are read until enough
+    requests are (a top-N sort of the texts, never a sort or a grouping of every match)."""
+    docs = _readable(dialect, policy, actor, words, scored=not newest, trigrams=trigrams)
+    order = (docs.c.request_id.desc(),) if newest else (docs.c.score, docs.c.request_id.desc())
+    fetch = wanted * 3
+    while True:
+        rows = (await session.execute(select(docs.c.request_id, docs.c.kind, docs.c.key, docs.c.public)
+                                      .order_by(*order).limit(fetch))).all()
+        best: dict[int, tuple[str, str, bool]] = {}
+        for row in rows:
+            best.setdefault(int(row.request_id), (str(row.kind), str(row.key), bool(row.public)))
+        if len(best) >= wanted or len(rows) < fetch:
+            return best
+        fetch *= 4
+
+
+def _walk(dialect: str, policy: Policy, actor: Actor, words: Sequence[str], trigrams: bool) -> Any:
+    """The numbers of the requests the actor may see with a readable text matching: the requests walked
+    (by their own order), each checked against the sets of matching texts, built once. On SQLite nothing
+    else may drive the loop, or a LIMIT would not stop it early: `+requests.id` and the access clause
+    inside coalesce() are terms no index can serve."""
+    public: list[Any]
+    if dialect == "sqlite":
+        public, notes = _sqlite_sets(words)
+    else:
+        raw = _postgres_documents(words, scored=False, trigrams=trigrams).subquery("raw")
+        public, notes = [select(raw.c.request_id).where(raw.c.public)], select(raw.c.request_id).where(
+            not_(raw.c.public))
+    seen = policy.request_clause(actor, Level.REQUESTER)
+    number: Any = Request.id
+    if dialect == "sqlite":
+        number = literal_column("+requests.id", Integer())
+        seen = func.coalesce(seen, False)
+    return select(Request.id).where(seen, or_(*(number.in_(s) for s in public),
+                                              and_(policy.request_clause(actor, Level.READER), number.in_(notes))))
+
+
+async def _texts_of(session: AsyncSession, policy: Policy, actor: Actor, numbers: list[int],
+                    words: Sequence[str]) -> dict[int, tuple[str, str, bool]]:
+    """The page's requests (walked newest first, unranked), each with a text of its that the actor may read
+    and that holds a word searched for: the title or description, else a reply (a note where the actor may
+    read notes), else a form answer."""
+    if not numbers:
+        return {}
+    readable = set((await session.execute(select(Request.id).where(
+        Request.id.in_(numbers), policy.request_clause(actor, Level.READER)))).scalars())
+    wanted = [fold(w) for w in words]
+
+    def holds(value: str) -> bool:
+        return any(_matches(m.group(), wanted) for m in _WORD.finditer(value))
+
+    chosen: dict[int, tuple[str, str, bool]] = {n: ("request", "", True) for n in numbers}
+    texts = {r.id: f"{r.title} {r.description or ''}" for r in (await session.execute(
+        select(Request.id, Request.title, Request.description).where(Request.id.in_(numbers)))).all()}
+    found = {n for n in numbers if holds(texts.get(n, ""))}
+    for c in (await session.execute(select(Comment.id, Comment.request_id, Comment.public, Comment.body).where(
+            Comment.request_id.in_(numbers)).order_by(Comment.public.desc(), Comment.id))).all():
+        if c.request_id not in found and (c.public or c.request_id in readable) and holds(c.body):
+            chosen[c.request_id] = ("comment", str(c.id), bool(c.public))
+            found.add(c.request_id)
+    for a in (await session.execute(select(FormAnswer.request_id, FormAnswer.field_id, FormAnswer.value).where(
+            FormAnswer.request_id.in_(numbers)))).all():
+        if a.request_id not in found and holds(_answer_text(a.value)):
+            chosen[a.request_id] = ("answer", a.field_id, True)
+            found.add(a.request_id)
+    return chosen
+
+
+DENSE = 5000  # matching texts from which a reader of whole zones walks the requests rather than the matches
+
+
+async def _dense(session: AsyncSession, words: Sequence[str]) -> bool:
+    """SQLite: whether more than DENSE texts match, whoever may read them (each FTS5 table counted up to it).
+    Few: the matches drive the search (cost grows with them). Many: the requests are walked newest first
+    and the walk stops at COUNT_CAP + 1 (cost shrinks as they grow denser)."""
+    match = " ".join(f'"{w}"*' if len(w) >= _PREFIX_FROM else f'"{w}"' for w in words)
+    total = 0
+    for name in ("search_requests", "search_comments", "search_answers"):
+        texts = table(name, column("rowid"))
+        matches = select(texts.c.rowid).where(text(f"{name} MATCH :dense").bindparams(dense=match))
+        total += int(await session.scalar(select(func.count()).select_from(matches.limit(DENSE + 1).subquery()))
+                     or 0)
+        if total > DENSE:
+            return True
+    return False
+
+
+async def _count(session: AsyncSession, policy: Policy, actor: Actor, dialect: str, words: Sequence[str], *,
+                 trigrams: bool) -> int:
+    """How many requests the actor may see have a readable text matching, counted up to COUNT_CAP + 1."""
+    every = _readable(dialect, policy, actor, words, scored=False, trigrams=trigrams)
+    found = select(every.c.request_id).distinct().limit(COUNT_CAP + 1)
+    return int(await session.scalar(select(func.count()).select_from(found.subquery())) or 0)
+
+
+async def _hits(session: AsyncSession, policy: Policy, actor: Actor, chosen: dict[int, tuple[str, str, bool]],
+                words: Sequence[str]) -> list[Hit]:
+    """The page's requests, in order, each with its best text the actor may read: (kind, key, public)."""
+    numbers = list(chosen)
     requests = {r.id: r for r in (await session.execute(
         select(Request).where(Request.id.in_(numbers), policy.request_clause(actor, Level.REQUESTER)))).scalars()}
     comment_ids = [int(key) for kind, key, _p in chosen.values() if kind == "comment"]

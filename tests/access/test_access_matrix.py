@@ -1557,3 +1557,22 @@ async def test_a_named_approver_opens_the_public_files_of_what_they_decide_and_n
         approvals_world: World) -> None:
     await _check_files(approvals_world, {person: dict(zip(APPROVAL_COLUMNS, row, strict=True))
                                          for person, row in APPROVER_EXPECTED.items()})
+
+
+async def test_search_past_its_count_cap_still_finds_only_what_the_rule_lets_read(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same with more matches than search ranks (COUNT_CAP 2, DENSE 1: newest first, SQLite walking the
+    requests): each person's page is the newest of exactly the requests the rule lets them read."""
+    import bot.desk.search as searching
+
+    monkeypatch.setattr(searching, "COUNT_CAP", 2)
+    monkeypatch.setattr(searching, "DENSE", 1)
+    desk = world.desk
+    for person in EXPECTED:
+        actor = world.who(person)
+        for word, minimum in (("public", Q), ("internal", R)):
+            expected = sorted((world.numbers[c] for c, level in zip(COLUMNS, EXPECTED[person], strict=True)
+                               if level >= minimum), reverse=True)
+            found = await searching.search(desk, actor, word, per_page=10)
+            assert [h.number for h in found.hits] == expected[:2], (person, word)
+            assert (found.total, found.more) == (min(len(expected), 2), len(expected) > 2), (person, word)

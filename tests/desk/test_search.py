@@ -184,3 +184,34 @@ def test_a_snippet_is_cut_around_the_first_match() -> None:
     marked = highlight(text, ["toner"])
     assert marked.startswith("…") and marked.endswith("…") and f"{OPEN}toner{CLOSE}" in marked
     assert len(marked) < 200
+
+
+@pytest.mark.parametrize("word", ["printer", "note"])
+async def test_past_the_count_cap_the_newest_come_first_and_nothing_hidden(desk: Desk, word: str,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many matches (here: more than 3, texts more than 2) switch to newest first without ranks (SQLite walks
+    the requests); what each person finds stays exactly what they may read, and the count says 'more'."""
+    import bot.desk.search as searching
+
+    monkeypatch.setattr(searching, "COUNT_CAP", 3)
+    monkeypatch.setattr(searching, "DENSE", 2)
+    mine = [(await desk.file_request(desk.actor(ZACK), WEB, f"Printer {i} jams", zone_id="it")).number
+            for i in range(5)]
+    others = [(await desk.file_request(desk.actor(MAX), WEB, f"Printer {i} is out of paper", zone_id="it")).number
+              for i in range(2)]
+    hidden = (await desk.file_request(desk.actor(MAX), WEB, "Printer in the HR office", zone_id="hr")).number
+    for number in [*mine, *others, hidden]:
+        agent = ALEXIS if number != hidden else HANNA
+        await desk.note(desk.actor(agent), number, "Printer note: needs a new drum")
+    agent = await search(desk, desk.actor(ALEXIS), word)
+    assert [h.number for h in agent.hits] == sorted([*mine, *others], reverse=True)[:3]
+    assert (agent.total, agent.more) == (3, True)
+    zack = await search(desk, desk.actor(ZACK), word)
+    if word == "note":  # only in notes: nothing for the requester, not even a count
+        assert (zack.hits, zack.total, zack.more) == ((), 0, False)
+    else:
+        assert [h.number for h in zack.hits] == sorted(mine, reverse=True)[:3] and zack.more
+        assert all(h.found_in == "request" for h in zack.hits)
+    assert hidden not in {h.number for h in agent.hits}
+    if word == "note":
+        assert all(h.found_in == "note" and "drum" in h.snippet for h in agent.hits)
