@@ -113,6 +113,8 @@ class MailDesk:
             return await self._ignore(dedupe, "no zone address among the recipients")
         if not mail.sender:
             return await self._ignore(dedupe, "no sender address")
+        if recipient(config, self.secret, mail.sender) is not None:
+            return await self._ignore(dedupe, "sent from a zone's own address")  # our own mail come back: a loop
         to_request = next((r for r in reached if r.number is not None), reached[0])
         actor = await self._actor(mail)
         candidate, verified = await self._thread(mail, actor, to_request)

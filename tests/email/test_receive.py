@@ -105,3 +105,32 @@ async def test_a_known_senders_name_comes_from_the_directory(mail: MailWorld) ->
     [request] = await mail.requests()
     assert request.requester_name == "Alexis Baker"
     assert isinstance(request, Request)
+
+
+async def test_mail_from_a_zones_own_address_is_not_filed(mail: MailWorld) -> None:
+    await mail.send(mail.compose(HR, "Fwd: your request", "bounced around", to=IT))
+    await mail.send(mail.compose(mail.reply_to(1), "Re: [#1] x", "looped", to=IT))
+    assert await mail.requests() == []
+    await mail.deliver()
+    assert mail.sink.received == []
+
+
+async def test_a_mail_the_desk_cannot_file_now_is_deferred_and_filed_when_sent_again(
+        mail: MailWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.email.inbound import MailDesk
+
+    original = MailDesk.receive
+
+    async def down(self: MailDesk, *args: object, **kwargs: object) -> object:
+        raise ConnectionRefusedError("the database is away")
+
+    monkeypatch.setattr(MailDesk, "receive", down)
+    once = mail.compose(ZACK, "Badge reader", "Does not open", message_id="<retry-1@mail.nordlys.example>")
+    with pytest.raises(aiosmtplib.SMTPDataError) as deferred:
+        await mail.send(once)
+    assert deferred.value.code == 451
+    assert await mail.requests() == []
+    monkeypatch.setattr(MailDesk, "receive", original)
+    await mail.send(once)  # the sending server tries again
+    await mail.send(once)  # and once more, as a retry after a lost answer would
+    assert [r.title for r in await mail.requests()] == ["Badge reader"]
