@@ -100,7 +100,7 @@ class TeamsSender:
             return await self._update(item)
         if item.direct or channel is None:
             return await self._direct(item.target, message)
-        if item.kind in ("triage", "task", "report"):  # a new post that starts its own thread
+        if item.kind in ("triage", "task", "report", "digest"):  # a new post that starts its own thread
             return await self._new_thread(channel, message)
         return await self._to_conversation(item, channel, message)
 

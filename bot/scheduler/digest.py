@@ -24,7 +24,6 @@ from bot.scheduler.calendars import local_moment
 from bot.scheduler.runner import TICK_STEPS, JobContext, Scheduler, job
 
 DIGEST = "digest"
-REPORT = "report"  # the outbox kind of a post of its own in a channel (never folded)
 LISTED = 10
 
 
@@ -138,9 +137,9 @@ async def send_digest(context: JobContext) -> str:
     message = await context.tx.say(context.desk.channel_language(zone.id), digest)
     for platform, channel in context.desk.triage_channels(zone.id, team.id):
         if platform in context.desk.platforms:
-            # "report": a post of its own in the channel, like the weekly report (Teams needs no stored
+            # "digest": a post of its own in the channel, like the weekly report (Teams needs no stored
             # conversation for it). Not "triage": announcements waiting together for a channel are folded into
             # one "new requests arrived together" post, which would swallow the digest.
-            context.tx.enqueue(platform=platform, kind=REPORT, conversation=f"{channel}:",
+            context.tx.enqueue(platform=platform, kind=DIGEST, conversation=f"{channel}:",
                                target={"channel": channel}, message=message)
     return f"sent: {open_count} open"
