@@ -46,10 +46,17 @@ class ConsultPages:
         return self.site.page(visit, "consultations.html", asked=await asked_of(self.desk, visit.user))
 
     async def show(self, visit: Visit, status: int = 200, errors: tuple[str, ...] = (),
-                   typed: str = "") -> web.Response:
+                   typed: str = "") -> web.StreamResponse:
         """One request as its consultee may read it ("not found" for anyone else)."""
         number = int(visit.request.match_info["number"])
-        view = await self.desk.consulted(visit.user, number)
+        try:
+            view = await self.desk.consulted(visit.user, number)
+        except NotFound:
+            # Someone who reads the request anyway (its agent following the DM's link) is sent to its page.
+            detail = await self.desk.get_request(visit.user, number)  # NotFound again for everyone else
+            if detail.level >= Level.READER:
+                return self.site.redirect(f"/requests/{number}")
+            raise
         return self.site.page(visit, "consult.html", status, errors=errors, c=view, typed=typed)
 
     async def answer(self, visit: Visit) -> web.StreamResponse:

@@ -90,6 +90,9 @@ async def test_asking_is_for_the_request_s_agents_and_refusals_keep_what_was_typ
         assert await session.scalar(select(func.count()).select_from(Consultation)) == 0
         assert await session.scalar(select(func.count()).select_from(Collaborator)) == 0
     assert (await other.get(f"/consult/{number}")).status == 404
+    assert (await requester.get(f"/consult/{number}")).status == 404  # the requester is not asked either
+    followed = await agent.get(f"/consult/{number}")  # the request's agent is sent to its page
+    assert followed.status == 200 and followed.url.endswith(f"/requests/{number}")
 
 
 async def test_an_outside_address_is_brought_in_and_taken_out_on_the_web(browsers: Callable[[], Browser]) -> None:
