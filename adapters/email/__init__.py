@@ -9,7 +9,8 @@ Mounted when `ZONEDESK_SMTP_LISTEN` or `ZONEDESK_SMTP_URL` is set (README "E-mai
 - `zones[].imap` mailboxes are read by a background job of `serve` (`imap.py`).
 
 The pieces other features build on: `inbound.MailDesk` (the decision point every received mail goes
-through; `parties` accepts more writers on a request), `threads` (Message-ID to request, the headers
+through; `parties` and `guest_mail` take in the guests of one request: outside collaborators and consulted
+colleagues, `bot.desk.collaborators`), `threads` (Message-ID to request, the headers
 that keep a thread), `addresses` (the zones' addresses and the per-request reply address) and
 `sender.queue_mail` (mail someone about a request from inside a unit of work).
 """
@@ -30,6 +31,7 @@ from adapters.email.inbound import PLATFORM, MailDesk, dkim_check
 from adapters.email.receiver import parse_listen, start_receiver
 from adapters.email.sender import EmailSender, SmtpSettings, queue_mail, sign_in_mailer
 from bot.delivery.channels import ChannelInfo
+from bot.desk.collaborators import mail_from_guest, party_in
 from bot.server import Services, StartupError
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,8 @@ class EmailChannel:
         """The receiver (on startup), the outbox sender and the mailbox jobs."""
         domain = own_domain(services.config.organisation.base_url)
         checker = dkim_check() if services.config.email.dkim else None
-        mail = MailDesk(services.desk, services.secret_key, dkim=checker, own_domain=domain)
+        mail = MailDesk(services.desk, services.secret_key, dkim=checker, own_domain=domain,
+                        parties=[party_in], guest_mail=mail_from_guest)
         listen = None
         if env.get("ZONEDESK_SMTP_LISTEN"):
             try:

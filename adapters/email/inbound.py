@@ -22,8 +22,9 @@ The rules (decision 0016, README "E-mail"):
    in the zone whose address it reached; without a verified sender the request is marked "sender not
    verified" in its history (`mail_unverified`), which the requester and the zone's agents read. Mail
    from outside the organisation is recorded and not filed (no answer either: a service desk that
-   answers strangers is a spam relay); `parties` lets a feature (outside collaborators) accept
-   replies from addresses it invited.
+   answers strangers is a spam relay); `parties` lets a feature (outside collaborators, consulted
+   colleagues) accept an address it invited as a party to one request, and `guest_mail` is what their
+   verified mail becomes (`Desk.guest_mail`: a collaborator's comment, a colleague's internal note).
 4. **Automatic mail** (`parse.Mail.automatic`) is filed or commented like any other and remembered as
    automatic: nothing automatic is sent back to its thread (`sender.EmailSender`).
 """
@@ -39,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.email import threads
 from adapters.email.addresses import Recipient, mail_domains, recipient
@@ -61,9 +63,14 @@ UNVERIFIED = "mail_unverified"  # the history event that marks a request filed b
 _SUBJECT_NUMBER = re.compile(r"\[#(\d{1,12})\]")
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|vs|antw|wg|rif|odp|r|i)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
-# A feature that lets more addresses write on a request (outside collaborators) answers here:
-# (desk, request, sender address) -> whether that address is a party to the request.
-PartyCheck = Callable[[Desk, Request, str], Awaitable[bool]]
+# A feature that lets more addresses write on a request (outside collaborators, consulted colleagues) answers
+# here: (the session already open, desk, request number, sender address) -> whether that address is a party
+# to the request. It reads in the given session: under SQLite a second session would wait for the one
+# connection this one holds.
+PartyCheck = Callable[[AsyncSession, Desk, int, str], Awaitable[bool]]
+# ...and what becomes of such a guest's verified mail: (desk, actor, number, text, dedupe_key=) -> an outcome
+# word ("comment", "note"); DeskError/NotFound when it may not write after all.
+GuestMail = Callable[..., Awaitable[str]]
 DkimCheck = Callable[[bytes, str], Awaitable[bool]]
 
 
@@ -85,6 +92,7 @@ class MailDesk:
     secret: bytes
     dkim: DkimCheck | None = None  # set when `email.dkim` is on (`dkim_check`)
     parties: list[PartyCheck] = field(default_factory=list)
+    guest_mail: GuestMail | None = None  # where a verified guest's mail goes (`parties` said they are one)
     own_domain: str = "zonedesk.invalid"  # the domain of our Message-IDs
 
     def key(self, mail: Mail, fallback: str | None) -> str:
@@ -148,7 +156,7 @@ class MailDesk:
             level = self.desk.policy.level(actor, request)
             party = request.requester_email == actor.email or level >= Level.AGENT
             for check in self.parties:
-                party = party or await check(self.desk, request, actor.email)
+                party = party or await check(session, self.desk, request.id, actor.email)
             if not party:
                 return None, False
             session.expunge(request)
@@ -183,11 +191,15 @@ class MailDesk:
             if level >= Level.AGENT and request.requester_email != actor.email:
                 await self.desk.reply(actor, number, text, dedupe_key=key)
                 outcome = "reply"
-            else:
+            elif request.requester_email == actor.email:
                 added = await self.desk.comment(actor, number, text, dedupe_key=key, from_thread=True)
                 if added is None:
                     return await self._ignore(key, "not a party", number)
                 outcome = "comment"
+            elif self.guest_mail is not None:  # a party only by a feature's say (`parties`)
+                outcome = await self.guest_mail(self.desk, actor, number, text, dedupe_key=key)
+            else:
+                return await self._ignore(key, "not a party", number)
         except Duplicate:
             return MailOutcome("duplicate", number, True, "seen before")
         except (NotFound, DeskError) as exc:

@@ -242,3 +242,22 @@ async def test_mail_is_written_in_the_requesters_language(mail: MailWorld) -> No
     body = confirmation.get_content()
     assert f"Åpne saken: http://127.0.0.1:3000/requests/{number}" in body
     assert "Svar på denne e-posten" in body
+
+
+async def test_a_guests_mail_lands_only_with_proof_and_only_while_invited(mail: MailWorld) -> None:
+    """Outside collaborators (bot.desk.collaborators) are parties through `MailDesk.parties`: their mail to the
+    reply address is their comment; the same From to the plain address, or after they were taken out, is not."""
+    kim = "kim@supplier.example"
+    await mail.slack.message("UZACK", "The meeting room screen is dead", channel="C0ITHELP")
+    await mail.slack.desk(ALEXIS, f"collaborator 1 <mailto:{kim}|{kim}>")
+    await mail.deliver()
+    await mail.send(mail.compose(kim, "Re: [#1] The meeting room screen is dead", "Forged? I come Monday."),
+                    recipients=[IT])  # no token: outside mail, recorded and not filed
+    await mail.send(mail.compose(kim, "Re: [#1] The meeting room screen is dead", "I come on Monday at 9.",
+                                 to=mail.reply_to(1)), recipients=[mail.reply_to(1)])
+    assert [c.body for c in await comments(mail, 1) if c.author_email == kim] == ["I come on Monday at 9."]
+    await mail.slack.desk(ALEXIS, f"collaborator 1 -{kim}")
+    await mail.send(mail.compose(kim, "Re: [#1] The meeting room screen is dead", "One more thing.",
+                                 to=mail.reply_to(1)), recipients=[mail.reply_to(1)])
+    assert [c.body for c in await comments(mail, 1) if c.author_email == kim] == ["I come on Monday at 9."]
+    assert len(await mail.requests()) == 1
