@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import Actor, Level
 from bot.delivery.messages import Message
@@ -112,8 +113,8 @@ async def directory_person(tx: Tx, email: str) -> Actor | None:
     return tx.unit.actor(email, name or None)
 
 
-async def _conversation(tx: Tx, request: Request) -> list[ConversationLine]:
-    rows = await tx.session.execute(select(Comment).where(Comment.request_id == request.id,
+async def _conversation(session: AsyncSession, request: Request) -> list[ConversationLine]:
+    rows = await session.execute(select(Comment).where(Comment.request_id == request.id,
                                                           Comment.public.is_(True)).order_by(Comment.id))
     return [ConversationLine(c.author_name, c.body, c.created_at) for c in rows.scalars()]
 
@@ -122,8 +123,8 @@ def _clip(text: str, limit: int = CLIP) -> str:
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
-async def _row(tx: Tx, number: int, email: str) -> Consultation | None:
-    return (await tx.session.execute(select(Consultation).where(
+async def _row(session: AsyncSession, number: int, email: str) -> Consultation | None:
+    return (await session.execute(select(Consultation).where(
         Consultation.request_id == number, Consultation.person_email == email.strip().lower()))).scalar_one_or_none()
 
 
@@ -146,7 +147,7 @@ async def consult(unit: Unit, actor: Actor, number: int, person: str, question: 
         if not unit.policy.may_be_consulted(invited, request):
             raise DeskError(_("{name} already reads request #{number}, notes included; there is no need to ask "
                               "them in.", name=invited.name, number=number))
-        row = await _row(tx, number, invited.email)
+        row = await _row(tx.session, number, invited.email)
         if row is not None and row.withdrawn_at is None:
             raise DeskError(_("{name} is already asked for their view on #{number}.", name=invited.name,
                               number=number))
@@ -158,7 +159,7 @@ async def consult(unit: Unit, actor: Actor, number: int, person: str, question: 
             row.question, row.invited_by, row.invited_at = question, actor.email, tx.now
             row.person_name, row.withdrawn_at = invited.name, None
         await tx.record(request, actor, "consulted", person=invited.email, name=invited.name, question=question)
-        conversation = await _conversation(tx, request)
+        conversation = await _conversation(tx.session, request)
         link = consultation_link(unit, number)
 
         def asking() -> Message:
@@ -196,7 +197,7 @@ async def withdraw(unit: Unit, actor: Actor, number: int, person: str, *, dedupe
     """Withdraw the question to a person: from now on the request does not exist for them. Returns their name."""
     async with unit.transaction(dedupe_key) as tx:
         request = await tx.load(actor, number, Level.AGENT, N_("ask someone's view on it"))
-        row = await _row(tx, number, person)
+        row = await _row(tx.session, number, person)
         if row is None or row.withdrawn_at is not None:
             raise DeskError(_("Nobody by {person} is asked for their view on #{number}.", person=person,
                               number=number))
@@ -217,7 +218,7 @@ async def answer(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_key
         request = await tx.find(number)
         if request is None:
             raise NotFound(number)
-        row = await _row(tx, number, actor.email)
+        row = await _row(tx.session, number, actor.email)
         if not unit.policy.may_read_as_consultee(actor, row):
             if unit.policy.level(actor, request) >= Level.READER:
                 raise DeskError(_("You are not asked for your view on #{number}; write an internal note instead.",
@@ -242,14 +243,14 @@ async def answer(unit: Unit, actor: Actor, number: int, text: str, *, dedupe_key
 async def consulted(unit: Unit, actor: Actor, number: int) -> Consulted:
     """A request as its consultee may read it (`Policy.may_read_as_consultee`); "not found" for anyone else,
     and for them once the question is withdrawn."""
-    async with unit.transaction() as tx:
-        request = await tx.session.get(Request, number)
-        row = await _row(tx, number, actor.email) if request is not None else None
+    async with unit.sessions() as session:
+        request = await session.get(Request, number)
+        row = await _row(session, number, actor.email) if request is not None else None
         if request is None or not unit.policy.may_read_as_consultee(actor, row):
             raise NotFound(number)
         assert row is not None
-        conversation = await _conversation(tx, request)
-        mine = await tx.session.execute(select(Comment).where(
+        conversation = await _conversation(session, request)
+        mine = await session.execute(select(Comment).where(
             Comment.request_id == number, Comment.public.is_(False), Comment.author_email == actor.email,
             Comment.created_at >= row.invited_at).order_by(Comment.id))
         zone = unit.config.zone(request.zone_id)
