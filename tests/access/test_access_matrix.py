@@ -1266,7 +1266,7 @@ async def test_working_time_figures_count_only_what_each_reader_may_open(world: 
         assert (first.working_median is None) == (not counted), person
 
 
-# ---------------------------------------------------------------- e-mail (adapters/email, decision 0015)
+# ---------------------------------------------------------------- e-mail (adapters/email, decision 0016)
 def _mail(sender: str, to: str, subject: str, body: str) -> bytes:
     from email.message import EmailMessage
 
