@@ -1,4 +1,5 @@
-"""Attachments on the web: `GET /requests/{n}/files/{id}` opens one, and the request page lists them.
+"""Attachments on the web: `GET /requests/{n}/files/{id}` opens one, the request page lists them, and its
+answer, reply and note forms take one file each (`posted_file`: stored in the file store with the comment).
 
 The file is fetched where it lives (the file store, or Slack or Teams with the bot's own token, which
 never reaches the browser) and streamed through this server. Who may open it is `Policy.sees_attachment`
@@ -15,14 +16,20 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.web_request import FileField
 
 from adapters.web.pages import add_security_headers
 from adapters.web.site import Site, Visit
-from bot.files import Unavailable, attachments_of, files_of, open_attachment
+from bot.desk.conversation import AfterComment
+from bot.desk.unit import Tx
+from bot.files import FileTooLarge, Unavailable, attachments_of, files_of, open_attachment, store_attachment
 from bot.files.attachments import STORED
 from bot.files.kinds import SNIFF_BYTES, content_disposition, served_as
+from bot.files.sources import Files
 from bot.files.store import megabytes
 from bot.i18n import _
+from bot.model import Request
+from bot.server import SERVICES
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +51,38 @@ async def files_for_page(site: Site, visit: Visit, number: int) -> dict[int | No
             f"/requests/{number}/files/{item.id}", item.filename,
             megabytes(item.size) if item.size is not None else None))
     return shown
+
+
+def upload_limit(site: Site, visit: Visit) -> str:
+    """The largest file the request page's forms take, in the reader's words: the file store's limit, or
+    the server's limit on a whole form (what the browser sends with it) when that is smaller."""
+    return megabytes(min(files_of(site.desk).store.limit, visit.request.client_max_size - 64 * 1024))
+
+
+async def posted_file(visit: Visit, *, public: bool) -> AfterComment | None:
+    """The file posted with a comment, reply or note form, as the hook that stores it with that comment in
+    the comment's own transaction (None when no file was chosen). Beyond the store's limit it raises
+    `FileTooLarge` before anything is written, which the page shows over the form."""
+    posted = (await visit.request.post()).get("file")
+    if not isinstance(posted, FileField) or not posted.filename:
+        return None
+    data = posted.file.read()
+    if not data:
+        return None
+    limit = files_of_visit(visit).store.limit
+    if len(data) > limit:
+        raise FileTooLarge(posted.filename, len(data), limit)
+    name, kind, uploader = posted.filename, posted.content_type or "", visit.user
+
+    async def store(tx: Tx, request: Request, comment_id: int) -> None:
+        await store_attachment(tx, request.id, comment_id, name, kind, data, uploader=uploader, public=public)
+
+    return store
+
+
+def files_of_visit(visit: Visit) -> Files:
+    """The process's files, from the visit's application."""
+    return files_of(visit.request.app[SERVICES].desk)
 
 
 class AttachmentRoutes:

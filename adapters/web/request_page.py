@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.web.attachments import files_for_page
+from adapters.web.attachments import files_for_page, posted_file, upload_limit
 from adapters.web.consultation import GuestForms
 from adapters.web.portal import category_options
 from adapters.web.site import Site, Visit
@@ -167,6 +167,7 @@ class RequestPage:
         }
         context["approvals"] = await approvals_of(self.desk, visit.user, number)
         context["files"] = await files_for_page(self.site, visit, number)  # by comment; None: the filing message
+        context["upload_limit"] = upload_limit(self.site, visit)
         context["can_label"] = detail.level >= Level.REQUESTER  # an approver may change nothing, labels included
         context["related"] = await self._related(visit, detail) if staff else []
         context.update(await self.guests.context(visit, detail))
@@ -307,15 +308,18 @@ class RequestPage:
 
     # ------------------------------------------------------------------ the actions
     async def _comment(self, visit: Visit, number: int) -> str:
-        await self.desk.comment(visit.user, number, visit.field("comment"), dedupe_key=visit.dedupe_key())
+        await self.desk.comment(visit.user, number, visit.field("comment"), dedupe_key=visit.dedupe_key(),
+                                after=await posted_file(visit, public=True))
         return _("Your answer is added.")
 
     async def _reply(self, visit: Visit, number: int) -> str:
-        await self.desk.reply(visit.user, number, visit.field("reply"), dedupe_key=visit.dedupe_key())
+        await self.desk.reply(visit.user, number, visit.field("reply"), dedupe_key=visit.dedupe_key(),
+                              after=await posted_file(visit, public=True))
         return _("Your reply is sent to the requester.")
 
     async def _note(self, visit: Visit, number: int) -> str:
-        await self.desk.note(visit.user, number, visit.field("note"), dedupe_key=visit.dedupe_key())
+        await self.desk.note(visit.user, number, visit.field("note"), dedupe_key=visit.dedupe_key(),
+                             after=await posted_file(visit, public=False))
         return _("Internal note added.")
 
     async def _claim(self, visit: Visit, number: int) -> str:

@@ -1,0 +1,117 @@
+"""A file sent with the request page's answer, reply or note form: stored with that comment, under the same
+access as the comment, refused over the form beyond the limit with nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.clock import FakeClock
+from bot.model import Attachment, Comment
+from bot.server import Services, build_services, create_app
+from tests.conftest import ROOT
+from tests.web.conftest import Browser, Page, number_of
+
+REQUESTER = "zack@nordlys.example"
+IT_AGENT = "alexis.baker@nordlys.example"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x03" * 700
+LIMIT = 2048
+
+
+@pytest.fixture
+async def services(db_url: str, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Services]:
+    built = build_services(ROOT / "app.yaml", db_url, clock=clock, env={
+        "ZONEDESK_SECRET_KEY": "files-test-secret-key-0123456789abcdef",
+        "ZONEDESK_FILES_DIR": str(tmp_path / "files"), "ZONEDESK_FILES_MAX_BYTES": str(LIMIT)})
+    yield built
+    await built.engine.dispose()
+
+
+@pytest.fixture
+async def browsers(services: Services) -> AsyncIterator[Callable[[], Browser]]:
+    app = await create_app(services, env={}, background=False)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    sessions: list[aiohttp.ClientSession] = []
+
+    def open_browser() -> Browser:
+        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        sessions.append(http)
+        return Browser(f"http://{host}:{port}", http, services)
+
+    yield open_browser
+    for http in sessions:
+        await http.close()
+    await runner.cleanup()
+
+
+async def send(browser: Browser, path: str, fields: dict[str, str], name: str, data: bytes, kind: str) -> Page:
+    """Submit a form with a file, as a browser sends a multipart form."""
+    form = aiohttp.FormData()
+    form.add_field("csrf", browser.token or "")
+    for key, value in fields.items():
+        form.add_field(key, value)
+    form.add_field("file", data, filename=name, content_type=kind)
+    async with browser.http.post(browser.base + path, data=form) as response:
+        return await browser._page(response)
+
+
+async def get_bytes(browser: Browser, path: str) -> tuple[int, bytes, dict[str, str]]:
+    async with browser.http.get(browser.base + path) as response:
+        return response.status, await response.read(), dict(response.headers)
+
+
+async def count(services: Services, model: type) -> int:
+    async with services.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_a_file_sent_with_an_answer_and_a_note_is_kept_with_each(services: Services,
+                                                                       browsers: Callable[[], Browser]) -> None:
+    requester = browsers()
+    await requester.sign_in(REQUESTER)
+    number = number_of(await requester.file("Printer jammed", "On floor 3."))
+    page = await requester.get(f"/requests/{number}")
+    assert 'enctype="multipart/form-data"' in page.html and "at most 2 KB" in page.text
+    page = await send(requester, f"/requests/{number}/comment", {"comment": "Here is a photo", "once": "a1"},
+                      "jam.png", PNG, "image/png")
+    assert page.status == 200 and "jam.png" in page.text
+
+    agent = browsers()
+    await agent.sign_in(IT_AGENT)
+    await agent.get(f"/requests/{number}")
+    await send(agent, f"/requests/{number}/note", {"note": "Service log", "once": "b1"}, "service.log",
+               b"error 42\n" * 10, "text/plain")
+    async with services.sessions() as session:
+        rows = list((await session.execute(select(Attachment).order_by(Attachment.id))).scalars())
+        comments = {c.id: c for c in (await session.execute(select(Comment))).scalars()}
+    assert [(r.filename, comments[r.comment_id or 0].body, r.public, r.uploader_email) for r in rows] == [
+        ("jam.png", "Here is a photo", True, REQUESTER), ("service.log", "Service log", False, IT_AGENT)]
+
+    status, body, headers = await get_bytes(agent, f"/requests/{number}/files/{rows[0].id}")
+    assert status == 200 and body == PNG and headers["Content-Type"] == "image/png"
+    status, _, _ = await get_bytes(requester, f"/requests/{number}/files/{rows[1].id}")
+    assert status == 404  # the note's file is not the requester's to open
+    assert "service.log" not in (await requester.get(f"/requests/{number}")).text
+
+
+async def test_a_file_over_the_limit_is_refused_over_the_form_and_nothing_is_written(
+        services: Services, browsers: Callable[[], Browser]) -> None:
+    requester = browsers()
+    await requester.sign_in(REQUESTER)
+    number = number_of(await requester.file("Scanner broken"))
+    await requester.get(f"/requests/{number}")
+    before = await count(services, Comment)
+    page = await send(requester, f"/requests/{number}/comment", {"comment": "The whole scan", "once": "c1"},
+                      "scan.pdf", b"%PDF" * 1000, "application/pdf")
+    assert page.status == 400
+    assert "The file scan.pdf is too large (4 KB; at most 2 KB)." in page.text
+    assert "The whole scan" in page.html  # what was typed stays in the form
+    assert await count(services, Comment) == before and await count(services, Attachment) == 0
