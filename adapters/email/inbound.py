@@ -187,12 +187,15 @@ class MailDesk:
         text = (mail.reply_text or mail.text)[:TEXT_MAX]
         if not text.strip():
             return await self._ignore(key, "an empty reply", number)
+        async def files(tx: Tx, request: Request, comment_id: int) -> None:
+            await self._store_files(tx, mail, actor, request.id, comment_id)
+
         try:
             if level >= Level.AGENT and request.requester_email != actor.email:
-                await self.desk.reply(actor, number, text, dedupe_key=key)
+                await self.desk.reply(actor, number, text, dedupe_key=key, after=files)
                 outcome = "reply"
             elif request.requester_email == actor.email:
-                added = await self.desk.comment(actor, number, text, dedupe_key=key, from_thread=True)
+                added = await self.desk.comment(actor, number, text, dedupe_key=key, from_thread=True, after=files)
                 if added is None:
                     return await self._ignore(key, "not a party", number)
                 outcome = "comment"
@@ -225,6 +228,7 @@ class MailDesk:
                 await tx.record(request, actor, UNVERIFIED, address=mail.sender)
             if mail.automatic is not None:
                 await tx.record(request, actor, "mail_automatic", reason=mail.automatic)
+            await self._store_files(tx, mail, actor, request.id, None)
 
         try:
             filed = await self.desk.file_request(actor, origin, title[:TITLE_MAX], description, zone_id=zone_id,
@@ -232,6 +236,24 @@ class MailDesk:
         except Duplicate:
             return MailOutcome("duplicate", reason="seen before")
         return MailOutcome("filed", filed.number, verified)
+
+    async def _store_files(self, tx: Tx, mail: Mail, actor: Actor, number: int, comment_id: int | None) -> None:
+        """The mail's files on the request (or its comment), in the same transaction (`bot.files`). A file over
+        the store's limit is left out, and the history says which; the mail itself is kept."""
+        if not mail.attachments or getattr(tx.unit, "files", None) is None:
+            return
+        from bot.files import FileTooLarge, store_attachment
+
+        for attached in mail.attachments:
+            try:
+                await store_attachment(tx, number, comment_id, attached.filename, attached.content_type,
+                                       attached.data, uploader=actor, public=True)
+            except FileTooLarge:
+                log.info("email: a file over the store's limit was left out of a mail on #%s", number)
+                request = await tx.find(number)
+                if request is not None:
+                    await tx.record(request, actor, "mail_file_dropped", filename=attached.filename,
+                                    size=len(attached.data))
 
     async def _ignore(self, key: str, reason: str, number: int | None = None) -> MailOutcome:
         log.info("email: a mail was recorded and not filed: %s", reason)
@@ -279,5 +301,12 @@ def _automatic(w: Words, e: EventView) -> Sentence:
                       reason=str(e.data.get("reason") or "")), REQUESTER)
 
 
+def _file_dropped(w: Words, e: EventView) -> Sentence:
+    """A file of a mail was over the store's limit and is not on the request."""
+    return Sentence(_("The file {name} that came with an e-mail was too large to keep.",
+                      name=str(e.data.get("filename") or "")), REQUESTER)
+
+
+SENTENCES.setdefault("mail_file_dropped", _file_dropped)
 SENTENCES.setdefault(UNVERIFIED, _unverified)
 SENTENCES.setdefault("mail_automatic", _automatic)

@@ -32,6 +32,15 @@ _LANGUAGES = ["en", "de", "nl", "it", "pl", "sv", "da"]  # mail-parser-reply's p
 
 
 @dataclass(frozen=True)
+class Attached:
+    """A file that came with a mail: its name as sent, the type it claimed, its bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Mail:
     """What the desk needs of one received mail."""
 
@@ -47,6 +56,7 @@ class Mail:
     reply_text: str  # the body without the quoted conversation and the signature
     automatic: str | None  # the reason it was sent automatically, or None
     raw: bytes = field(repr=False, default=b"")
+    attachments: tuple[Attached, ...] = ()  # files sent with it (stored on the request: `inbound`)
 
     @property
     def thread_ids(self) -> tuple[str, ...]:
@@ -75,7 +85,7 @@ def read_mail(raw: bytes, *, envelope_sender: str | None = None, own_domains: tu
         subject=" ".join(_header(message, "Subject").split())[:500],
         sender=sender, sender_name=sender_name,
         to=_addresses(message, "To"), cc=_addresses(message, "Cc"),
-        text=text, reply_text=_reply_only(text), automatic=automatic, raw=raw,
+        text=text, reply_text=_reply_only(text), automatic=automatic, raw=raw, attachments=_attachments(message),
     )
 
 
@@ -167,6 +177,37 @@ def _body(message: Message) -> str:
     if html is not None:
         return _tidy(html_text(html))
     return ""
+
+
+ATTACHMENTS_MAX = 20  # files kept from one mail (its size is limited at SMTP time)
+
+
+def _attachments(message: Message) -> tuple[Attached, ...]:
+    """The files of a mail: parts sent as attachments, and inline parts that are not its text (pictures)."""
+    found: list[Attached] = []
+    try:
+        parts = list(message.walk())[:200]
+    except Exception:
+        return ()
+    for part in parts:
+        try:
+            if part.is_multipart():
+                continue
+            disposition = part.get_content_disposition()
+            kind = part.get_content_type()
+            filename = part.get_filename()
+            if disposition != "attachment" and (kind in {"text/plain", "text/html"} or not filename):
+                continue
+            data = part.get_payload(decode=True)
+        except Exception:  # a part whose headers or encoding cannot be read is left out
+            log.debug("email: an attachment could not be read")
+            continue
+        if isinstance(data, bytes) and data:
+            name = " ".join(str(filename or "attachment").split())[:200] or "attachment"
+            found.append(Attached(name, kind, data))
+        if len(found) >= ATTACHMENTS_MAX:
+            break
+    return tuple(found)
 
 
 def _decoded(part: Message) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
+from pathlib import Path
 
 import aiosmtplib
 import pytest
 
+from bot.clock import FakeClock
 from bot.model import MailMessage, Request
-from tests.email.conftest import HR, IT, MailWorld
+from tests.email.conftest import HR, IT, MailWorld, mail_world
+from tests.fakes.slack_api import FakeSlackAPI
 
 ZACK = "zack@nordlys.example"
 
@@ -134,3 +137,46 @@ async def test_a_mail_the_desk_cannot_file_now_is_deferred_and_filed_when_sent_a
     await mail.send(once)  # the sending server tries again
     await mail.send(once)  # and once more, as a retry after a lost answer would
     assert [r.title for r in await mail.requests()] == ["Badge reader"]
+
+
+async def test_files_sent_with_a_mail_are_kept_on_the_request_and_its_comments(mail: MailWorld) -> None:
+    from bot.files import attachments_of
+
+    first = mail.compose(ZACK, "Broken screen", "Photo attached.")
+    first.add_attachment(b"%PDF-1.4 invoice", maintype="application", subtype="pdf", filename="invoice.pdf")
+    first.add_attachment(b"\x89PNG\r\n\x1a\n" + b"0" * 64, maintype="image", subtype="png", filename="screen.png")
+    await mail.send(first)
+    [request] = await mail.requests()
+    zack = mail.services.desk.actor(ZACK)
+    files = await attachments_of(mail.services.desk, zack, request.id)
+    assert [(f.filename, f.comment_id) for f in files] == [("invoice.pdf", None), ("screen.png", None)]
+    await mail.deliver()
+    confirmation = mail.sink.to(ZACK)[-1]
+    again = mail.compose(ZACK, confirmation["Subject"], "And the log.", to=confirmation["Reply-To"],
+                         headers={"In-Reply-To": confirmation["Message-ID"]})
+    again.add_attachment(b"line 1\nline 2\n", maintype="text", subtype="plain", filename="log.txt")
+    await mail.send(again, recipients=[confirmation["Reply-To"]])
+    files = await attachments_of(mail.services.desk, zack, request.id)
+    assert [f.filename for f in files] == ["invoice.pdf", "screen.png", "log.txt"]
+    assert files[-1].comment_id is not None
+    # Another person sees none of it.
+    with pytest.raises(Exception, match="not found"):
+        await attachments_of(mail.services.desk, mail.services.desk.actor("siri.nilsen@nordlys.example"), request.id)
+
+
+async def test_a_file_over_the_limit_is_left_out_and_said_so(tmp_path: Path, sqlite_url: str, clock: FakeClock,
+                                                           fake: FakeSlackAPI) -> None:
+    from bot.files import attachments_of
+
+    async with mail_world(tmp_path, sqlite_url, clock, fake, env_extra={"ZONEDESK_FILES_MAX_BYTES": "2000"}) as mail:
+        big = mail.compose(ZACK, "Huge log", "See attached.")
+        big.add_attachment(b"x" * 2001, maintype="application", subtype="octet-stream", filename="huge.bin")
+        big.add_attachment(b"small", maintype="text", subtype="plain", filename="small.txt")
+        await mail.send(big)
+        [request] = await mail.requests()
+        files = await attachments_of(mail.services.desk, mail.services.desk.actor(ZACK), request.id)
+        assert [f.filename for f in files] == ["small.txt"]
+        [dropped] = await mail.events(request.id, "mail_file_dropped")
+        assert dropped.data["filename"] == "huge.bin"
+        assert "huge.bin" in "".join(e.text for e in (await mail.services.desk.get_request(
+            mail.services.desk.actor(ZACK), request.id)).history)
