@@ -112,7 +112,7 @@ class AttachmentRoutes:
                          "there. Ask the person who sent it to send it again.", platform=row.source.capitalize(),
                          name=row.filename)
             return self.site.problem(visit, 502, _("The file cannot be opened"), said)
-        served = served_as(head)
+        served = served_as(head, row.filename, row.declared_type)
         inline = served.inline and visit.request.query.get("download") != "1"
         response = web.StreamResponse(status=200)
         response.headers.update({

@@ -24,6 +24,9 @@ DOWNLOAD = "application/octet-stream"
 # file that looks like a page is not shown inline either).
 _MARKUP = re.compile(rb"<\s*(!doctype|html|head|body|script|svg|iframe|object|embed|\?xml|xsl|meta)\b", re.I)
 # A sandbox for whatever is served: no scripts, no plugins, no forms, no same origin.
+# Text shown inline only under one of these names (or none): a script or a page is text too.
+TEXT_EXTENSIONS = frozenset({"", "txt", "text", "log", "csv", "tsv", "md", "json", "yaml", "yml", "ini", "cfg", "conf"})
+_ACTIVE_TYPES = ("html", "xml", "svg", "javascript", "ecmascript", "script", "x-sh", "msdownload")
 SANDBOX = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
 # Chromium's PDF viewer refuses to run in a sandboxed document; a PDF gets everything else but the sandbox.
 PDF_POLICY = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; object-src 'self'"
@@ -38,8 +41,12 @@ class Served:
     policy: str = SANDBOX
 
 
-def served_as(head: bytes) -> Served:
-    """Decide from the first bytes of a file (at least `SNIFF_BYTES` of them, or all of a shorter file)."""
+def served_as(head: bytes, filename: str = "", declared: str = "") -> Served:
+    """Decide from the first bytes of a file (at least `SNIFF_BYTES` of them, or all of a shorter file).
+
+    The name and the declared type never make a file shown; they only keep text that says it is a script
+    or markup (`app.js`, `text/html`) from being shown as text: it is downloaded like the rest.
+    """
     kind = filetype.guess_mime(head) if head else None
     if kind in INLINE_IMAGES:
         return Served(str(kind), True)
@@ -47,9 +54,15 @@ def served_as(head: bytes) -> Served:
         return Served(PDF, True, PDF_POLICY)
     if kind:
         return Served(DOWNLOAD, False)  # a known binary kind that is not safe to show: archives, programs...
-    if _is_text(head) and not _MARKUP.search(head):
+    if _is_text(head) and not _MARKUP.search(head) and _plain_text(filename, declared):
         return Served(TEXT, True)
     return Served(DOWNLOAD, False)
+
+
+def _plain_text(filename: str, declared: str) -> bool:
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    declared = declared.lower()
+    return extension in TEXT_EXTENSIONS and not any(word in declared for word in _ACTIVE_TYPES)
 
 
 def _is_text(head: bytes) -> bool:
