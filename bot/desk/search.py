@@ -98,7 +98,7 @@ def parse(text: str | None) -> Words:
 
 # ---------------------------------------------------------------- the matching documents, per database
 def _readable(dialect: str, policy: Policy, actor: Actor, words: Sequence[str], *, scored: bool = True,
-              trigrams: bool | None = False) -> Any:
+              trigrams: bool | None = False, tsquery: str | None = None) -> Any:
     """(request_id, kind, key, public, score) of every text matching all `words` that `actor` may read (a
     subquery); lower scores are better (without `scored`, 0: for counting, which needs no rank). kind:
     request (title and description), comment (`public` false for a note), answer (a form's). On PostgreSQL
@@ -108,7 +108,7 @@ def _readable(dialect: str, policy: Policy, actor: Actor, words: Sequence[str], 
     if dialect == "sqlite":
         found = _sqlite_documents(policy, actor, words, scored=scored, own=False).subquery("found")
     else:
-        found = _postgres_documents(words, scored=scored, trigrams=trigrams).subquery("found")
+        found = _postgres_documents(words, scored=scored, trigrams=trigrams, tsquery=tsquery).subquery("found")
     return (select(found.c.request_id, found.c.kind, found.c.key, found.c.public, found.c.score)
             .join(Request, Request.id == found.c.request_id).where(_visible(policy, actor, found))
             .subquery("docs"))
@@ -170,14 +170,21 @@ def _sqlite_sets(words: Sequence[str]) -> tuple[list[Any], Any]:
     return public, notes
 
 
-def _postgres_documents(words: Sequence[str], *, scored: bool, trigrams: bool | None) -> Any:
-    """Every text matching all `words` on PostgreSQL, whoever may read it (`_readable` filters)."""
+def _postgres_documents(words: Sequence[str], *, scored: bool, trigrams: bool | None,
+                        tsquery: str | None = None) -> Any:
+    """Every text matching all `words` on PostgreSQL, whoever may read it (`_readable` filters). `tsquery`:
+    the words as every configuration reads them, each reading once (`_postgres_query`); without it, the
+    readings are OR'd in the statement (duplicates and all, which also misleads the planner's estimate)."""
     # PostgreSQL: every configuration's reading of the words at once (a tsquery OR); `trigrams`: instead,
     # each word somewhere in the text (pg_trgm's index), the fallback for what no dictionary finds.
     params: dict[str, Any] = {}
     if trigrams is None or not trigrams:
-        params["tsq"] = " & ".join(f"{w}:*" if len(w) >= _PREFIX_FROM else w for w in words)
-        query = " || ".join(f"to_tsquery('{config}', :tsq)" for config in _ALL_PG_CONFIGS)
+        if tsquery is not None:
+            params["tsquery"] = tsquery
+            query = "CAST(:tsquery AS tsquery)"
+        else:
+            params["tsq"] = _tsq(words)
+            query = " || ".join(f"to_tsquery('{config}', :tsq)" for config in _ALL_PG_CONFIGS)
         score = "-ts_rank(d.words, q.query)" if scored else "0.0"
     likes = []
     if trigrams is None or trigrams:
@@ -195,6 +202,21 @@ def _postgres_documents(words: Sequence[str], *, scored: bool, trigrams: bool | 
     columns: dict[str, TypeEngine[Any]] = {"request_id": Integer(), "kind": String(), "key": String(),
                                            "public": Boolean(), "score": Float()}
     return text(sql).bindparams(**params).columns(**columns)
+
+
+def _tsq(words: Sequence[str]) -> str:
+    """The words as to_tsquery reads them: all of them, each a prefix from three letters on."""
+    return " & ".join(f"{w}:*" if len(w) >= _PREFIX_FROM else w for w in words)
+
+
+async def _postgres_query(session: AsyncSession, words: Sequence[str]) -> str:
+    """The words as each configuration reads them, each distinct reading once, OR'd: one round trip that
+    spares the search repeating identical readings (for most words every configuration reads them alike)."""
+    rows = await session.execute(text(
+        "SELECT DISTINCT CAST(q AS text) FROM (SELECT to_tsquery(CAST(c AS regconfig), :tsq) AS q "
+        "FROM unnest(CAST(:configs AS text[])) AS c) readings WHERE numnode(q) > 0"),
+        {"tsq": _tsq(words), "configs": list(_ALL_PG_CONFIGS)})
+    return " | ".join(f"( {reading} )" for reading in sorted(str(r[0]) for r in rows))
 
 
 def trigram_words(words: Sequence[str]) -> bool:
@@ -301,6 +323,9 @@ class Results:
         return max(1, -(-self.total // self.per_page))
 
 
+_PLAN_THESE_WORDS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
 async def search(unit: Any, actor: Actor, text: str | None, *, page: int = 1,
                  per_page: int = PAGE_SIZE) -> Results:
     """The requests matching `text` that `actor` may see, best first (bm25 on SQLite, ts_rank on
@@ -321,6 +346,7 @@ async def search(unit: Any, actor: Actor, text: str | None, *, page: int = 1,
         # for a reader of whole zones, the count is a walk of the newest matching requests, which is also
         # the page when there are too many to rank.
         trigrams = False
+        tsquery: str | None = None
         walked: list[int] | None = None
         if dialect == "sqlite" and policy.reading_zones(actor) and await _dense(session, words):
             walked = [int(n) for n in (await session.execute(
@@ -328,7 +354,12 @@ async def search(unit: Any, actor: Actor, text: str | None, *, page: int = 1,
             )).scalars()]
             total = len(walked)
         else:
-            total = await _count(session, policy, actor, dialect, words, trigrams=False)
+            if dialect == "postgresql":
+                # Plans for these words, not a generic plan for any words: how many texts a word matches
+                # decides between walking an index in order and collecting the matches first.
+                await session.execute(_PLAN_THESE_WORDS)
+                tsquery = await _postgres_query(session, words)
+            total = await _count(session, policy, actor, dialect, words, trigrams=False, tsquery=tsquery)
             if total == 0 and dialect == "postgresql" and trigram_words(words):
                 trigrams = True  # no dictionary knows the words: parts of words, Polish...
                 total = await _count(session, policy, actor, dialect, words, trigrams=True)
@@ -339,7 +370,8 @@ async def search(unit: Any, actor: Actor, text: str | None, *, page: int = 1,
             shown = walked[:COUNT_CAP]  # the pages offered end at COUNT_CAP
             best = await _texts_of(session, policy, actor, shown[(page - 1) * per_page:page * per_page], words)
         else:  # PostgreSQL's index scans feed a top-N sort, by rank or (too many to rank) newest first
-            best = await _best(session, dialect, policy, actor, words, trigrams, page * per_page, newest=many)
+            best = await _best(session, dialect, policy, actor, words, trigrams, page * per_page, newest=many,
+                               tsquery=tsquery)
         numbers = list(best) if walked is not None and many else \
             list(best)[:COUNT_CAP][(page - 1) * per_page:page * per_page]
         hits = await _hits(session, policy, actor, {n: best[n] for n in numbers}, words) if numbers else []
@@ -348,11 +380,12 @@ async def search(unit: Any, actor: Actor, text: str | None, *, page: int = 1,
 
 
 async def _best(session: AsyncSession, dialect: str, policy: Policy, actor: Actor, words: Sequence[str],
-                trigrams: bool, wanted: int, *, newest: bool = False) -> dict[int, tuple[str, str, bool]]:
+                trigrams: bool, wanted: int, *, newest: bool = False, tsquery: str | None = None
+                ) -> dict[int, tuple[str, str, bool]]:
     """The best `wanted` requests by relevance (or the newest), each with its best text the actor may read
     (kind, key, public). A request may have several matching texts, so more rows are read until enough
     requests are (a top-N sort of the texts, never a sort or a grouping of every match)."""
-    docs = _readable(dialect, policy, actor, words, scored=not newest, trigrams=trigrams)
+    docs = _readable(dialect, policy, actor, words, scored=not newest, trigrams=trigrams, tsquery=tsquery)
     order = (docs.c.request_id.desc(),) if newest else (docs.c.score, docs.c.request_id.desc())
     fetch = wanted * 3
     while True:
@@ -438,9 +471,9 @@ async def _dense(session: AsyncSession, words: Sequence[str]) -> bool:
 
 
 async def _count(session: AsyncSession, policy: Policy, actor: Actor, dialect: str, words: Sequence[str], *,
-                 trigrams: bool) -> int:
+                 trigrams: bool, tsquery: str | None = None) -> int:
     """How many requests the actor may see have a readable text matching, counted up to COUNT_CAP + 1."""
-    every = _readable(dialect, policy, actor, words, scored=False, trigrams=trigrams)
+    every = _readable(dialect, policy, actor, words, scored=False, trigrams=trigrams, tsquery=tsquery)
     found = select(every.c.request_id).distinct().limit(COUNT_CAP + 1)
     return int(await session.scalar(select(func.count()).select_from(found.subquery())) or 0)
 
