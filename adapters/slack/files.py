@@ -5,6 +5,8 @@ file id, name, mimetype, size and `url_private_download`. Nothing is downloaded 
 arrives. When someone who may see the file opens it on the web, `SlackFiles.fetch` asks Slack for it
 with the bot token in the Authorization header (as Slack requires) and streams it on; the token is only
 ever sent to Slack's own file hosts (or the host `SLACK_API_URL` names), never to a URL a message made up.
+A file Slack names without its details (`file_access: check_file_info`, as in Slack Connect channels) is
+kept by its id; its address is asked of `files.info` when it is opened.
 """
 
 from __future__ import annotations
@@ -30,8 +32,12 @@ def files_of_event(event: Mapping[str, Any]) -> tuple[FileRef, ...]:
         if not isinstance(item, dict) or item.get("mode") in SKIPPED_MODES:
             continue
         url = item.get("url_private_download") or item.get("url_private")
-        if not isinstance(url, str) or not url or not isinstance(item.get("id"), str):
+        if not isinstance(item.get("id"), str):
             continue
+        if not isinstance(url, str) or not url:
+            if item.get("file_access") != "check_file_info":
+                continue
+            url = ""  # asked of files.info when opened
         size = item.get("size")
         found.append(FileRef(PLATFORM, str(item.get("name") or item.get("title") or item["id"]),
                              str(item.get("mimetype") or ""), size if isinstance(size, int) else None,
@@ -44,6 +50,7 @@ class SlackFiles:
 
     def __init__(self, token: str, api_url: str, *, timeout: float = 30.0) -> None:
         self.token = token
+        self.api_url = api_url if api_url.endswith("/") else api_url + "/"
         api_host = urlsplit(api_url).hostname or ""
         self.hosts = frozenset({*SLACK_FILE_HOSTS, api_host} - {"", "slack.com"})
         self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
@@ -58,10 +65,10 @@ class SlackFiles:
 
     async def fetch(self, ref: Mapping[str, Any], limit: int) -> AsyncIterator[bytes]:
         """The file's bytes from Slack, in pieces (Unavailable when Slack refuses or it grows past `limit`)."""
-        url = str(ref.get("url") or "")
-        if not self.trusted(url):
-            raise Unavailable(f"not a Slack file address: {urlsplit(url).hostname!r}")
         async with aiohttp.ClientSession(timeout=self.timeout) as http:
+            url = str(ref.get("url") or "") or await self._address(http, str(ref.get("id") or ""))
+            if not self.trusted(url):
+                raise Unavailable(f"not a Slack file address: {urlsplit(url).hostname!r}")
             try:
                 # No redirects: a redirect could carry the token elsewhere, and Slack serves files directly.
                 async with http.get(url, headers={"Authorization": f"Bearer {self.token}"},
@@ -80,3 +87,19 @@ class SlackFiles:
                         yield piece
             except aiohttp.ClientError as exc:
                 raise Unavailable(f"Slack could not be reached: {exc}") from exc
+
+    async def _address(self, http: aiohttp.ClientSession, file_id: str) -> str:
+        """A file's download address, from `files.info` (for files a message named by id only)."""
+        if not file_id:
+            raise Unavailable("a Slack file without an id")
+        try:
+            async with http.post(self.api_url + "files.info", data={"file": file_id},
+                                 headers={"Authorization": f"Bearer {self.token}"}) as response:
+                answer = await response.json(content_type=None)
+        except (aiohttp.ClientError, ValueError) as exc:
+            raise Unavailable(f"Slack could not be asked about the file: {exc}") from exc
+        item = answer.get("file") if isinstance(answer, dict) and answer.get("ok") else None
+        url = (item.get("url_private_download") or item.get("url_private")) if isinstance(item, dict) else None
+        if not isinstance(url, str) or not url:
+            raise Unavailable(f"files.info answered {answer.get('error') if isinstance(answer, dict) else answer!r}")
+        return url

@@ -61,6 +61,7 @@ class FakeSlackAPI:
         self.root_url = ""
         self._reactions: set[tuple[str, str, str]] = set()
         self.files: dict[str, tuple[bytes, str]] = {}  # path under /files-pri/ -> (bytes, mimetype)
+        self.file_objects: dict[str, Answer] = {}  # file id -> the file object (files.info)
         self._homes: dict[str, str] = {}
         self._faults: dict[str, deque[_Fault]] = {}
         self._seq = 0
@@ -79,6 +80,7 @@ class FakeSlackAPI:
             "chat.update": self._update,
             "chat.delete": self._delete,
             "chat.getPermalink": self._permalink,
+            "files.info": self._files_info,
             "reactions.add": self._reactions_add,
             "views.open": lambda a: self._store_view(a, None),
             "views.push": lambda a: self._store_view(a, None),
@@ -139,6 +141,7 @@ class FakeSlackAPI:
                         "size": len(data), "url_private": url, "url_private_download": f"{url}?download=1",
                         "is_external": False, "is_public": False}
         item.update(extra)
+        self.file_objects[file_id] = item
         return item
 
     def add_user(
@@ -375,6 +378,10 @@ class FakeSlackAPI:
         if self.messages.pop((channel, ts), None) is None:
             return {"ok": False, "error": "message_not_found"}
         return {"ok": True, "channel": channel, "ts": ts}
+
+    def _files_info(self, args: dict[str, Any]) -> Answer:
+        found = self.file_objects.get(str(args.get("file")))
+        return {"ok": True, "file": found} if found is not None else {"ok": False, "error": "file_not_found"}
 
     def _permalink(self, args: dict[str, Any]) -> Answer:
         channel, ts = str(args.get("channel", "")), str(args.get("message_ts", ""))

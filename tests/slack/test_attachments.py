@@ -199,3 +199,18 @@ async def test_a_file_sent_where_the_zone_must_be_chosen_is_filed_with_the_choic
         assert (request.zone_id, request.title) == ("facilities", "chair.png")
         (row,) = await attachments(asking)
         assert (row.request_id, row.comment_id, row.filename) == (1, None, "chair.png")
+
+
+async def test_a_file_slack_names_by_id_only_is_looked_up_when_opened(
+        world: SlackWorld, browsers: Callable[[], Browser]) -> None:
+    world.fake.add_file("F0CONNECT", "contract.pdf", b"%PDF-1.4 contract", "application/pdf")
+    # In a Slack Connect channel the event carries only the file's id; files.info tells the rest.
+    await world.message(ZACK, "Contract from our partner", channel=IT_HELP, subtype="file_share",
+                        files=[{"id": "F0CONNECT", "file_access": "check_file_info", "created": 1732000000}])
+    (row,) = await attachments(world)
+    assert (row.filename, row.ref) == ("F0CONNECT", {"id": "F0CONNECT", "url": ""})
+    agent = browsers()
+    await agent.sign_in(ALEXIS_EMAIL)
+    status, body, headers = await get_bytes(agent, f"/requests/1/files/{row.id}")
+    assert status == 200 and body == b"%PDF-1.4 contract" and headers["Content-Type"] == "application/pdf"
+    assert world.fake.last("files.info").args["file"] == "F0CONNECT"
