@@ -1,7 +1,7 @@
 """Request lists: the one filter, sort, column catalogue and pagination every list of requests uses.
 
-The web list page, saved views, CSV exports, the status board and search results all read requests
-through this module, so a filter means the same everywhere and every list is cut by the same access
+The web list page, saved views, CSV exports and the status board read requests through this module
+(search's results are to follow), so a filter means the same everywhere and every list is cut by the same access
 rule: `filter_clause` always starts from `Policy.request_clause` (an agent's zone lists at AGENT level,
 "mine" as the requester), and only then narrows by the filter. Nothing here decides who sees what.
 
@@ -12,7 +12,8 @@ every problem at once); nothing is half-applied.
 
 Pages are cut by keyset ("cursor") pagination: the next page starts after the last row's sort value and
 number, so page 2,000 costs what page 1 costs, and rows added meanwhile neither repeat nor vanish. Each
-page first selects its numbers (from an index when the sort allows), then reads those rows. Counting
+page first selects its numbers (walking an index in the list's order when the sort allows: `page_query`),
+then reads those rows. Counting
 every match is what would not stay fast at 100,000 requests, so `count_requests` counts at most
 `COUNT_CAP` rows and says "more" beyond that.
 """
@@ -421,6 +422,7 @@ def filter_clause(unit: Unit, actor: Actor, flt: RequestFilter, *, text_first: b
 
     Always includes `Policy.request_clause`: at AGENT level for the queue and the assigned, team and zone
     lists, at REQUESTER level for everything else ("mine" is what the actor filed or had filed for them).
+    `text_first`: the text's matches are found first, in a subquery of their own (see `_page`).
     """
     policy, config = unit.policy, unit.config
     minimum = Level.AGENT if flt.scope in ("queue", "assigned", "team", "zone") else Level.REQUESTER
