@@ -1,10 +1,10 @@
 """Outside collaborators by mail, through the real channel: an agent brings a supplier's address into a request
 from Slack; the supplier is mailed the public conversation (from the zone's address, answering to the request's
-reply address), then each new public message, never a note; taken out, nothing more is sent to them."""
+reply address), then each new public message, never a note; their answer to that reply address is their comment;
+taken out, nothing more is sent to them and their mail reaches nothing. A colleague never met in chat is asked
+by mail, and their answer by mail is an internal note."""
 
 from __future__ import annotations
-
-import pytest
 
 from tests.email.conftest import MailWorld
 from tests.slack.conftest import ALEXIS, IT_HELP, ZACK
@@ -52,16 +52,22 @@ async def test_a_collaborator_is_mailed_the_public_conversation_and_never_a_note
     assert len(mail.sink.to(KIM)) == sent
 
 
-@pytest.mark.xfail(reason="adapters/email/inbound.py does not yet hand a collaborator's mail to "
-                          "Desk.collaborator_comment (MailDesk.parties and _answer); see the COLLAB report",
-                   strict=False)
 async def test_a_collaborator_s_answer_to_the_reply_address_is_their_comment(mail: MailWorld) -> None:
     await _filed_and_kim_in(mail)
     await mail.send(mail.compose(KIM, "Re: [#1] The meeting room screen is dead", "I come on Monday at 9.",
                                  name="Kim Berg", to=mail.reply_to(1)), recipients=[mail.reply_to(1)])
-    detail = await mail.services.desk.get_request(mail.slack.actor(ZACK), 1)
+    detail = await mail.services.desk.get_request(mail.slack.actor(ZACK), 1)  # the requester reads it
     assert [(c.author_email, c.body, c.public) for c in detail.comments if c.author_email == KIM] == [
         (KIM, "I come on Monday at 9.", True)]
+    # The same From without the reply address reaches nothing; nor does the reply address once Kim is out.
+    await mail.send(mail.compose(KIM, "Re: [#1] The meeting room screen is dead", "Plain address"),
+                    recipients=["it@nordlys.example"])
+    await mail.slack.desk(ALEXIS, f"collaborator 1 -{KIM}")
+    await mail.send(mail.compose(KIM, "Re: [#1] The meeting room screen is dead", "After removal",
+                                 to=mail.reply_to(1)), recipients=[mail.reply_to(1)])
+    detail = await mail.services.desk.get_request(mail.slack.actor(ALEXIS), 1)
+    assert [c.body for c in detail.comments if c.author_email == KIM] == ["I come on Monday at 9."]
+    assert len(await mail.requests()) == 1  # an outsider's mail files nothing
 
 
 MARTE = "marte.viken@nordlys.example"  # in app.yaml, never met in chat: asked for her view by mail
@@ -82,8 +88,6 @@ async def test_a_colleague_never_met_in_chat_is_asked_by_mail(mail: MailWorld) -
     assert asked["Reply-To"] == mail.reply_to(1)
 
 
-@pytest.mark.xfail(reason="adapters/email/inbound.py does not yet hand a guest's mail to Desk.guest_mail "
-                          "(MailDesk.parties and _answer); see the COLLAB report", strict=False)
 async def test_a_colleague_s_answer_by_mail_is_an_internal_note(mail: MailWorld) -> None:
     slack = mail.slack
     await slack.message(ZACK, "Can I get a standing desk?", channel=IT_HELP)
@@ -94,3 +98,6 @@ async def test_a_colleague_s_answer_by_mail_is_an_internal_note(mail: MailWorld)
     detail = await mail.services.desk.get_request(slack.actor(ALEXIS), 1)
     assert [(c.body, c.public) for c in detail.comments if c.author_email == MARTE] == [
         ("Yes, from the Q3 budget.", False)]
+    assert "Marte Viken gave their view in an internal note." in [e.text for e in detail.history]
+    mine = await mail.services.desk.get_request(slack.actor(ZACK), 1)
+    assert all(c.author_email != MARTE for c in mine.comments)
