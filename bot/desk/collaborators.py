@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import Actor, Level
 from bot.delivery.messages import Message
-from bot.desk.status import status_word
 from bot.desk.unit import TEXT_MAX, Tx, Unit, reacts_to
 from bot.errors import DeskError, NotFound
 from bot.i18n import N_, _
@@ -172,7 +171,8 @@ async def comment_by_mail(unit: Unit, actor: Actor, number: int, text: str, *,
                           dedupe_key: str | None = None) -> int:
     """A collaborator's mail to the request's reply address: a public comment in their name (the desk and the
     requester read it; the assignee is told; the other collaborators are mailed it). Anyone not brought in
-    (or taken out) reads "not found"; a closed request takes no comment, as for its requester."""
+    (or taken out) reads "not found". A closed request takes it too: an outside address may not file requests,
+    so its late answer is kept on the request it belongs to, and the assignee hears of it."""
     text = (text or "").strip()[:TEXT_MAX]
     if not text:
         raise DeskError(_("The message is empty; write a few words."))
@@ -182,9 +182,6 @@ async def comment_by_mail(unit: Unit, actor: Actor, number: int, text: str, *,
             raise NotFound(number)
         if not unit.policy.is_collaborator(actor.email, await _row(tx, number, actor.email)):
             raise NotFound(number)
-        if request.status in {"closed", "cancelled"}:
-            raise DeskError(_("Request #{number} is {status}; file a new request or ask to reopen it.",
-                              number=number, status=status_word(request.status)))
         comment = Comment(request_id=number, author_email=actor.email, author_name=actor.name, public=True,
                           body=text, channel=actor.channel, created_at=tx.now)
         tx.session.add(comment)

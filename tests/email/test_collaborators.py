@@ -70,6 +70,18 @@ async def test_a_collaborator_s_answer_to_the_reply_address_is_their_comment(mai
     assert len(await mail.requests()) == 1  # an outsider's mail files nothing
 
 
+async def test_a_collaborator_s_late_answer_on_a_closed_request_stays_on_it(mail: MailWorld) -> None:
+    await _filed_and_kim_in(mail)
+    await mail.slack.desk(ALEXIS, "close 1")
+    await mail.slack.desk(ALEXIS, "close 1")
+    await mail.send(mail.compose(KIM, "Re: [#1] The meeting room screen is dead", "Invoice follows.",
+                                 to=mail.reply_to(1)), recipients=[mail.reply_to(1)])
+    assert len(await mail.requests()) == 1  # no request filed by an outside address
+    detail = await mail.services.desk.get_request(mail.slack.actor(ALEXIS), 1)
+    assert detail.status == "closed" and [c.body for c in detail.comments if c.author_email == KIM] == [
+        "Invoice follows."]
+
+
 MARTE = "marte.viken@nordlys.example"  # in app.yaml, never met in chat: asked for her view by mail
 
 
