@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -135,7 +136,9 @@ class Request(Base):
                       Index("ix_requests_updated_order", "updated_at", *_LIST_COVERED),
                       Index("ix_requests_created_order", "created_at", *_LIST_COVERED),
                       # A board column, one priority level at a time, oldest first (0017).
-                      Index("ix_requests_board", "zone_id", "status", "priority", "created_at", "id", "team_id"))
+                      Index("ix_requests_board", "zone_id", "status", "priority", "created_at", "id", "team_id"),
+                      # Lists sorted by title walk this one (0018).
+                      Index("ix_requests_title_order", func.lower(title), *_LIST_COVERED))
 
 
 class Event(Base):
