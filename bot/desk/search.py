@@ -183,8 +183,9 @@ def _postgres_documents(words: Sequence[str], *, scored: bool, trigrams: bool | 
             params["tsquery"] = tsquery
             query = "CAST(:tsquery AS tsquery)"
         else:
-            params["tsq"] = _tsq(words)
-            query = " || ".join(f"to_tsquery('{config}', :tsq)" for config in _ALL_PG_CONFIGS)
+            params["tsq"], params["prefixes"] = _tsq(words, prefix=False), _tsq(words)
+            query = " || ".join(f"to_tsquery('{config}', :{'prefixes' if config == 'simple' else 'tsq'})"
+                                for config in _ALL_PG_CONFIGS)
         score = "-ts_rank(d.words, q.query)" if scored else "0.0"
     likes = []
     if trigrams is None or trigrams:
@@ -204,18 +205,20 @@ def _postgres_documents(words: Sequence[str], *, scored: bool, trigrams: bool | 
     return text(sql).bindparams(**params).columns(**columns)
 
 
-def _tsq(words: Sequence[str]) -> str:
-    """The words as to_tsquery reads them: all of them, each a prefix from three letters on."""
-    return " & ".join(f"{w}:*" if len(w) >= _PREFIX_FROM else w for w in words)
+def _tsq(words: Sequence[str], *, prefix: bool = True) -> str:
+    """The words as to_tsquery reads them: all of them, each a prefix from three letters on (for `simple`,
+    which keeps words as written; a language's stem is not made a prefix: 'expens' stems to 'exp' in some)."""
+    return " & ".join(f"{w}:*" if prefix and len(w) >= _PREFIX_FROM else w for w in words)
 
 
 async def _postgres_query(session: AsyncSession, words: Sequence[str]) -> str:
     """The words as each configuration reads them, each distinct reading once, OR'd: one round trip that
     spares the search repeating identical readings (for most words every configuration reads them alike)."""
     rows = await session.execute(text(
-        "SELECT DISTINCT CAST(q AS text) FROM (SELECT to_tsquery(CAST(c AS regconfig), :tsq) AS q "
+        "SELECT DISTINCT CAST(q AS text) FROM (SELECT to_tsquery(CAST(c AS regconfig), "
+        "CASE WHEN c = 'simple' THEN :prefixes ELSE :tsq END) AS q "
         "FROM unnest(CAST(:configs AS text[])) AS c) readings WHERE numnode(q) > 0"),
-        {"tsq": _tsq(words), "configs": list(_ALL_PG_CONFIGS)})
+        {"tsq": _tsq(words, prefix=False), "prefixes": _tsq(words), "configs": list(_ALL_PG_CONFIGS)})
     return " | ".join(f"( {reading} )" for reading in sorted(str(r[0]) for r in rows))
 
 
