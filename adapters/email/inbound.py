@@ -47,7 +47,7 @@ from adapters.email.addresses import Recipient, mail_domains, recipient
 from adapters.email.parse import Mail, read_mail
 from bot.access import Actor, Level
 from bot.desk import Desk
-from bot.desk.history import REQUESTER, SENTENCES, Sentence, Words
+from bot.desk.history import REQUESTER, Sentence, Words, register
 from bot.desk.intake import title_from_text
 from bot.desk.receive import handled, mark_handled
 from bot.desk.types import EventView, Origin
@@ -307,6 +307,6 @@ def _file_dropped(w: Words, e: EventView) -> Sentence:
                       name=str(e.data.get("filename") or "")), REQUESTER)
 
 
-SENTENCES.setdefault("mail_file_dropped", _file_dropped)
-SENTENCES.setdefault(UNVERIFIED, _unverified)
-SENTENCES.setdefault("mail_automatic", _automatic)
+register("mail_file_dropped", _file_dropped)
+register(UNVERIFIED, _unverified)
+register("mail_automatic", _automatic)

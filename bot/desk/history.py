@@ -653,6 +653,15 @@ SENTENCES: dict[str, Callable[[Words, EventView], Sentence]] = {
 }
 
 
+def register(kind: str, say: Callable[[Words, EventView], Sentence]) -> None:
+    """A channel's own event kind and its sentence (the e-mail channel's "sender not verified", say), so the
+    history reads it like the core's. A kind has one sentence: registering another for it is a mistake."""
+    known = SENTENCES.get(kind)
+    if known is not None and known is not say:
+        raise ValueError(f"history event kind {kind!r} already has a sentence")
+    SENTENCES[kind] = say
+
+
 def sentence(words: Words, event: EventView) -> Sentence:
     """The event as a sentence in the language being spoken, and its audience. Never raises: data a
     sentence cannot read (an event written by an older version, a hand-edited row) falls back to the

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import adapters.email.inbound  # noqa: F401  (the e-mail channel registers its sentences)
 from bot.access import SYSTEM_EMAIL
 from bot.config import AppConfig
 from bot.desk import WEB, EventView
@@ -134,6 +135,12 @@ ROWS: list[tuple[str, dict[str, Any], str, str, str, str | None]] = [
      "Alexis Baker brought service@supplier.example into the conversation by e-mail.", "same"),
     ("collaborator_removed", {"address": "service@supplier.example"}, ALEXIS, "slack",
      "Alexis Baker took service@supplier.example out of the conversation.", "same"),
+    ("mail_unverified", {"address": "pia@nordlys.example"}, SYSTEM_EMAIL, "email",
+     "Sender not verified: this came by e-mail from pia@nordlys.example, which may have been forged.", "same"),
+    ("mail_automatic", {"reason": "Auto-Submitted: auto-replied"}, SYSTEM_EMAIL, "email",
+     "This came by an automatic e-mail (Auto-Submitted: auto-replied); no automatic answer is sent.", "same"),
+    ("mail_file_dropped", {"filename": "scan.tiff"}, SYSTEM_EMAIL, "email",
+     "The file scan.tiff that came with an e-mail was too large to keep.", "same"),
     ("time_logged", {"minutes": 30}, ALEXIS, "web", "Alexis Baker: time logged.", None),  # a kind not known here
 ]
 
@@ -161,10 +168,10 @@ def test_every_event_reads_as_a_sentence_for_its_audience(config: AppConfig, kin
 
 
 def _recorded_kinds() -> set[str]:
-    """Every event kind the code records: `tx.record(..., "kind"`, a job's `context.event("kind"`, a
+    """Every event kind the core and the channels record: `tx.record(..., "kind"`, a job's `context.event("kind"`, a
     field's `_Field(column, "kind"`, and the outbox's delivery failure."""
     found = set()
-    for path in (ROOT / "bot").rglob("*.py"):
+    for path in [*(ROOT / "bot").rglob("*.py"), *(ROOT / "adapters").rglob("*.py")]:
         text = path.read_text(encoding="utf-8")
         found |= set(re.findall(r"\.record\(\s*\w+,\s*[\w.]+,\s*\"(\w+)\"", text))
         found |= set(re.findall(r"\.event\(\s*\"(\w+)\"", text))
