@@ -259,35 +259,6 @@ def _clip(text: str, limit: int) -> str:
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
-SEARCH_SHOWN = 5  # results a chat answer lists; the web page has the rest
-
-
-@verb("search", N_("search <words>"),
-      N_("the requests you can see that mention these words, best first, with where each was found"))
-async def _search(ctx: Context, args: str) -> str:
-    if not args.strip():
-        raise UsageError
-    found = await ctx.desk.search(ctx.actor, args, per_page=SEARCH_SHOWN)
-    if found.problem is not None:
-        raise DeskError(found.problem)
-    if not found.hits:
-        return _("Nothing found for “{text}”.", text=found.text)
-    if found.more:
-        lines = [_("More than {count} requests found for “{text}”; the newest first:", count=found.total,
-                   text=found.text)]
-    else:
-        lines = [ngettext("{count} request found for “{text}”:", "{count} requests found for “{text}”:", found.total,
-                          text=found.text)]
-    for hit in found.hits:
-        lines.append(f"#{hit.number} · {status_word(hit.status)} · {hit.title_text}")
-        if hit.snippet_text:
-            lines.append(f"    {hit.where}: {_clip(hit.snippet_text, 200)}")
-    if found.total > len(found.hits):
-        url = ctx.desk.config.organisation.base_url.rstrip("/") + "/search?" + urlencode({"q": found.text})
-        lines.append(_("…and more: see them all at {url}", url=url))
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------- ownership and conversation
 @verb("claim", N_("claim <number>"), N_("take a request yourself"))
 async def _claim(ctx: Context, args: str) -> str:
@@ -679,6 +650,36 @@ async def _reopen(ctx: Context, args: str) -> str:
     number, rest = _number_and_rest(args, rest_required=False)
     await ctx.desk.reopen(ctx.actor, number, rest or None, dedupe_key=ctx.dedupe_key)
     return _("#{number} is reopened.", number=number)
+
+
+# ---------------------------------------------------------------- finding requests
+SEARCH_SHOWN = 5  # results a chat answer lists; the web page has the rest
+
+
+@verb("search", N_("search <words>"),
+      N_("the requests you can see that mention these words, best first, with where each was found"))
+async def _search(ctx: Context, args: str) -> str:
+    if not args.strip():
+        raise UsageError
+    found = await ctx.desk.search(ctx.actor, args, per_page=SEARCH_SHOWN)
+    if found.problem is not None:
+        raise DeskError(found.problem)
+    if not found.hits:
+        return _("Nothing found for “{text}”.", text=found.text)
+    if found.more:
+        lines = [_("More than {count} requests found for “{text}”; the newest first:", count=found.total,
+                   text=found.text)]
+    else:
+        lines = [ngettext("{count} request found for “{text}”:", "{count} requests found for “{text}”:", found.total,
+                          text=found.text)]
+    for hit in found.hits:
+        lines.append(f"#{hit.number} · {status_word(hit.status)} · {hit.title_text}")
+        if hit.snippet_text:
+            lines.append(f"    {hit.where}: {_clip(hit.snippet_text, 200)}")
+    if found.total > len(found.hits):
+        url = ctx.desk.config.organisation.base_url.rstrip("/") + "/search?" + urlencode({"q": found.text})
+        lines.append(_("…and more: see them all at {url}", url=url))
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- the person
