@@ -215,3 +215,15 @@ async def test_past_the_count_cap_the_newest_come_first_and_nothing_hidden(desk:
     assert hidden not in {h.number for h in agent.hits}
     if word == "note":
         assert all(h.found_in == "note" and "drum" in h.snippet for h in agent.hits)
+
+
+async def test_erasing_a_person_takes_their_words_out_of_the_index(desk: Desk, services: Services) -> None:
+    from bot.store.backup import erase_person
+
+    number = (await desk.file_request(desk.actor(ZACK), WEB, "Salary of Zack McKinnon", "Account 1234 5678",
+                                      zone_id="it")).number
+    await desk.comment(desk.actor(ZACK), number, "My bank is Sparebank")
+    assert await numbers(desk, ALEXIS, "sparebank") == [number]
+    await erase_person(services.engine, ZACK, desk.clock.now())
+    for word in ("salary", "5678", "sparebank"):
+        assert await numbers(desk, ALEXIS, word) == [], word
