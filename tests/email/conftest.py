@@ -169,8 +169,10 @@ async def mail_world(tmp_path: Path, database_url: str, clock: FakeClock, fake: 
     path = config_variant(tmp_path, configure)
     sink = Sink(free_port())
     sink.start()
+    # Stored attachments go to the test's own folder (with PostgreSQL the default is the working directory).
     env = slack_env(fake.base_url, ZONEDESK_SMTP_LISTEN="127.0.0.1:0",
-                    ZONEDESK_SMTP_URL=f"smtp://127.0.0.1:{sink.port}", **(env_extra or {}))
+                    ZONEDESK_SMTP_URL=f"smtp://127.0.0.1:{sink.port}",
+                    **{"ZONEDESK_FILES_DIR": str(tmp_path / "files"), **(env_extra or {})})
     services = build_services(path, database_url, clock=clock, env=env)
     install(services, env={"ZONEDESK_SCHEDULER": "off"})  # timers follow changes; tests tick by hand
     app = await create_app(services, env=env, background=False)
