@@ -227,3 +227,23 @@ async def test_erasing_a_person_takes_their_words_out_of_the_index(desk: Desk, s
     await erase_person(services.engine, ZACK, desk.clock.now())
     for word in ("salary", "5678", "sparebank"):
         assert await numbers(desk, ALEXIS, word) == [], word
+
+
+async def test_the_server_tells_postgresql_each_zone_s_language_at_start(services: Services, db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite's index has no languages")
+    from aiohttp import web
+    from sqlalchemy import text
+
+    from bot.server import create_app
+
+    runner = web.AppRunner(await create_app(services, env={}, background=False))
+    await runner.setup()  # runs the startup hooks
+    try:
+        async with services.sessions() as session:
+            rows = dict((await session.execute(text(
+                "SELECT zone_id, CAST(config AS text) FROM search_languages"))).tuples().all())
+    finally:
+        await runner.cleanup()
+    assert rows[""] == "english"  # organisation.language: en
+    assert {rows[z.id] for z in services.config.zones} == {"english"}
