@@ -12,7 +12,7 @@ The pieces other features build on: `inbound.MailDesk` (the decision point every
 through; `parties` and `guest_mail` take in the guests of one request: outside collaborators and consulted
 colleagues, `bot.desk.collaborators`), `threads` (Message-ID to request, the headers
 that keep a thread), `addresses` (the zones' addresses and the per-request reply address) and
-`sender.queue_mail` (mail someone about a request from inside a unit of work).
+`bot.desk.mailing.queue_mail` (mail someone about a request from inside a unit of work).
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from adapters.email.actions import MailActions
 from adapters.email.imap import MailboxPoller
 from adapters.email.inbound import PLATFORM, MailDesk, dkim_check
 from adapters.email.receiver import parse_listen, start_receiver
-from adapters.email.sender import EmailSender, SmtpSettings, queue_mail, sign_in_mailer
+from adapters.email.sender import EmailSender, SmtpSettings, sign_in_mailer
 from bot.delivery.channels import ChannelInfo
 from bot.desk.collaborators import mail_from_guest, party_in
+from bot.desk.mailing import queue_mail
 from bot.server import Services, StartupError
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""Mail out: the e-mail channel's `Sender` for the durable outbox, and `queue_mail` for features.
+"""Mail out: the e-mail channel's `Sender` for the durable outbox (features queue rows with
+`bot.desk.mailing.queue_mail`).
 
 The outbox gives mail what it gives chat: a row written in the transaction of the change, sent after
 commit, retried with back-off on a refused connection, a timeout or a `4xx` answer, given up (with a
@@ -40,6 +41,7 @@ from adapters.email.addresses import mail_domains, reply_address
 from bot.clock import Clock
 from bot.delivery.messages import Button, Message
 from bot.delivery.outbox import Delivery, Failed, Retry, SendResult, Sent
+from bot.desk.mailing import queue_mail
 from bot.desk.unit import Tx
 from bot.i18n import _, speaking
 from bot.model import Identity, MailMessage, Request
@@ -74,23 +76,6 @@ class SmtpSettings:
             raise ValueError("ZONEDESK_SMTP_URL has a port that is not a number") from exc
         return cls(parts.hostname, port, unquote(parts.username) if parts.username else None,
                    unquote(parts.password) if parts.password else None, parts.scheme == "smtps")
-
-
-async def queue_mail(tx: Tx, address: str, message: Message, *, request: Request | None, kind: str,
-                     zone_id: str | None = None) -> None:
-    """Queue a mail to `address` in this transaction (the public way for a feature to mail someone: outside
-    collaborators, sign-in links). About a request, it threads with the request's mail and answers to
-    its reply address; `kind` is the outbox kind (`thread_reply` with an author is a person's mail,
-    any other kind is automatic). Nothing is queued when mail out is not configured."""
-    if PLATFORM not in tx.unit.channels:
-        return
-    thread = (request.origin_thread or request.origin_message) if request is not None and \
-        request.origin_platform == PLATFORM else None
-    tx.enqueue(platform=PLATFORM, kind=kind, request_id=request.id if request is not None else None,
-               conversation=f"{address.lower()}:{thread or ''}",
-               target={"channel": address.lower(), "thread": thread,
-                       "workspace": zone_id or (request.zone_id if request is not None else None)},
-               message=message, language=message.language)
 
 
 def sign_in_mailer(desk: Any) -> Callable[[Tx, str, Callable[[], Message]], Awaitable[bool]]:

@@ -23,12 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import Actor, Level
 from bot.delivery.messages import Message
+from bot.desk.consultation import answer
+from bot.desk.mailing import MAIL, queue_mail
 from bot.desk.unit import TEXT_MAX, Tx, Unit, reacts_to
 from bot.errors import DeskError, NotFound
 from bot.i18n import N_, _
 from bot.model import Collaborator, Comment, Consultation, Request
 
-MAIL = "email"  # the e-mail channel's platform name (adapters/email)
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 CLIP = 2_000
 
@@ -60,18 +61,6 @@ def _address(text: str) -> str:
 async def _row(tx: Tx, number: int, address: str) -> Collaborator | None:
     return (await tx.session.execute(select(Collaborator).where(
         Collaborator.request_id == number, Collaborator.email == address))).scalar_one_or_none()
-
-
-async def queue_mail(tx: Tx, address: str, message: Message, request: Request) -> None:
-    """Queue a mail about a request to an address, as the e-mail channel's `queue_mail` shapes its rows (the
-    core may not import an adapter): from the zone's address, threaded with the request's mail, answering to
-    its reply address. An agent's words (`author`) make it a person's mail, not an automatic one."""
-    if MAIL not in tx.unit.channels:
-        return
-    thread = (request.origin_thread or request.origin_message) if request.origin_platform == MAIL else None
-    tx.enqueue(platform=MAIL, kind="thread_reply", request_id=request.id, conversation=f"{address}:{thread or ''}",
-               target={"channel": address, "email": address, "thread": thread, "workspace": request.zone_id},
-               message=message, language=message.language)
 
 
 async def invite(unit: Unit, actor: Actor, number: int, address: str, *, dedupe_key: str | None = None) -> str:
@@ -111,7 +100,7 @@ async def invite(unit: Unit, actor: Actor, number: int, address: str, *, dedupe_
             return Message(text="\n".join(lines), author=actor.name, extra={"number": number, "collaborator": True})
 
         language = tx.unit.channel_language(request.zone_id)
-        await queue_mail(tx, address, await tx.say(language, invitation), request)
+        await queue_mail(tx, address, await tx.say(language, invitation), request=request)
         return address
 
 
@@ -159,8 +148,6 @@ async def mail_from_guest(unit: Unit, actor: Actor, number: int, text: str, *, d
         asked = (await session.execute(select(Consultation).where(
             Consultation.request_id == number, Consultation.person_email == actor.email))).scalar_one_or_none()
     if unit.policy.may_read_as_consultee(actor, asked):
-        from bot.desk.consultation import answer
-
         await answer(unit, actor, number, text, dedupe_key=dedupe_key)
         return "note"
     await comment_by_mail(unit, actor, number, text, dedupe_key=dedupe_key)
@@ -209,7 +196,7 @@ async def _mail_new_public_message(tx: Tx, request: Request, actor: Actor, kind:
     message = await tx.say(tx.unit.channel_language(request.zone_id),
                            Message(text=comment.body, author=comment.author_name, extra={"number": request.id}))
     for address in addresses:
-        await queue_mail(tx, address, message, request)
+        await queue_mail(tx, address, message, request=request)
 
 
 async def collaborators_of(unit: Unit, actor: Actor, number: int) -> list[CollaboratorLine]:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import Actor, Level
 from bot.delivery.messages import Message
+from bot.desk.mailing import queue_mail
 from bot.desk.unit import TEXT_MAX, Tx, Unit
 from bot.errors import DeskError, NotFound
 from bot.i18n import N_, _, ngettext
@@ -186,10 +187,8 @@ async def consult(unit: Unit, actor: Actor, number: int, person: str, question: 
         queued = len(tx.outbox)
         await tx.to_person(invited.email, asking, number, request.zone_id)
         if len(tx.outbox) == queued:  # not met in any live chat: by mail, when mail goes out
-            from bot.desk.collaborators import queue_mail
-
             language = await tx.language_of(invited.email, request.zone_id)
-            await queue_mail(tx, invited.email, await tx.say(language, asking), request)
+            await queue_mail(tx, invited.email, await tx.say(language, asking), request=request)
         return invited.name
 
 
