@@ -292,5 +292,5 @@ def register(sub: Any) -> None:
     commands = parser.add_subparsers(dest="analytics_command", required=True)
     again = commands.add_parser("rebuild", help="measure every request's first response and resolution again "
                                                 "from its history (after a calendar or an SLA rule changed)")
-    again.add_argument("--config")
+    again.add_argument("--config", help="path to app.yaml (default: ./app.yaml or $ZONEDESK_CONFIG)")
     again.set_defaults(handler=_run)
