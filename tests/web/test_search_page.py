@@ -53,6 +53,23 @@ async def test_notes_are_searched_for_agents_only(browsers: Open, web_services: 
     assert results((await hr.get("/search?q=vpn")).html) == []
 
 
+async def test_an_agent_opens_the_results_as_a_list_to_shape_and_export(browsers: Open, web_services: Services
+                                                                         ) -> None:
+    desk = web_services.desk
+    found = (await desk.file_request(desk.actor(REQUESTER), WEB, "Docking station broken", zone_id="it")).number
+    await desk.file_request(desk.actor(REQUESTER), WEB, "Monitor flickers", zone_id="it")
+    agent = await signed_in(browsers, IT_AGENT)
+    page = await agent.get("/search?q=docking+station")
+    link = re.search(r'<a href="(/list\?[^"]+)">Show these as a list', page.html)
+    assert link is not None, "agents can take their results to a list"
+    listed = await agent.get(link.group(1).replace("&amp;", "&"))
+    assert listed.status == 200
+    rows = listed.html.split('class="list requests"', 1)[1]
+    assert set(re.findall(r'href="/requests/(\d+)"', rows)) == {str(found)}, "the same request, and only it"
+    zack = await signed_in(browsers, REQUESTER)
+    assert "Show these as a list" not in (await zack.get("/search?q=docking")).text
+
+
 async def test_hostile_and_empty_words_are_answered(browsers: Open) -> None:
     zack = await signed_in(browsers, REQUESTER)
     page = await zack.get("/search?q=%22%2A%28%29")
