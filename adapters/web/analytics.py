@@ -22,6 +22,7 @@ from adapters.web.pages import SECURITY_HEADERS
 from adapters.web.site import Site, Visit
 from adapters.web.weekly_report import WeeklyReportSwitch
 from bot.analytics import TABLES, NoFigures, Query, Report, build_report, chart_data, csv_table
+from bot.analytics.details import DETAIL_TABLES, build_details, details_csv
 from bot.analytics.periods import KIND_NAMES, KINDS
 from bot.analytics.query import zones_in_view
 from bot.config import Category
@@ -185,8 +186,10 @@ class AnalyticsPages:
                 return self._not_found(visit, NoFigures())
             return self.site.page(visit, "analytics.html", 400, errors=(exc.message,), report=None,
                                   form=self._form(visit, Query()), typed=raw, params={}, charts=None)
+        details = await build_details(self.desk, visit.user, query)
         drawn = {**chart_data(report), "charts": charts(report)}
-        response = self.site.page(visit, "analytics.html", report=report, form=self._form(visit, query),
+        response = self.site.page(visit, "analytics.html", report=report, details=details,
+                                  form=self._form(visit, query),
                                   typed={**query.params(), "from": report.periods.first.isoformat(),
                                          "to": report.periods.last.isoformat()},
                                   params=query.params(), charts=drawn,
@@ -198,9 +201,12 @@ class AnalyticsPages:
         """The page's query as CSV: its summary table, or the one `table=` names."""
         table = visit.request.query.get("table") or "summary"
         try:
-            if table not in TABLES:
+            if table not in TABLES and table not in DETAIL_TABLES:
                 raise NoFigures()
-            report = await build_report(self.desk, visit.user, Query.parse(dict(visit.request.query)))
+            query = Query.parse(dict(visit.request.query))
+            report = await build_report(self.desk, visit.user, query)
+            text = csv_table(report, table) if table in TABLES else \
+                details_csv(await build_details(self.desk, visit.user, query), table)
         except NoFigures as exc:
             return self._not_found(visit, exc)
         except DeskError as exc:
@@ -209,7 +215,7 @@ class AnalyticsPages:
             return self.site.problem(visit, 400, _("These figures cannot be shown"), exc.message)
         first, last = report.periods.first.isoformat(), report.periods.last.isoformat()
         name = f"analytics-{table}-{first}-{last}.csv"
-        return web.Response(text=csv_table(report, table), content_type="text/csv", charset="utf-8",
+        return web.Response(text=text, content_type="text/csv", charset="utf-8",
                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     def _form(self, visit: Visit, query: Query) -> dict[str, object]:

@@ -14,6 +14,9 @@ comments here. Each list is computed by the database and capped (`LIMIT`), so it
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -24,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.access import Actor, Level
 from bot.analytics.periods import Periods
 from bot.analytics.query import Query, counted, periods_for, timezone_for, zones_in_view
+from bot.catalog.forms import neutralise
 from bot.desk.status import OPEN
 from bot.desk.unit import Unit
 from bot.i18n import N_
@@ -124,3 +128,31 @@ async def backlog_age(session: AsyncSession, where: ColumnElement[bool], now: da
              .group_by(band))
     found = {str(ident): int(n) for ident, n in await session.execute(query)}
     return [(ident, words, found.get(ident, 0)) for ident, _bound, words in AGE_BANDS]
+
+
+def _utc(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+# The lists a CSV export may ask for (`table=`), with stable column identifiers as report.TABLES has them.
+DETAIL_TABLES: dict[str, tuple[list[str], Callable[[Details], list[list[str]]]]] = {
+    "breaches": (["number", "title", "zone", "clock", "target_hours", "filed_at", "breached_at"],
+                 lambda d: [[str(b.number), b.title, b.zone_id, b.kind, f"{b.target_hours:g}", _utc(b.filed_at),
+                             _utc(b.breached_at)] for b in d.breaches]),
+    "comments": (["number", "title", "rating", "comment", "answered_at"],
+                 lambda d: [[str(c.number), c.title, str(c.rating), c.comment, _utc(c.answered_at)]
+                            for c in d.comments]),
+    "backlog_age": (["age", "open_requests"], lambda d: [[ident, str(n)] for ident, _words, n in d.backlog_age]),
+}
+
+
+def details_csv(details: Details, table: str) -> str:
+    """One of `DETAIL_TABLES` as CSV, every cell neutralised against spreadsheet formulas (titles and
+    comments are the requesters' words)."""
+    header, rows = DETAIL_TABLES[table]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows(details):
+        writer.writerow([neutralise(cell) for cell in row])
+    return out.getvalue()

@@ -177,3 +177,30 @@ async def test_the_page_reads_in_the_visit_s_language(speaking: Callable[[str], 
     for word in ("Analytics", "Volume and backlog", "Open at the end", "90th percentile", "Whole range"):
         assert said.gettext(word) != word and said.gettext(word) in page.text, word
     assert english_left(page.text, "de") == []
+
+
+async def test_the_lists_behind_the_figures_name_only_readable_requests_escaped_and_neutralised(
+        browsers: Callable[[], Browser], filed: dict[str, int], web_services: Services) -> None:
+    from bot.model import Survey
+
+    now = web_services.clock.now()
+    async with web_services.sessions() as session, session.begin():  # what a rated survey leaves behind
+        for number, comment in ((filed["laptop"], '=HYPERLINK("http://evil.example") <b>quick</b>'),
+                                (filed["private"], "About my manager")):
+            session.add(Survey(request_id=number, requester_email=REQUESTER, status="answered", rating=4,
+                               comment=comment, sent_at=now, expires_at=now + timedelta(days=7), answered_at=now))
+    ivar = await _signed_in(browsers, IT_AGENT_2)  # manages IT
+    page = await ivar.get("/analytics")
+    assert page.status == 200
+    for heading in ("Age of the open backlog", "Breaches", "Latest comments"):
+        assert f">{heading} <a class=\"csv\"" in page.html, heading
+    assert "&lt;b&gt;quick&lt;/b&gt;" in page.html and "<b>quick</b>" not in page.html
+    assert "About my manager" not in page.text
+    assert "No target of a request filed in this range was breached." in page.text
+    status, _headers, rows = await _csv(ivar, "?table=comments")
+    assert status == 200 and [(r["number"], r["rating"]) for r in rows] == [(str(filed["laptop"]), "4")]
+    assert rows[0]["comment"].startswith("'=HYPERLINK"), "a formula is neutralised"
+    _status, _headers, ages = await _csv(ivar, "?table=backlog_age")
+    assert {r["age"]: r["open_requests"] for r in ages}["under_1_day"] == "2"  # VPN and wiki are open
+    olav = await _signed_in(browsers, HR_PRIVATE)  # in the private team, manages HR
+    assert "About my manager" in (await olav.get("/analytics?zone=hr")).text

@@ -30,7 +30,7 @@ DRAWN = """() => Object.fromEntries([...document.querySelectorAll("canvas[id^=ch
 }))"""
 
 # The cells of a section's table, per period row (the "Whole range" row left out).
-TABLE = """(id) => [...document.querySelectorAll(`#${id} table tbody tr:not(.total)`)].map(
+TABLE = """(id) => [...document.querySelectorAll(`#${id} > table tbody tr:not(.total)`)].map(
   row => [...row.querySelectorAll("td")].map(cell => cell.textContent.trim()))"""
 
 
