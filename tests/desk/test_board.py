@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.clock import FakeClock
 from bot.desk import WEB
-from bot.desk.board import BoardScope, move_card, open_board
+from bot.desk.board import FINISHED_CARDS, BoardScope, move_card, open_board
 from bot.desk.commands import run_command
 from bot.desk.status import STATUSES
 from bot.errors import DeskError
@@ -55,6 +55,21 @@ async def test_columns_hold_their_cards_in_order_and_count_the_rest(services: Se
     # IT's SLA rule for critical: the first response within half an hour of working time, running.
     assert card.sla == "running" and card.sla_due is not None and card.sla_due > clock.now()
     assert column["resolved"].cards[0].sla == "met" and column["resolved"].cards[0].sla_due is None
+
+
+async def test_a_finished_column_shows_only_what_just_left_the_board(services: Services, clock: FakeClock) -> None:
+    desk, agent = services.desk, services.desk.actor(AGENT)
+    numbers = []
+    for i in range(FINISHED_CARDS + 2):
+        number = await _file(services, f"Request {i}")
+        await desk.set_status(agent, number, "resolved")
+        numbers.append(number)
+        clock.advance(timedelta(minutes=1))
+    still_open = [await _file(services, f"Open {i}") for i in range(FINISHED_CARDS + 2)]
+    column = {c.status: c for c in (await open_board(desk, agent, BoardScope("it"))).columns}
+    assert [c.number for c in column["resolved"].cards] == list(reversed(numbers))[:FINISHED_CARDS]
+    assert column["resolved"].count == FINISHED_CARDS + 2 and column["resolved"].more == 2
+    assert [c.number for c in column["new"].cards] == still_open, "open columns keep their 50"
 
 
 async def test_waiting_on_the_requester_pauses_the_card_s_sla(services: Services) -> None:
