@@ -29,8 +29,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE STATISTICS st_events_status ON ((data ->> 'status')) FROM events")
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        if (bind.dialect.server_version_info or (0,)) >= (14,):  # statistics on an expression: PostgreSQL 14+
+            op.execute("CREATE STATISTICS st_events_status ON ((data ->> 'status')) FROM events")
     else:
         op.create_index("ix_events_moves", "events", ["kind", "at", "request_id", "data"], unique=False)
     op.create_index("ix_sla_clocks_attainment", "sla_clocks",
