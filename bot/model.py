@@ -156,7 +156,7 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     # Analytics replay status moves of a range (and before it) without reading every request's history. On
-    # SQLite they read each move's request and status from the index alone (migration 0099); PostgreSQL scans
+    # SQLite they read each move's request and status from the index alone (migration 0019); PostgreSQL scans
     # the table and hashes the requests, which an index would not beat, so it has none.
     __table_args__ = (Index("ix_events_kind_at", "kind", "at"),
                       Index("ix_events_moves", "kind", "at", "request_id", "data").ddl_if(dialect="sqlite"))
@@ -437,7 +437,7 @@ class SlaClock(Base):
     breached_at: Mapped[datetime | None]
     warned_at: Mapped[datetime | None]
 
-    # SLA attainment reads a request's clocks of a range from the index alone (migration 0099).
+    # SLA attainment reads a request's clocks of a range from the index alone (migration 0019).
     __table_args__ = (Index("ix_sla_clocks_attainment", "request_id", "started_at", "kind", "target_hours", "met_at",
                             "breached_at"),)
 
@@ -457,7 +457,7 @@ class Survey(Base):
     expires_at: Mapped[datetime]
     answered_at: Mapped[datetime | None]
 
-    # Satisfaction reads a request's surveys of a range from the index alone (migration 0099).
+    # Satisfaction reads a request's surveys of a range from the index alone (migration 0019).
     __table_args__ = (Index("ix_surveys_satisfaction", "request_id", "sent_at", "status", "rating"),)
 
 

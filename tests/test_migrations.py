@@ -19,7 +19,7 @@ def modelled(name: str | None, type_: str, parent_names: object) -> bool:
 
 def for_this_database(dialect: str):  # type: ignore[no-untyped-def]
     """Autogenerate's object filter: an index the models make for one database only (`ddl_if(dialect=...)`,
-    migration 0099's status-move index) is compared on that database only, as only there is it created."""
+    migration 0019's status-move index) is compared on that database only, as only there is it created."""
     def include(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
         only = getattr(obj, "_ddl_if", None)
         return only is None or only.dialect is None or only.dialect == dialect

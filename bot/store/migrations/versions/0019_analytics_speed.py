@@ -13,7 +13,7 @@ PostgreSQL gets statistics on the status a move names (`data ->> 'status'`) inst
 guessed a year's moves at about 1,100 rows instead of 134,000 and looked up each move's request one by
 one; with them (after the next ANALYZE, which autovacuum runs) it hashes the requests once.
 
-Revision ID: 0099
+Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-06
 """
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0099"
+revision: str = "0019"
 down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
