@@ -16,6 +16,10 @@ It prints the median, p95 and p99 of each case, the growth of the process's peak
 Memory flat in the number of requests means the two steps show the same heap peak.
 
     python bench/analytics.py [--requests 100000] [--small 10000] [--repeat 20] [--postgres URL]
+                              [--keep] [--database FILE]
+
+With --keep the database is not emptied and, when it already holds requests, is measured as it is (after
+the migrations run): seed once, then time code changes against the same data.
 """
 
 from __future__ import annotations
@@ -140,16 +144,27 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--days", type=int, default=365, help="how far back the seeded requests were filed")
     parser.add_argument("--postgres", help="PostgreSQL URL, emptied first (default: a fresh SQLite file)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the seeded database: reuse it if it already holds requests (SQLite: --database)")
+    parser.add_argument("--database", type=Path, help="the SQLite file to seed (or reuse with --keep)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="zonedesk-analytics-"))
-    url = args.postgres or f"sqlite+aiosqlite:///{folder}/analytics.db"
-    await _reset(url)
+    url = args.postgres or f"sqlite+aiosqlite:///{(args.database or folder / 'analytics.db').resolve()}"
+    if not args.keep:
+        if args.database and args.database.exists():
+            args.database.unlink()
+        await _reset(url)
     await store.upgrade_async(url)
     services = build_services(_config_with_reader_of_everything(folder), url,
                               env={"ZONEDESK_SECRET_KEY": "bench-secret-key-0123456789abc"})
     print(f"analytics on {services.engine.dialect.name}: build_report over {args.days} days of seeded history")
     try:
-        seeded = 0
+        async with services.engine.connect() as conn:
+            seeded = int(await conn.scalar(text("SELECT count(*) FROM requests")) or 0)
+        if seeded:  # --keep: measure what the database already holds, without seeding
+            print(f"\nreusing {seeded:,} seeded requests")
+            await measure(services, args.repeat, seeded)
+            return
         for target in sorted({n for n in (args.small, args.requests) if n}):
             started = time.perf_counter()
             # A seed of its own per step: the second step adds different requests, spread over the same year.
