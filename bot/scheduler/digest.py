@@ -16,12 +16,12 @@ from sqlalchemy import and_, case, func, select
 from bot.config import Team, Zone
 from bot.delivery.messages import Message
 from bot.desk.status import OPEN
-from bot.errors import DeskError
 from bot.i18n import SOURCE, _, current
 from bot.model import Request, SlaClock
 from bot.scheduler import rows
 from bot.scheduler.calendars import local_moment
 from bot.scheduler.runner import TICK_STEPS, JobContext, Scheduler, job
+from bot.scheduler.team_posts import arm_next, triage_teams
 
 DIGEST = "digest"
 LISTED = 10
@@ -48,20 +48,6 @@ def next_digest(scheduler: Scheduler, zone: Zone, after: datetime) -> tuple[date
     raise ValueError(f"the calendar of zone {zone.id} has no working day in ten years")
 
 
-def _teams(scheduler: Scheduler) -> list[tuple[Team, Zone]]:
-    config = scheduler.desk.config
-    found = []
-    for team in config.teams:
-        zone = config.zone(team.zone)
-        if zone is not None and zone.digest.enabled:
-            try:
-                if scheduler.desk.triage_channels(zone.id, team.id):
-                    found.append((team, zone))
-            except DeskError:
-                continue
-    return found
-
-
 def _timer(team: Team, day: date, moment: datetime) -> rows.Timer:
     return rows.Timer(f"{DIGEST}:{team.id}:{day.isoformat()}", DIGEST, moment, None, {"team": team.id,
                                                                                       "day": day.isoformat()},
@@ -70,18 +56,8 @@ def _timer(team: Team, day: date, moment: datetime) -> rows.Timer:
 
 async def ensure_digests(scheduler: Scheduler, now: datetime) -> None:
     """Make sure each team's next digest is armed (once per process and day; the key makes it once overall)."""
-    done: dict[str, date] = scheduler.memory.setdefault("digests", {})
-    wanted = []
-    for team, zone in _teams(scheduler):
-        day, moment = next_digest(scheduler, zone, now - timedelta(microseconds=1))
-        if done.get(team.id) != day:
-            wanted.append((team.id, day, _timer(team, day, moment)))
-    if not wanted:
-        return
-    async with scheduler.sessions() as session, session.begin():
-        await rows.ensure(session, [timer for _team, _when, timer in wanted])
-    for team_id, day, _armed in wanted:
-        done[team_id] = day
+    await arm_next(scheduler, now, "digests", triage_teams(scheduler, lambda zone: zone.digest.enabled),
+                   next_digest, _timer)
 
 
 TICK_STEPS.append(ensure_digests)

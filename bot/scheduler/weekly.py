@@ -20,11 +20,11 @@ from datetime import date, datetime, timedelta
 from bot.analytics.weekly import figures_link, last_week, report_enabled, weekly_figures, weekly_message
 from bot.config import Team, Zone
 from bot.delivery.messages import Message
-from bot.errors import DeskError
 from bot.scheduler import rows
 from bot.scheduler.calendar import WorkingCalendar
 from bot.scheduler.calendars import local_moment
 from bot.scheduler.runner import TICK_STEPS, JobContext, Scheduler, job
+from bot.scheduler.team_posts import arm_next, triage_teams
 
 WEEKLY = "weekly"
 REPORT = "report"  # the outbox kind of a report: a post of its own in the channel
@@ -51,22 +51,6 @@ def next_weekly(scheduler: Scheduler, zone: Zone, after: datetime) -> tuple[date
     raise ValueError(f"the calendar of zone {zone.id} has no working day in ten years")
 
 
-def _teams(scheduler: Scheduler) -> list[tuple[Team, Zone]]:
-    """Teams with somewhere to post: a triage channel of their own or, unless private, their zone's."""
-    config = scheduler.desk.config
-    found = []
-    for team in config.teams:
-        zone = config.zone(team.zone)
-        if zone is None:
-            continue
-        try:
-            if scheduler.desk.triage_channels(zone.id, team.id):
-                found.append((team, zone))
-        except DeskError:
-            continue
-    return found
-
-
 def _timer(team: Team, day: date, moment: datetime) -> rows.Timer:
     first, _last = last_week(day)
     return rows.Timer(f"{WEEKLY}:{team.id}:{first.isoformat()}", WEEKLY, moment, None,
@@ -75,18 +59,7 @@ def _timer(team: Team, day: date, moment: datetime) -> rows.Timer:
 
 async def ensure_weekly(scheduler: Scheduler, now: datetime) -> None:
     """Make sure each team's next report is armed (once per process and week; the key makes it once overall)."""
-    done: dict[str, date] = scheduler.memory.setdefault("weekly", {})
-    wanted = []
-    for team, zone in _teams(scheduler):
-        day, moment = next_weekly(scheduler, zone, now - timedelta(microseconds=1))
-        if done.get(team.id) != day:
-            wanted.append((team.id, day, _timer(team, day, moment)))
-    if not wanted:
-        return
-    async with scheduler.sessions() as session, session.begin():
-        await rows.ensure(session, [timer for _team, _day, timer in wanted])
-    for team_id, day, _armed in wanted:
-        done[team_id] = day
+    await arm_next(scheduler, now, "weekly", triage_teams(scheduler), next_weekly, _timer)
 
 
 TICK_STEPS.append(ensure_weekly)
