@@ -27,6 +27,7 @@ from bot.access import Level
 from bot.catalog import saved_reply_choices, saved_reply_text
 from bot.desk import RequestDetail
 from bot.desk.approvals import approvals_of, request_approval
+from bot.desk.bundles import bundles_of
 from bot.desk.fields import local_deadline, zone_timezone
 from bot.desk.history import level_word, status_label
 from bot.desk.status import MOVES, OPEN, STATUSES, WAITING_REASONS
@@ -170,6 +171,7 @@ class RequestPage:
         context["upload_limit"] = upload_limit(self.site, visit)
         context["can_label"] = detail.level >= Level.REQUESTER  # an approver may change nothing, labels included
         context["related"] = await self._related(visit, detail) if staff else []
+        context["bundles"] = await bundles_of(self.desk, visit.user, number) if staff else []
         context.update(await self.guests.context(visit, detail))
         if detail.can_act:
             context.update(self._editing(detail), edit_open=(typed or {}).get("panel") == "edit")

@@ -201,6 +201,19 @@ async def list_bundles(unit: Unit, actor: Actor, *, limit: int = 50) -> list[Bun
         return [BundleLine(int(i), t, c, int(n)) for i, t, c, n in (await session.execute(query)).all()]
 
 
+async def bundles_of(unit: Unit, actor: Actor, number: int) -> list[tuple[int, str]]:
+    """The bundles request `number` is in, as (number, title), for a reader it shows as a member (who may read
+    it as staff, `bundle_member_clause`); nobody else learns that it is bundled."""
+    if not unit.policy.can_bundle(actor):
+        return []
+    query = (select(Bundle.id, Bundle.title).join(BundleMember, BundleMember.bundle_id == Bundle.id)
+             .join(Request, Request.id == BundleMember.request_id)
+             .where(BundleMember.request_id == number, unit.policy.bundle_member_clause(actor))
+             .order_by(Bundle.id))
+    async with unit.sessions() as session:
+        return [(int(i), str(t)) for i, t in (await session.execute(query)).all()]
+
+
 async def reply_to_bundle(unit: Unit, actor: Actor, bundle_id: int, text: str, *,
                           dedupe_key: str | None = None) -> Outcome:
     """The same public reply on every member the actor is shown, each through `reply` on its own: each

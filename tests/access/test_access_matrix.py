@@ -938,7 +938,7 @@ BUNDLED = ("hr", "private", "tasked")  # made by Olav, who works all three (he i
 
 
 async def test_a_bundle_shows_each_reader_only_the_members_they_may_read(world: World) -> None:
-    from bot.desk.bundles import BundleNotFound
+    from bot.desk.bundles import BundleNotFound, bundles_of
 
     desk = world.desk
     olav = world.who("olav")
@@ -956,6 +956,10 @@ async def test_a_bundle_shows_each_reader_only_the_members_they_may_read(world: 
         actor = world.who(person)
         shown = [world.numbers[c] for c in BUNDLED if _level(person, c) >= R]
         where = f"{person} reading bundle B{bundle}"
+        # The request page names a member's bundles only to a reader it shows that member to.
+        for case in BUNDLED:
+            named = [b for b, _title in await bundles_of(desk, actor, world.numbers[case])]
+            assert (bundle in named) == (actor.is_staff and _level(person, case) >= R), f"{where}, page of {case}"
         listed = {line.id: line.shown for line in await desk.list_bundles(actor)}
         if actor.is_staff and shown:
             view = await desk.get_bundle(actor, bundle)

@@ -134,6 +134,8 @@ async def test_a_bundle_from_the_bar_and_its_page(browsers: Callable[[], Browser
     for number in numbers:
         assert f'value="{number}" form="bundle-remove"' in page.html
     assert "VPN outage" in (await agent.get("/bundles")).text
+    member = await agent.get(f"/requests/{numbers[1]}")  # the request page says which bundle it is in
+    assert f'<a href="/bundles/{bundle}">B{bundle} VPN outage</a>' in member.html
 
     replied = await agent.post(f"/bundles/{bundle}/reply", {"text": "Working on the VPN.", "once": "r1"})
     assert replied.status == 200
@@ -144,6 +146,10 @@ async def test_a_bundle_from_the_bar_and_its_page(browsers: Callable[[], Browser
     assert f'value="{numbers[0]}"' not in page.html
     history = await agent.get(f"/requests/{numbers[0]}")
     assert f"took it out of bundle B{bundle}" in history.text
+    assert f'href="/bundles/{bundle}"' not in history.html, "no longer a member"
+    requester = browsers()  # the requester reads their request, never how staff grouped it
+    await requester.sign_in(REQUESTER)
+    assert "VPN outage" not in (await requester.get(f"/requests/{numbers[1]}")).text
 
     hr_agent = browsers()  # HR may read none of it: the bundle does not exist for them
     await hr_agent.sign_in(HR_AGENT)
