@@ -24,7 +24,7 @@ from adapters.web.portal import same_site, start_session
 from adapters.web.sessions import ClockSigner
 from adapters.web.site import Site, Visit
 from bot.config import OidcSignIn
-from bot.i18n import _
+from bot.i18n import N_, _
 from bot.people.single_sign_on import ATTEMPT_TTL, Attempt, Refusal, Refused, RelyingParty
 
 log = logging.getLogger(__name__)
@@ -157,44 +157,38 @@ class SingleSignOn:
         log.log(level, "web: single sign-on refused (%s): %s%s", exc.reason, exc.detail or "-",
                 f" (domain {exc.domain})" if exc.domain else "")
         provider = self.settings.label
-        status, message = 400, ""
-        if exc.reason is Refusal.STATE:
-            message = _("This sign-in was already used, has expired, or was started in another browser, so you "
-                        "were not signed in. Start again from the sign-in page.")
-        elif exc.reason is Refusal.PROVIDER_ERROR and exc.detail == "access_denied":
-            status = 403
-            message = _("{provider} did not sign you in (perhaps you cancelled). Start again from the sign-in "
-                        "page when you are ready.", provider=provider)
-        elif exc.reason is Refusal.PROVIDER_ERROR:
-            message = _("{provider} could not sign you in ({error}). Start again from the sign-in page; if it keeps "
-                        "happening, tell your administrator.", provider=provider, error=exc.detail)
-        elif exc.reason is Refusal.UNREACHABLE:
-            status = 502
-            message = _("{provider} cannot be reached right now, so you were not signed in. Try again in a minute, "
-                        "or sign in with a one-time link.", provider=provider)
-        elif exc.reason is Refusal.MISCONFIGURED:
-            status = 502
-            message = _("Signing in with {provider} is not set up correctly, so you were not signed in. Tell your "
-                        "administrator; meanwhile, sign in with a one-time link.", provider=provider)
-        elif exc.reason is Refusal.EXCHANGE:
-            message = _("{provider} did not confirm this sign-in, so you were not signed in. Start again from the "
-                        "sign-in page; if it keeps happening, tell your administrator.", provider=provider)
-        elif exc.reason is Refusal.VERIFICATION:
-            message = _("Zonedesk could not verify what {provider} sent, so you were not signed in. Start again "
-                        "from the sign-in page; if it keeps happening, tell your administrator.", provider=provider)
-        elif exc.reason is Refusal.NO_EMAIL:
-            status = 403
-            message = _("{provider} did not tell Zonedesk your e-mail address, so it cannot tell who you are. Ask "
-                        "your administrator, or sign in with a one-time link.", provider=provider)
-        elif exc.reason is Refusal.UNVERIFIED:
-            status = 403
-            message = _("{provider} has not verified your e-mail address, so Zonedesk cannot tell who you are. "
-                        "Verify it with {provider}, or sign in with a one-time link.", provider=provider)
-        elif exc.reason is Refusal.DOMAIN:
-            status = 403
-            message = _("Addresses at {domain} cannot sign in to this desk with {provider}. Sign in with your "
-                        "organisation's account.", domain=exc.domain or "?", provider=provider)
+        key: Refusal | str = "access_denied" if exc.reason is Refusal.PROVIDER_ERROR and \
+            exc.detail == "access_denied" else exc.reason
+        status, words = _REFUSED.get(key, (400, ""))
+        message = _(words, provider=provider, error=exc.detail or "", domain=exc.domain or "?") if words else ""
         return self.site.problem(visit, status, _("Not signed in"), message)
+
+
+# The page for each reason a sign-in was refused: its status and its words (`{provider}`, and `{error}` or
+# `{domain}` where the reason has one). The provider saying "access_denied" is the person cancelling.
+_REFUSED: dict[Refusal | str, tuple[int, str]] = {
+    Refusal.STATE: (400, N_("This sign-in was already used, has expired, or was started in another browser, so "
+                            "you were not signed in. Start again from the sign-in page.")),
+    "access_denied": (403, N_("{provider} did not sign you in (perhaps you cancelled). Start again from the "
+                              "sign-in page when you are ready.")),
+    Refusal.PROVIDER_ERROR: (400, N_("{provider} could not sign you in ({error}). Start again from the sign-in "
+                                     "page; if it keeps happening, tell your administrator.")),
+    Refusal.UNREACHABLE: (502, N_("{provider} cannot be reached right now, so you were not signed in. Try again "
+                                  "in a minute, or sign in with a one-time link.")),
+    Refusal.MISCONFIGURED: (502, N_("Signing in with {provider} is not set up correctly, so you were not signed "
+                                    "in. Tell your administrator; meanwhile, sign in with a one-time link.")),
+    Refusal.EXCHANGE: (400, N_("{provider} did not confirm this sign-in, so you were not signed in. Start again "
+                               "from the sign-in page; if it keeps happening, tell your administrator.")),
+    Refusal.VERIFICATION: (400, N_("Zonedesk could not verify what {provider} sent, so you were not signed in. "
+                                   "Start again from the sign-in page; if it keeps happening, tell your "
+                                   "administrator.")),
+    Refusal.NO_EMAIL: (403, N_("{provider} did not tell Zonedesk your e-mail address, so it cannot tell who you "
+                               "are. Ask your administrator, or sign in with a one-time link.")),
+    Refusal.UNVERIFIED: (403, N_("{provider} has not verified your e-mail address, so Zonedesk cannot tell who "
+                                 "you are. Verify it with {provider}, or sign in with a one-time link.")),
+    Refusal.DOMAIN: (403, N_("Addresses at {domain} cannot sign in to this desk with {provider}. Sign in with "
+                             "your organisation's account.")),
+}
 
 
 def landing(path: str | None) -> str | None:

@@ -5,6 +5,7 @@ found". Refusals read over the form with what was typed kept."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from sqlalchemy import func, select
@@ -12,6 +13,8 @@ from sqlalchemy import func, select
 from bot.model import Collaborator, Consultation
 from bot.server import Services
 from tests.web.conftest import FINANCE_AGENT, HR_AGENT, IT_AGENT, REQUESTER, Browser, number_of
+
+_IN_FORM = "(?:(?!</form>).)*?"  # anything inside the same form
 
 
 async def _filed(browsers: Callable[[], Browser]) -> tuple[Browser, Browser, int]:
@@ -59,6 +62,8 @@ async def test_a_colleague_is_asked_on_the_web_and_answers_on_their_page(browser
     assert "Hanna Berg" in notes and "The policy replaces fans under 5 years." in notes
     assert "Hanna Berg gave their view in an internal note." in seen.text
     assert "Hanna Berg · answered" in seen.text
+    assert re.search(rf'action="/requests/{number}/unconsult" class="inline">{_IN_FORM}name="csrf" value="[^"]+"'
+                     rf'{_IN_FORM}name="person" value="{HR_AGENT}"', seen.html, re.S), "the withdraw form"
     mine = await requester.get(f"/requests/{number}")
     assert "policy" not in mine.text and "Hanna" not in mine.text and "Asked for their view" not in mine.text
 
@@ -105,6 +110,9 @@ async def test_an_outside_address_is_brought_in_and_taken_out_on_the_web(browser
     assert f"kim@supplier.example is in the conversation of #{number}" in done.text
     mine = await requester.get(f"/requests/{number}")
     assert "Alexis Baker brought kim@supplier.example into the conversation by e-mail." in mine.text
+    staff_page = (await agent.get(f"/requests/{number}")).html
+    assert re.search(rf'action="/requests/{number}/uncollaborator" class="inline">{_IN_FORM}name="csrf" '
+                     rf'value="[^"]+"{_IN_FORM}name="address" value="kim@supplier.example"', staff_page, re.S)
     out = await agent.post(f"/requests/{number}/uncollaborator", {"address": "kim@supplier.example"})
     assert f"kim@supplier.example is out of the conversation of #{number}: nothing more is sent to it." in out.text
     again = await agent.post(f"/requests/{number}/uncollaborator", {"address": "kim@supplier.example"})
