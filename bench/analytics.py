@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
@@ -41,6 +40,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import empty_database, percentiles  # noqa: E402
 from bot import store  # noqa: E402
 from bot.access import Actor  # noqa: E402
 from bot.analytics import Query, build_report  # noqa: E402
@@ -67,14 +67,6 @@ def _config_with_reader_of_everything(folder: Path) -> Path:
     return path
 
 
-async def _reset(url: str) -> None:
-    if store.is_sqlite(url):
-        return
-    engine = store.create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
 
 
 def _peak_rss_mb() -> float:
@@ -84,13 +76,6 @@ def _peak_rss_mb() -> float:
     return float("nan")
 
 
-def _percentiles(seconds: list[float]) -> tuple[float, float, float]:
-    """Median, p95 and p99 in milliseconds (linear interpolation, as the page's own percentiles)."""
-    ms = sorted(s * 1000 for s in seconds)
-    if len(ms) == 1:
-        return ms[0], ms[0], ms[0]
-    cuts = statistics.quantiles(ms, n=100, method="inclusive")
-    return statistics.median(ms), cuts[94], cuts[98]
 
 
 async def _time(call: Callable[[], Awaitable[object]], repeat: int) -> tuple[list[float], float, float]:
@@ -132,7 +117,7 @@ async def measure(services: Services, repeat: int, requests: int) -> None:
         rows.append((label, lambda actor=actor, query=query: build_report(services.desk, actor, query)))
     for label, call in rows:
         timings, grown, heap = await _time(call, repeat)
-        median, p95, p99 = _percentiles(timings)
+        median, p95, p99 = percentiles(timings)
         print(f"  {label:<32} {median:7.1f} ms {p95:7.1f} ms {p99:7.1f} ms   {grown:7.1f} MB {heap:7.2f} MB",
               flush=True)
 
@@ -153,7 +138,7 @@ async def main() -> None:
     if not args.keep:
         if args.database and args.database.exists():
             args.database.unlink()
-        await _reset(url)
+        await empty_database(url)
     await store.upgrade_async(url)
     services = build_services(_config_with_reader_of_everything(folder), url,
                               env={"ZONEDESK_SECRET_KEY": "bench-secret-key-0123456789abc"})

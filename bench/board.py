@@ -35,6 +35,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import empty_database, percentiles  # noqa: E402
 from bot import store  # noqa: E402
 from bot.desk.board import BoardScope, open_board  # noqa: E402
 from bot.desk.listing import RequestFilter  # noqa: E402
@@ -45,20 +46,8 @@ from bot.store.seed import seed  # noqa: E402
 AGENT = "alexis.baker@nordlys.example"  # IT support
 
 
-async def _reset(url: str) -> None:
-    if store.is_sqlite(url):
-        return
-    engine = store.create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
 
 
-def _percentiles(seconds: list[float]) -> tuple[float, float, float]:
-    ms = sorted(s * 1000 for s in seconds)
-    cuts = statistics.quantiles(ms, n=100, method="inclusive")
-    return statistics.median(ms), cuts[94], cuts[98]
 
 
 async def _time(label: str, call: Callable[[], Awaitable[object]], repeat: int) -> None:
@@ -71,7 +60,7 @@ async def _time(label: str, call: Callable[[], Awaitable[object]], repeat: int) 
         await call()
         timings.append(time.perf_counter() - started)
         cpu.append(time.process_time() - used)
-    median, p95, p99 = _percentiles(timings)
+    median, p95, p99 = percentiles(timings)
     print(f"  {label:<44} {median:7.1f} ms {p95:7.1f} ms {p99:7.1f} ms {statistics.median(cpu) * 1000:7.1f} ms",
           flush=True)
 
@@ -88,7 +77,7 @@ async def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="zonedesk-board-"))
     url = args.postgres or f"sqlite+aiosqlite:///{args.keep or folder / 'board.db'}"
     if not args.keep and not args.reuse:
-        await _reset(url)
+        await empty_database(url)
     await store.upgrade_async(url)
     env = {"ZONEDESK_SECRET_KEY": "bench-secret-key-0123456789abc"}
     services = build_services(ROOT / "app.yaml", url, env=env)

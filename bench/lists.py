@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from sqlalchemy import insert, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import empty_database, percentiles  # noqa: E402
 from bot import store  # noqa: E402
 from bot.desk.listing import Cursor, ListQuery, count_requests, list_page  # noqa: E402
 from bot.model import Label, Request  # noqa: E402
@@ -43,20 +43,8 @@ from bot.store.seed import seed  # noqa: E402
 AGENT = "alexis.baker@nordlys.example"  # IT support
 
 
-async def _reset(url: str) -> None:
-    if store.is_sqlite(url):
-        return
-    engine = store.create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
 
 
-def _percentiles(seconds: list[float]) -> tuple[float, float, float]:
-    ms = sorted(s * 1000 for s in seconds)
-    cuts = statistics.quantiles(ms, n=100, method="inclusive")
-    return statistics.median(ms), cuts[94], cuts[98]
 
 
 async def _time(label: str, call: Callable[[], Awaitable[object]], repeat: int) -> None:
@@ -66,7 +54,7 @@ async def _time(label: str, call: Callable[[], Awaitable[object]], repeat: int) 
         started = time.perf_counter()
         await call()
         timings.append(time.perf_counter() - started)
-    median, p95, p99 = _percentiles(timings)
+    median, p95, p99 = percentiles(timings)
     print(f"  {label:<48} {median:7.1f} ms {p95:7.1f} ms {p99:7.1f} ms", flush=True)
 
 
@@ -78,7 +66,7 @@ async def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="zonedesk-lists-"))
     url = args.postgres or f"sqlite+aiosqlite:///{folder}/lists.db"
-    await _reset(url)
+    await empty_database(url)
     await store.upgrade_async(url)
     env = {"ZONEDESK_SECRET_KEY": "bench-secret-key-0123456789abc"}
     services = build_services(ROOT / "app.yaml", url, env=env)

@@ -37,21 +37,12 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import empty_database  # noqa: E402
 from bot import store  # noqa: E402
 from bot.delivery.channels import ChannelInfo  # noqa: E402
 from bot.desk import Origin  # noqa: E402
 from bot.scheduler import install  # noqa: E402
 from bot.server import Services, build_services  # noqa: E402
-
-
-async def _reset(url: str) -> None:
-    if store.is_sqlite(url):
-        return
-    engine = store.create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
 
 
 def _services(url: str) -> Services:
@@ -169,7 +160,7 @@ def _spread(values: list[float], unit: str = "") -> str:
 
 
 async def bench(label: str, url: str, count: int, concurrency: int, rounds: int) -> None:
-    await _reset(url)
+    await empty_database(url)
     await store.upgrade_async(url)
     # Warm both paths (imports, statement caches), then measure.
     await run_desk(url, 100, "warm", 1)

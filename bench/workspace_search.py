@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from sqlalchemy import func, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import empty_database, percentiles  # noqa: E402
 from bot import store  # noqa: E402
 from bot.desk.search import search  # noqa: E402
 from bot.model import Request  # noqa: E402
@@ -44,23 +44,8 @@ WORDS = [("rare", "figma"), ("common", "laptop"), ("partial", "expens"), ("every
          ("notes only", "logs"), ("two words", "vpn drops"), ("nothing", "zqxj")]
 
 
-async def _reset(url: str) -> None:
-    if store.is_sqlite(url):
-        return
-    engine = store.create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
 
 
-def _percentiles(seconds: list[float]) -> tuple[float, float, float]:
-    """Median, p95 and p99 in milliseconds."""
-    ms = sorted(s * 1000 for s in seconds)
-    if len(ms) == 1:
-        return ms[0], ms[0], ms[0]
-    cuts = statistics.quantiles(ms, n=100, method="inclusive")
-    return statistics.median(ms), cuts[94], cuts[98]
 
 
 async def _busiest_requester(services: Services) -> str:
@@ -90,7 +75,7 @@ async def measure(services: Services, repeat: int, requests: int) -> list[float]
                 found = await search(desk, actor, words, page=page)
                 timings.append(time.perf_counter() - started)
                 total = found.total
-            median, p95, p99 = _percentiles(timings)
+            median, p95, p99 = percentiles(timings)
             if page == 1:
                 p95s.append(p95)
             print(f"  {who:<11} {label + ' (' + words + ')':<22} {median:7.1f} ms {p95:7.1f} ms {p99:7.1f} ms "
@@ -106,7 +91,7 @@ async def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="zonedesk-search-"))
     url = args.postgres or f"sqlite+aiosqlite:///{folder}/search.db"
-    await _reset(url)
+    await empty_database(url)
     await store.upgrade_async(url)
     services = build_services(ROOT / "app.yaml", url, env={"ZONEDESK_SECRET_KEY": "bench-secret-key-0123456789abc"})
     print(f"search on {services.engine.dialect.name}: bot.desk.search.search, the first page of 20 with its count")
