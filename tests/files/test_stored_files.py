@@ -6,16 +6,12 @@ half-written, and gone with their rows on erasure and from the sweep when no row
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
-import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.clock import FakeClock
 from bot.desk import Desk, Origin
 from bot.desk.unit import Tx
 from bot.errors import DeskError
@@ -23,9 +19,8 @@ from bot.files import FileTooLarge, LocalFileStore, files_of, store_attachment
 from bot.files.attachments import sweep
 from bot.i18n import speaking
 from bot.model import Attachment, Request
-from bot.server import Services, build_services, create_app
+from bot.server import Services
 from bot.store.backup import erase_person
-from tests.conftest import ROOT
 from tests.web.conftest import Browser
 
 REQUESTER = "zack@nordlys.example"
@@ -38,32 +33,8 @@ LIMIT = 4096
 
 
 @pytest.fixture
-async def services(db_url: str, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Services]:
-    built = build_services(ROOT / "app.yaml", db_url, clock=clock, env={
-        "ZONEDESK_SECRET_KEY": "files-test-secret-key-0123456789abcdef",
-        "ZONEDESK_FILES_DIR": str(tmp_path / "files"), "ZONEDESK_FILES_MAX_BYTES": str(LIMIT)})
-    yield built
-    await built.engine.dispose()
-
-
-@pytest.fixture
-async def browsers(services: Services) -> AsyncIterator[Callable[[], Browser]]:
-    app = await create_app(services, env={}, background=False)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    sessions: list[aiohttp.ClientSession] = []
-
-    def open_browser() -> Browser:
-        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        sessions.append(http)
-        return Browser(f"http://{host}:{port}", http, services)
-
-    yield open_browser
-    for http in sessions:
-        await http.close()
-    await runner.cleanup()
+def files_limit() -> int:
+    return LIMIT
 
 
 async def file_with(desk: Desk, email: str, title: str, files: list[tuple[str, str, bytes]]) -> int:

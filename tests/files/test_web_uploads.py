@@ -3,18 +3,14 @@ access as the comment, refused over the form beyond the limit with nothing writt
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.clock import FakeClock
 from bot.model import Attachment, Comment
-from bot.server import Services, build_services, create_app
-from tests.conftest import ROOT
+from bot.server import Services
 from tests.web.conftest import Browser, Page, number_of
 
 REQUESTER = "zack@nordlys.example"
@@ -24,32 +20,8 @@ LIMIT = 2048
 
 
 @pytest.fixture
-async def services(db_url: str, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Services]:
-    built = build_services(ROOT / "app.yaml", db_url, clock=clock, env={
-        "ZONEDESK_SECRET_KEY": "files-test-secret-key-0123456789abcdef",
-        "ZONEDESK_FILES_DIR": str(tmp_path / "files"), "ZONEDESK_FILES_MAX_BYTES": str(LIMIT)})
-    yield built
-    await built.engine.dispose()
-
-
-@pytest.fixture
-async def browsers(services: Services) -> AsyncIterator[Callable[[], Browser]]:
-    app = await create_app(services, env={}, background=False)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    sessions: list[aiohttp.ClientSession] = []
-
-    def open_browser() -> Browser:
-        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        sessions.append(http)
-        return Browser(f"http://{host}:{port}", http, services)
-
-    yield open_browser
-    for http in sessions:
-        await http.close()
-    await runner.cleanup()
+def files_limit() -> int:
+    return LIMIT
 
 
 async def send(browser: Browser, path: str, fields: dict[str, str], name: str, data: bytes, kind: str) -> Page:
