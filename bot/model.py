@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -128,8 +129,8 @@ class Request(Base):
     closed_by: Mapped[str | None] = mapped_column(String(20))
     resolution: Mapped[str | None] = mapped_column(Text)  # the agent's note on resolving: shown to the requester
 
-    # Lists and queues: the page of ids comes from the index alone (see Desk.list_requests). Analytics count
-    # a zone's requests filed before or inside a range from (zone, filed) (migration 0007).
+    # Lists and queues: the page of ids comes from the index alone (see Desk.list_requests). A zone's requests
+    # filed in a range: (zone, filed) (migration 0007).
     __table_args__ = (Index("ix_requests_list", "zone_id", "status", "updated_at", "team_id"),
                       Index("ix_requests_zone_created", "zone_id", "created_at"),
                       # Request lists in their usual orders walk these and stop at the page's end (0014).
@@ -155,11 +156,6 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-    # Analytics replay status moves of a range (and before it) without reading every request's history. On
-    # SQLite they read each move's request and status from the index alone (migration 0019); PostgreSQL scans
-    # the table and hashes the requests, which an index would not beat, so it has none.
-    __table_args__ = (Index("ix_events_kind_at", "kind", "at"),
-                      Index("ix_events_moves", "kind", "at", "request_id", "data").ddl_if(dialect="sqlite"))
 
 
 class Comment(Base):
@@ -437,10 +433,6 @@ class SlaClock(Base):
     breached_at: Mapped[datetime | None]
     warned_at: Mapped[datetime | None]
 
-    # SLA attainment reads a request's clocks of a range from the index alone (migration 0019).
-    __table_args__ = (Index("ix_sla_clocks_attainment", "request_id", "started_at", "kind", "target_hours", "met_at",
-                            "breached_at"),)
-
 
 class Survey(Base):
     """A satisfaction survey sent after close; answered once, expires, withdrawn on reopen."""
@@ -456,9 +448,6 @@ class Survey(Base):
     sent_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     answered_at: Mapped[datetime | None]
-
-    # Satisfaction reads a request's surveys of a range from the index alone (migration 0019).
-    __table_args__ = (Index("ix_surveys_satisfaction", "request_id", "sent_at", "status", "rating"),)
 
 
 def utcnow() -> datetime:
@@ -536,6 +525,38 @@ class RequestMeasure(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(index=True)
     resolution_seconds: Mapped[int | None] = mapped_column(BigInteger)
     resolution_working_seconds: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AnalyticsFact(Base):
+    """One thing the analytics count, with the dimensions of its request as the request is now (migration
+    0020, decision 0010): its filing, a status move, its first response or resolution (with their calendar
+    and working seconds), an SLA clock (with its state and target) or a survey (answered or not, its rating).
+
+    Written and kept only by the database's triggers, in the transaction of the row it mirrors: a transfer,
+    a reassignment, a new category or a cancellation rewrites the request's facts in the same statement, so
+    a figure can never count a request for a zone, team or person that no longer holds it. The analytics
+    read this table alone (`bot.analytics.facts`), with the reader's clause over `Request` rewritten onto
+    its columns. Clustered by (fact, at) on SQLite (WITHOUT ROWID), so a range of one kind of fact is one
+    contiguous read; `at` is whole seconds since 1970 UTC."""
+
+    __tablename__ = "analytics_facts"
+
+    fact: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # bot.analytics.facts names them
+    at: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(20), primary_key=True, default="")  # an SLA clock's kind
+    source_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=0)  # the event's or survey's id
+    zone_id: Mapped[str] = mapped_column(String(40))
+    team_id: Mapped[str | None] = mapped_column(String(40))
+    category_id: Mapped[str | None] = mapped_column(String(40))
+    origin_platform: Mapped[str] = mapped_column(String(10))
+    assignee_email: Mapped[str | None] = mapped_column(String(254))
+    requester_email: Mapped[str] = mapped_column(String(254))
+    cancelled: Mapped[bool] = mapped_column(Boolean)
+    a: Mapped[int | None] = mapped_column(BigInteger)  # calendar seconds | SLA state | survey answered (1/0)
+    b: Mapped[int | None] = mapped_column(BigInteger)  # working seconds | SLA target seconds | survey rating
+
+    __table_args__ = (Index("ix_analytics_facts_request", "request_id"), {"sqlite_with_rowid": False})
 
 
 class MailMessage(Base):

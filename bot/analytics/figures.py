@@ -1,8 +1,10 @@
 """The figures, each defined once here and computed by the database per period: volume and backlog, first
 response and resolution times, SLA attainment, satisfaction.
 
-Every function takes the requests to count as a WHERE clause over `Request` (`bot.analytics.query.counted`:
-the reader's access, then the filters) and the report's `Periods`, and returns one row per period (per
+Every function reads `analytics_facts` alone (`bot.analytics.facts`: one row per counted thing with its
+request's dimensions as they are now) and takes the requests to count as a WHERE clause over those facts
+(`bot.analytics.query.counted`, the reader's access and the filters, moved onto the facts by
+`facts.over_facts`) and the report's `Periods`, and returns one row per period (per
 period and SLA target for attainment). Each runs a few aggregate statements; what comes back to Python
 is a handful of numbers per period, however many requests there are. Durations are read from the measures
 kept when each request was answered or resolved (`bot.analytics.measuring`), in calendar and working time.
@@ -35,10 +37,10 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.analytics.measures import Column, percentile_select, spreads_of
+from bot.analytics import facts
+from bot.analytics.measures import spreads
 from bot.analytics.periods import Period, Periods
-from bot.model import Event, Request, RequestMeasure, SlaClock, Survey
-from bot.scheduler.sla import BREACHED, MET_IN_TIME, RUNNING
+from bot.model import AnalyticsFact
 
 # Status moves counted as volume; those that close (-1) or open (+1) a request again for the backlog.
 MOVES = ("resolved", "closed", "reopened", "cancelled")
@@ -122,64 +124,55 @@ class Satisfaction:
         return sum(r * n for r, n in zip(RATINGS, self.ratings, strict=True)) / answered if answered else None
 
 
-def _inside(moment: Column, periods: Periods) -> ColumnElement[bool]:
-    return and_(moment >= periods.start, moment < periods.end)
+F = AnalyticsFact
 
 
-def _status() -> ColumnElement[str]:
-    status: ColumnElement[str] = Event.data["status"].as_string()
-    return status
+def _inside(periods: Periods) -> ColumnElement[bool]:
+    return and_(F.at >= periods.start_second, F.at < periods.end_second)
+
+
+_CODES = {"filed": facts.FILED, **facts.MOVES}
+_NAMES = {code: name for name, code in _CODES.items()}
 
 
 async def volume(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Volume]:
     """Filed, resolved, closed, reopened and cancelled per period, and what was open at each period's end."""
     size = len(periods.periods)
-    filed = [0] * size
-    moved: dict[str, list[int]] = {status: [0] * size for status in MOVES}
-    period = periods.index_of(Request.created_at).label("period")
-    inner = select(period).where(where, _inside(Request.created_at, periods)).subquery()
-    for index, count in await session.execute(select(inner.c.period, func.count()).group_by(inner.c.period)):
-        filed[int(index)] = int(count)
-    status = _status()
-    inner = (select(periods.index_of(Event.at).label("period"), status.label("status"))
-             .join(Request, Request.id == Event.request_id)
-             .where(where, Event.kind == "status", status.in_(MOVES), _inside(Event.at, periods)).subquery())
-    found = await session.execute(select(inner.c.period, inner.c.status, func.count())
-                                  .group_by(inner.c.period, inner.c.status))
-    for index, moved_to, count in found:
-        moved[moved_to][int(index)] = int(count)
+    counted: dict[str, list[int]] = {name: [0] * size for name in _CODES}
+    inner = (select(periods.index_of(F.at).label("period"), F.fact)
+             .where(where, F.fact.in_(sorted(_CODES.values())), _inside(periods)).subquery())
+    for index, fact, count in await session.execute(select(inner.c.period, inner.c.fact, func.count())
+                                                    .group_by(inner.c.period, inner.c.fact)):
+        counted[_NAMES[int(fact)]][int(index)] = int(count)
     open_now = await _open_before(session, where, periods)
     rows = []
     for p in periods.periods:
         i = p.index
-        open_now += filed[i] - sum(moved[s][i] for s in CLOSING) + sum(moved[s][i] for s in REOPENING)
-        rows.append(Volume(p, filed[i], moved["resolved"][i], moved["closed"][i], moved["reopened"][i],
-                           moved["cancelled"][i], open_now))
+        open_now += (counted["filed"][i] - sum(counted[s][i] for s in CLOSING)
+                     + sum(counted[s][i] for s in REOPENING))
+        rows.append(Volume(p, counted["filed"][i], counted["resolved"][i], counted["closed"][i],
+                           counted["reopened"][i], counted["cancelled"][i], open_now))
     return rows
 
 
 async def _open_before(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> int:
     """Requests open when the range starts, replayed from filings and status moves before it."""
-    filed = await session.scalar(select(func.count()).select_from(Request)
-                                 .where(where, Request.created_at < periods.start))
-    status = _status()
-    opened = await session.scalar(
-        select(func.sum(case((status.in_(CLOSING), -1), else_=1)))
-        .select_from(Event).join(Request, Request.id == Event.request_id)
-        .where(where, Event.kind == "status", status.in_(CLOSING + REOPENING), Event.at < periods.start))
-    return int(filed or 0) + int(opened or 0)
+    closing = [_CODES[s] for s in CLOSING]
+    opening = [facts.FILED, *(_CODES[s] for s in REOPENING)]
+    found = await session.scalar(select(func.sum(case((F.fact.in_(closing), -1), else_=1)))
+                                 .where(where, F.fact.in_(sorted(closing + opening)), F.at < periods.start_second))
+    return int(found or 0)
 
 
-async def _durations(session: AsyncSession, where: ColumnElement[bool], periods: Periods, end: Column,
-                     calendar: Column, working: Column) -> tuple[list[Durations], Durations]:
-    """Per period of `end`, and over the whole range, the percentiles of the measures kept at write time
-    (`request_measures`): calendar and working time, per period and together, ranked in one read."""
-    source = (select(periods.index_of(end).label("period"), calendar.label("calendar"), working.label("working"))
-              .select_from(RequestMeasure).join(Request, Request.id == RequestMeasure.request_id)
-              .where(where, _inside(end, periods)).subquery())
+async def _durations(session: AsyncSession, where: ColumnElement[bool], periods: Periods,
+                     fact: int) -> tuple[list[Durations], Durations]:
+    """Per period of the measured moment, and over the whole range, the percentiles of the measures kept at
+    write time: calendar (`a`) and working time (`b`), per period and together, in one read."""
+    source = (select(periods.index_of(F.at).label("period"), F.a.label("calendar"), F.b.label("working"))
+              .where(where, F.fact == fact, _inside(periods)).subquery())
     several = len(periods.periods) > 1
-    rows = await session.execute(percentile_select(source, values=("calendar", "working"), whole=several))
-    (by_calendar, by_working), totals = spreads_of(rows, len(periods.periods), 2, whole=several)
+    (by_calendar, by_working), totals = await spreads(session, source, len(periods.periods),
+                                                      ("calendar", "working"), whole=several)
     found = [Durations(p, c.count, c.median, c.p90, w.median, w.p90)
              for p, c, w in zip(periods.periods, by_calendar, by_working, strict=True)]
     if not several:
@@ -193,18 +186,14 @@ async def first_responses(session: AsyncSession, where: ColumnElement[bool],
                           periods: Periods) -> tuple[list[Durations], Durations]:
     """From filing to the first public reply by an agent, for requests first answered in each period and in
     the whole range."""
-    m = RequestMeasure
-    return await _durations(session, where, periods, m.first_response_at, m.first_response_seconds,
-                            m.first_response_working_seconds)
+    return await _durations(session, where, periods, facts.FIRST_RESPONSE)
 
 
 async def resolutions(session: AsyncSession, where: ColumnElement[bool],
                       periods: Periods) -> tuple[list[Durations], Durations]:
     """From filing to the latest resolution, for requests whose latest resolution falls in each period and in
     the whole range."""
-    m = RequestMeasure
-    return await _durations(session, where, periods, m.resolved_at, m.resolution_seconds,
-                            m.resolution_working_seconds)
+    return await _durations(session, where, periods, facts.RESOLUTION)
 
 
 async def first_response(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Durations]:
@@ -218,31 +207,32 @@ async def resolution(session: AsyncSession, where: ColumnElement[bool], periods:
 
 
 async def sla_attainment(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Attainment]:
-    """Per period (of filing) and SLA target: clocks met in time, breached, still running."""
-    inner = (select(periods.index_of(SlaClock.started_at).label("period"), Request.zone_id, SlaClock.kind,
-                    SlaClock.target_hours,
-                    case((MET_IN_TIME, 1), else_=0).label("met"), case((BREACHED, 1), else_=0).label("breached"),
-                    case((RUNNING, 1), else_=0).label("running"))
-             .join(Request, Request.id == SlaClock.request_id)
-             .where(where, Request.status != "cancelled", _inside(SlaClock.started_at, periods)).subquery())
-    keys = (inner.c.period, inner.c.zone_id, inner.c.kind, inner.c.target_hours)
-    query = (select(*keys, func.sum(inner.c.met), func.sum(inner.c.breached), func.sum(inner.c.running))
+    """Per period (of the clock's start, the filing) and SLA target: clocks met in time, breached, still
+    running; requests cancelled left out."""
+    inner = (select(periods.index_of(F.at).label("period"), F.zone_id, F.label, F.b.label("target"),
+                    F.a.label("state"))
+             .where(where, F.fact == facts.SLA_CLOCK, F.cancelled.is_(False), _inside(periods)).subquery())
+    keys = (inner.c.period, inner.c.zone_id, inner.c.label, inner.c.target)
+    state = inner.c.state
+    query = (select(*keys, func.sum(case((state == facts.SLA_MET_IN_TIME, 1), else_=0)),
+                    func.sum(case((state == facts.SLA_BREACHED, 1), else_=0)),
+                    func.sum(case((state == facts.SLA_RUNNING, 1), else_=0)))
              .group_by(*keys).order_by(*keys))
-    return [Attainment(periods.periods[int(index)], zone, kind, float(target), int(met), int(breached), int(running))
+    return [Attainment(periods.periods[int(index)], zone, kind, int(target) / 3600, int(met), int(breached),
+                       int(running))
             for index, zone, kind, target, met, breached, running in await session.execute(query)]
 
 
 async def satisfaction(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Satisfaction]:
     """Per period: surveys sent (withdrawn ones left out) and how many answered each rating."""
-    inner = (select(periods.index_of(Survey.sent_at).label("period"), Survey.status, Survey.rating)
-             .join(Request, Request.id == Survey.request_id)
-             .where(where, Survey.status != "withdrawn", _inside(Survey.sent_at, periods)).subquery())
-    keys = (inner.c.period, inner.c.status, inner.c.rating)
+    inner = (select(periods.index_of(F.at).label("period"), F.a.label("answered"), F.b.label("rating"))
+             .where(where, F.fact == facts.SURVEY, _inside(periods)).subquery())
+    keys = (inner.c.period, inner.c.answered, inner.c.rating)
     size = len(periods.periods)
     sent = [0] * size
     ratings = [[0] * len(RATINGS) for _period in range(size)]
-    for index, status, rating, count in await session.execute(select(*keys, func.count()).group_by(*keys)):
+    for index, answered, rating, count in await session.execute(select(*keys, func.count()).group_by(*keys)):
         sent[int(index)] += int(count)
-        if status == "answered" and rating in RATINGS:
+        if answered and rating in RATINGS:
             ratings[int(index)][rating - 1] += int(count)
     return [Satisfaction(p, sent[p.index], tuple(ratings[p.index])) for p in periods.periods]

@@ -69,10 +69,21 @@ class Periods:
         """The same range as one period."""
         return build_periods(RANGE, self.first, self.last, self.timezone)
 
+    @property
+    def start_second(self) -> int:
+        """`start` in whole seconds since 1970 UTC, as `analytics_facts.at` counts."""
+        return int(self.start.timestamp())
+
+    @property
+    def end_second(self) -> int:
+        """`end` in whole seconds since 1970 UTC."""
+        return int(self.end.timestamp())
+
     def index_of(self, moment: Column) -> ColumnElement[int]:
-        """SQL: the index of the period a time column falls in, for times inside [start, end) (the caller's
-        WHERE keeps the others out). A balanced tree of comparisons: about log2(periods) per row."""
-        starts = [p.start for p in self.periods]
+        """SQL: the index of the period a moment in whole seconds since 1970 UTC (`analytics_facts.at`) falls
+        in, for moments inside [start, end) (the caller's WHERE keeps the others out). A balanced tree of
+        integer comparisons: about log2(periods) per row."""
+        starts = [int(p.start.timestamp()) for p in self.periods]
 
         def tree(low: int, high: int) -> ColumnElement[int]:
             if high - low == 1:

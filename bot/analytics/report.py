@@ -1,8 +1,9 @@
 """A report for one reader: every figure for a query, its totals over the whole range, and the same figures
 as plain tables (CSV) and as data for charts.
 
-`build_report` is what a channel calls (the web's `/analytics`; a weekly chat report later): it decides
-which requests count (`bot.analytics.query.counted`, raising `NoFigures` for a reader with none), cuts
+`build_report` is what a channel calls (the web's `/analytics`, the weekly chat report): it decides
+which requests count (`bot.analytics.query.counted`, raising `NoFigures` for a reader with none, moved onto
+the facts the figures read by `bot.analytics.facts.over_facts`), cuts
 the range into periods in the time zone of the zone in view, and runs each figure of
 `bot.analytics.figures` in one read of the database.
 """
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import Actor
 from bot.analytics import figures
+from bot.analytics.facts import over_facts
 from bot.analytics.figures import Attainment, Durations, Satisfaction, Volume
 from bot.analytics.periods import Period, Periods
 from bot.analytics.query import Query, counted, periods_for, timezone_for, zones_in_view
@@ -109,7 +111,7 @@ class Summary:
 async def build_report(unit: Unit, actor: Actor, query: Query) -> Report:
     """Every figure the query asks for, as this reader may count them (NoFigures when they may count none;
     DeskError for a range that cannot be cut into periods)."""
-    where = counted(unit.policy, unit.config, actor, query)
+    where = over_facts(counted(unit.policy, unit.config, actor, query))
     zones = zones_in_view(unit.config, unit.policy.analytics_scope(actor), query)
     timezone = timezone_for(unit.config, zones)
     periods = periods_for(query, timezone, unit.clock.now().astimezone(ZoneInfo(timezone)).date())

@@ -1,12 +1,14 @@
 """`zonedesk export FILE`, `zonedesk import FILE`, `zonedesk erase --person EMAIL`.
 
 Export writes every table as JSON Lines (a header line with the schema revision, then one line per
-row, parents before children), so a backup moves between SQLite and PostgreSQL. Import loads such a
-file into an empty database only. Erase removes what identifies a person: their identities, labels,
-sign-in links, saved language, surveys' comments and the files they sent (rows and bytes) go; their
-name and e-mail on requests, comments and history are replaced by a pseudonym, and the text they
-wrote is replaced by "[erased]". The requests themselves stay (other people worked on them), and an
-`erased` event records that it happened, without the address.
+row, parents before children), so a backup moves between SQLite and PostgreSQL; tables the database's
+triggers derive from the others (`DERIVED`: the analytics facts) are left out, and the import writes
+them again as it loads the rows they mirror. Import loads such a file into an empty database only.
+Erase removes what identifies a person: their identities, labels, sign-in links, saved language,
+surveys' comments and the files they sent (rows and bytes) go; their name and e-mail on requests,
+comments and history are replaced by a pseudonym, and the text they wrote is replaced by "[erased]".
+The requests themselves stay (other people worked on them), and an `erased` event records that it
+happened, without the address.
 """
 
 from __future__ import annotations
@@ -62,14 +64,23 @@ def _decode(value: Any) -> Any:
     return value
 
 
+DERIVED = frozenset({"analytics_facts"})
+"""Tables the database's triggers write from the others (migration 0020): not exported; an import writes
+them again as it loads the rows they mirror."""
+
+
+def _kept_tables() -> list[Table]:
+    return [t for t in Base.metadata.sorted_tables if t.name not in DERIVED]
+
+
 async def export_all(engine: AsyncEngine, path: Path) -> dict[str, int]:
-    """Write every table to `path`; returns rows per table."""
+    """Write every table but the derived ones to `path`; returns rows per table."""
     counts: dict[str, int] = {}
     revisions = sorted(await store.current_revisions(engine))
     with path.open("w", encoding="utf-8") as out:
         out.write(json.dumps({"format": FORMAT, "revisions": revisions}) + "\n")
         async with engine.connect() as conn:
-            for table in Base.metadata.sorted_tables:
+            for table in _kept_tables():
                 result = await conn.stream(select(table))
                 count = 0
                 async for row in result.mappings():
@@ -81,7 +92,7 @@ async def export_all(engine: AsyncEngine, path: Path) -> dict[str, int]:
 
 async def import_all(engine: AsyncEngine, path: Path) -> dict[str, int]:
     """Load an export into an empty, migrated database; refuses to mix with existing requests."""
-    tables = {t.name: t for t in Base.metadata.sorted_tables}
+    tables = {t.name: t for t in _kept_tables()}
     with path.open(encoding="utf-8") as source:
         header = json.loads(source.readline() or "{}")
         if header.get("format") != FORMAT:

@@ -519,6 +519,9 @@ ANALYTICS: dict[str, tuple[set[str], set[str]]] = {
 
 
 async def test_analytics_count_only_what_each_reader_may_open(world: World) -> None:
+    from bot.analytics.facts import FILED, over_facts
+    from bot.model import AnalyticsFact
+
     policy = world.desk.policy
     rows = await _rows(world)
     assert set(ANALYTICS) == set(EXPECTED)
@@ -530,6 +533,10 @@ async def test_analytics_count_only_what_each_reader_may_open(world: World) -> N
             selected = set((await session.execute(
                 select(Request.id).where(policy.analytics_clause(actor)))).scalars())
         assert selected == {world.numbers[c] for c in counted}, person
+        async with world.services.sessions() as session:  # the same clause on the facts the figures read
+            filed = set((await session.execute(select(AnalyticsFact.request_id).where(
+                over_facts(policy.analytics_clause(actor)), AnalyticsFact.fact == FILED))).scalars())
+        assert filed == selected, person
         assert {c for c, row in rows.items() if policy.in_analytics(actor, row)} == counted, person
         assert all(_level(person, c) >= R for c in counted), person
 

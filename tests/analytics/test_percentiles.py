@@ -1,7 +1,9 @@
 """Percentiles in the database against their definition, the same on SQLite and PostgreSQL.
 
 The definition (`bot.analytics.measures`): linear interpolation between the closest ranks, PostgreSQL's
-`percentile_cont`; on PostgreSQL the test also asks `percentile_cont` itself.
+`percentile_cont`. PostgreSQL computes it itself; SQLite through the store's `zd_percentiles`, which follows
+PostgreSQL's arithmetic (`bot.store.percentiles.continuous`): on both the figures equal `continuous` to the
+last bit, and the textbook definition to the last few digits (PostgreSQL works in floating point).
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from fractions import Fraction
 from math import floor
 
 import pytest
-from sqlalchemy import Integer, func, literal, select, union_all
+from sqlalchemy import Integer, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import store
-from bot.analytics.measures import interpolate, percentile_select, spreads
+from bot.analytics.measures import spreads
+from bot.store.percentiles import continuous
 
 
 def reference(values: list[int], p: int) -> Fraction:
@@ -30,13 +34,15 @@ def reference(values: list[int], p: int) -> Fraction:
 def test_the_definition_is_the_textbook_one() -> None:
     assert reference([1800, 7200, 10800], 90) == 10080
     assert reference([900, 1800, 7200, 10800], 50) == 4500 == statistics.median([900, 1800, 7200, 10800])
-    assert reference([5], 90) == 5 and interpolate(1, 90, 5, 5) == 5
+    assert reference([5], 90) == 5 and continuous([5], 0.9) == 5
+    assert continuous([1800, 7200, 10800], 0.9) == pytest.approx(10080, rel=1e-12)
     rng = random.Random(3)
     for size in range(2, 40):
         values = [rng.randint(0, 10_000) for _ in range(size)]
         # Python's "inclusive" quantiles are the same method; the 9th of 10 cut points is the 90th percentile.
         assert float(reference(values, 90)) == statistics.quantiles(values, n=10, method="inclusive")[8]
-        assert reference(values, 50) == statistics.median(values)
+        assert reference(values, 50) == statistics.median(values) == continuous(sorted(values), 0.5)
+        assert continuous(sorted(values), 0.9) == pytest.approx(float(reference(values, 90)), rel=1e-12)
 
 
 # Period -> values: odd and even sizes, ties, a lone value, and one large period.
@@ -53,26 +59,26 @@ SAMPLES: dict[int, list[int]] = {
 
 
 async def test_the_database_agrees_with_the_definition(db_url: str) -> None:
-    rows = [select(literal(period, Integer).label("period"), literal(value, Integer).label("value"))
+    rows = [select(literal(period, Integer).label("period"), literal(value, Integer).label("value"),
+                   literal(value * 3 + 1, Integer).label("other"))
             for period, values in SAMPLES.items() for value in values]
     source = union_all(*rows).subquery()
     engine = store.create_engine(db_url)
     try:
-        async with engine.connect() as conn:
-            found = spreads(await conn.execute(percentile_select(source)), len(SAMPLES))
-            if conn.dialect.name == "postgresql":
-                cont: dict[tuple[int, int], float] = {}
-                for period, median, p90 in await conn.execute(
-                        select(source.c.period, func.percentile_cont(0.5).within_group(source.c.value),
-                               func.percentile_cont(0.9).within_group(source.c.value)).group_by(source.c.period)):
-                    cont[int(period), 50], cont[int(period), 90] = float(median), float(p90)
-                ours = {(i, p): value for i, s in enumerate(found) for p, value in ((50, s.median), (90, s.p90))}
-                # percentile_cont works in floating point, the desk exactly: equal to the last few digits.
-                assert cont == pytest.approx(ours, rel=1e-12)
+        async with AsyncSession(engine) as session:
+            (found, other), (whole, whole_other) = await spreads(session, source, len(SAMPLES) + 1,
+                                                                 ("value", "other"), whole=True)
     finally:
         await engine.dispose()
-    for period, values in SAMPLES.items():
-        spread = found[period]
+    everything = sorted(v for values in SAMPLES.values() for v in values)
+    for period, values in [*SAMPLES.items(), (None, everything)]:
+        spread = whole if period is None else found[period]
         assert spread.count == len(values), period
-        assert spread.median == float(reference(values, 50)), period
-        assert spread.p90 == float(reference(values, 90)), period
+        # PostgreSQL's own arithmetic, to the last bit, on both databases.
+        assert (spread.median, spread.p90) == (continuous(sorted(values), 0.5), continuous(sorted(values), 0.9))
+        assert spread.median == pytest.approx(float(reference(values, 50)), rel=1e-12), period
+        assert spread.p90 == pytest.approx(float(reference(values, 90)), rel=1e-12), period
+        shifted = whole_other if period is None else other[period]
+        assert shifted.median == continuous(sorted(v * 3 + 1 for v in values), 0.5), period
+    # A period with no values has none, and is not left out.
+    assert found[len(SAMPLES)].count == 0 and found[len(SAMPLES)].median is None
