@@ -15,9 +15,9 @@ Each step times every case `--repeat` times (after one warm-up call):
 It prints the median, p95 and p99 of each case, the growth of the process's peak RSS while the case ran
 (the most resident memory ever, so growth means a new high) and the Python heap's peak during one call
 (tracemalloc), and a baseline in the same process: `SELECT count(*) FROM requests`, timed the same way.
-Memory flat in the number of requests means the two steps show the same heap peak (on SQLite, which lacks
-`percentile_cont`, the store's `zd_percentiles` holds a range's measured seconds while it picks the
-percentiles: 16 bytes a measured request, the exception issue 19 allows).
+Memory flat in the number of requests means the two steps show the same heap peak, except on SQLite, which
+lacks `percentile_cont`: there Python sorts the range's measured seconds to pick the percentiles (the
+exception issue 19 allows), so the heap peak grows with the measured requests of the range.
 
     python bench/analytics.py [--requests 100000] [--small 10000] [--repeat 20] [--postgres URL]
                               [--keep] [--database FILE]

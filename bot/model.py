@@ -433,6 +433,9 @@ class SlaClock(Base):
     breached_at: Mapped[datetime | None]
     warned_at: Mapped[datetime | None]
 
+    # The analytics' list of breaches walks this, newest first, and stops at its cap (migration 0020).
+    __table_args__ = (Index("ix_sla_clocks_breached_at", "breached_at"),)
+
 
 class Survey(Base):
     """A satisfaction survey sent after close; answered once, expires, withdrawn on reopen."""
@@ -447,7 +450,7 @@ class Survey(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime]
     expires_at: Mapped[datetime]
-    answered_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None] = mapped_column(index=True)  # the latest comments, newest first (0020)
 
 
 def utcnow() -> datetime:

@@ -33,12 +33,13 @@ Definitions (what the page's help texts say in words):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.analytics import facts
-from bot.analytics.measures import spreads
+from bot.analytics.measures import per_period, spreads
 from bot.analytics.periods import Period, Periods
 from bot.model import AnalyticsFact
 
@@ -125,12 +126,6 @@ class Satisfaction:
 
 
 F = AnalyticsFact
-
-
-def _inside(periods: Periods) -> ColumnElement[bool]:
-    return and_(F.at >= periods.start_second, F.at < periods.end_second)
-
-
 _CODES = {"filed": facts.FILED, **facts.MOVES}
 _NAMES = {code: name for name, code in _CODES.items()}
 
@@ -139,20 +134,22 @@ async def volume(session: AsyncSession, where: ColumnElement[bool], periods: Per
     """Filed, resolved, closed, reopened and cancelled per period, and what was open at each period's end."""
     size = len(periods.periods)
     counted: dict[str, list[int]] = {name: [0] * size for name in _CODES}
-    inner = (select(periods.index_of(F.at).label("period"), F.fact)
-             .where(where, F.fact.in_(sorted(_CODES.values())), _inside(periods)).subquery())
-    for index, fact, count in await session.execute(select(inner.c.period, inner.c.fact, func.count())
-                                                    .group_by(inner.c.period, inner.c.fact)):
+
+    def rows(inside: ColumnElement[bool]) -> Select[Any]:
+        return (select(F.fact, func.count()).where(where, F.fact.in_(sorted(_CODES.values())), inside)
+                .group_by(F.fact))
+
+    for fact, count, index in await session.execute(per_period(session, periods, F.at, rows)):
         counted[_NAMES[int(fact)]][int(index)] = int(count)
     open_now = await _open_before(session, where, periods)
-    rows = []
+    found = []
     for p in periods.periods:
         i = p.index
         open_now += (counted["filed"][i] - sum(counted[s][i] for s in CLOSING)
                      + sum(counted[s][i] for s in REOPENING))
-        rows.append(Volume(p, counted["filed"][i], counted["resolved"][i], counted["closed"][i],
-                           counted["reopened"][i], counted["cancelled"][i], open_now))
-    return rows
+        found.append(Volume(p, counted["filed"][i], counted["resolved"][i], counted["closed"][i],
+                            counted["reopened"][i], counted["cancelled"][i], open_now))
+    return found
 
 
 async def _open_before(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> int:
@@ -168,11 +165,11 @@ async def _durations(session: AsyncSession, where: ColumnElement[bool], periods:
                      fact: int) -> tuple[list[Durations], Durations]:
     """Per period of the measured moment, and over the whole range, the percentiles of the measures kept at
     write time: calendar (`a`) and working time (`b`), per period and together, in one read."""
-    source = (select(periods.index_of(F.at).label("period"), F.a.label("calendar"), F.b.label("working"))
-              .where(where, F.fact == fact, _inside(periods)).subquery())
+    def rows(inside: ColumnElement[bool]) -> Select[Any]:
+        return select(F.a, F.b).where(where, F.fact == fact, inside)
+
     several = len(periods.periods) > 1
-    (by_calendar, by_working), totals = await spreads(session, source, len(periods.periods),
-                                                      ("calendar", "working"), whole=several)
+    (by_calendar, by_working), totals = await spreads(session, periods, F.at, rows, 2, whole=several)
     found = [Durations(p, c.count, c.median, c.p90, w.median, w.p90)
              for p, c, w in zip(periods.periods, by_calendar, by_working, strict=True)]
     if not several:
@@ -209,29 +206,29 @@ async def resolution(session: AsyncSession, where: ColumnElement[bool], periods:
 async def sla_attainment(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Attainment]:
     """Per period (of the clock's start, the filing) and SLA target: clocks met in time, breached, still
     running; requests cancelled left out."""
-    inner = (select(periods.index_of(F.at).label("period"), F.zone_id, F.label, F.b.label("target"),
-                    F.a.label("state"))
-             .where(where, F.fact == facts.SLA_CLOCK, F.cancelled.is_(False), _inside(periods)).subquery())
-    keys = (inner.c.period, inner.c.zone_id, inner.c.label, inner.c.target)
-    state = inner.c.state
-    query = (select(*keys, func.sum(case((state == facts.SLA_MET_IN_TIME, 1), else_=0)),
-                    func.sum(case((state == facts.SLA_BREACHED, 1), else_=0)),
-                    func.sum(case((state == facts.SLA_RUNNING, 1), else_=0)))
-             .group_by(*keys).order_by(*keys))
-    return [Attainment(periods.periods[int(index)], zone, kind, int(target) / 3600, int(met), int(breached),
-                       int(running))
-            for index, zone, kind, target, met, breached, running in await session.execute(query)]
+    def rows(inside: ColumnElement[bool]) -> Select[Any]:
+        return (select(F.zone_id, F.label, F.b, *(func.sum(case((F.a == state, 1), else_=0)) for state in
+                                                  (facts.SLA_MET_IN_TIME, facts.SLA_BREACHED, facts.SLA_RUNNING)))
+                .where(where, F.fact == facts.SLA_CLOCK, F.cancelled.is_(False), inside)
+                .group_by(F.zone_id, F.label, F.b))
+
+    found = [(int(index), zone, kind, int(target), int(met), int(breached), int(running))
+             for zone, kind, target, met, breached, running, index in
+             await session.execute(per_period(session, periods, F.at, rows))]
+    return [Attainment(periods.periods[index], zone, kind, target / 3600, met, breached, running)
+            for index, zone, kind, target, met, breached, running in sorted(found)]
 
 
 async def satisfaction(session: AsyncSession, where: ColumnElement[bool], periods: Periods) -> list[Satisfaction]:
     """Per period: surveys sent (withdrawn ones left out) and how many answered each rating."""
-    inner = (select(periods.index_of(F.at).label("period"), F.a.label("answered"), F.b.label("rating"))
-             .where(where, F.fact == facts.SURVEY, _inside(periods)).subquery())
-    keys = (inner.c.period, inner.c.answered, inner.c.rating)
+    def rows(inside: ColumnElement[bool]) -> Select[Any]:
+        return (select(F.a, F.b, func.count()).where(where, F.fact == facts.SURVEY, inside)
+                .group_by(F.a, F.b))
+
     size = len(periods.periods)
     sent = [0] * size
     ratings = [[0] * len(RATINGS) for _period in range(size)]
-    for index, answered, rating, count in await session.execute(select(*keys, func.count()).group_by(*keys)):
+    for answered, rating, count, index in await session.execute(per_period(session, periods, F.at, rows)):
         sent[int(index)] += int(count)
         if answered and rating in RATINGS:
             ratings[int(index)][rating - 1] += int(count)

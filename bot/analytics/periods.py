@@ -12,13 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Integer, case, literal_column
+from sqlalchemy.orm import QueryableAttribute
 
-from bot.analytics.measures import Column
 from bot.errors import DeskError
 from bot.i18n import N_, _
+
+Column = ColumnElement[Any] | QueryableAttribute[Any]
+"""A column or an expression over columns (a mapped attribute such as `AnalyticsFact.at` too)."""
 
 DAY, WEEK, MONTH, RANGE = "day", "week", "month", "range"
 KINDS = (DAY, WEEK, MONTH, RANGE)
@@ -78,6 +82,10 @@ class Periods:
     def end_second(self) -> int:
         """`end` in whole seconds since 1970 UTC."""
         return int(self.end.timestamp())
+
+    def bounds(self) -> list[tuple[int, int]]:
+        """Each period's [start, end) in whole seconds since 1970 UTC."""
+        return [(int(p.start.timestamp()), int(p.end.timestamp())) for p in self.periods]
 
     def index_of(self, moment: Column) -> ColumnElement[int]:
         """SQL: the index of the period a moment in whole seconds since 1970 UTC (`analytics_facts.at`) falls

@@ -17,13 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.access import Actor
 from bot.analytics import figures
 from bot.analytics.facts import over_facts
 from bot.analytics.figures import Attainment, Durations, Satisfaction, Volume
+from bot.analytics.measures import reading
 from bot.analytics.periods import Period, Periods
 from bot.analytics.query import Query, counted, periods_for, timezone_for, zones_in_view
 from bot.catalog.forms import neutralise
@@ -115,8 +113,7 @@ async def build_report(unit: Unit, actor: Actor, query: Query) -> Report:
     zones = zones_in_view(unit.config, unit.policy.analytics_scope(actor), query)
     timezone = timezone_for(unit.config, zones)
     periods = periods_for(query, timezone, unit.clock.now().astimezone(ZoneInfo(timezone)).date())
-    async with unit.readers() as session, session.begin():  # one read transaction, so the figures agree
-        await _tune(session)
+    async with reading(unit) as session:  # one read transaction, so the figures agree
         volume = await figures.volume(session, where, periods)
         first, whole_first = await figures.first_responses(session, where, periods)
         resolved, whole_resolved = await figures.resolutions(session, where, periods)
@@ -124,18 +121,6 @@ async def build_report(unit: Unit, actor: Actor, query: Query) -> Report:
         rated = await figures.satisfaction(session, where, periods)
     return Report(query, periods, zones, volume, first, resolved, sla, rated,
                   _totals(periods, volume, whole_first, whole_resolved, sla, rated))
-
-
-# PostgreSQL, for the report's read transaction only: no JIT compilation (it costs 150-200 ms a statement
-# here, more than these statements take to run), and room to sort a year's measures in memory instead of on
-# disk (a bound per sort, whatever the number of requests). SQLite has neither setting.
-_POSTGRES_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL work_mem = '32MB'")
-
-
-async def _tune(session: AsyncSession) -> None:
-    if session.bind.dialect.name == "postgresql":
-        for setting in _POSTGRES_SETTINGS:
-            await session.execute(text(setting))
 
 
 def _totals(periods: Periods, volume: list[Volume], first: Durations, resolved: Durations, sla: list[Attainment],

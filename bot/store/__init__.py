@@ -9,12 +9,11 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import orjson
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import make_url
@@ -24,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.pool import NullPool
 
-from bot.store import percentiles, sqlite_inline
+from bot.store import sqlite_inline
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./zonedesk.db"
 log = logging.getLogger(__name__)
@@ -74,7 +73,7 @@ def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
             kwargs.setdefault("pool_timeout", 60)
             engine = create_async_engine(url, async_creator=sqlite_inline.creator(str(path)), **kwargs)
         else:
-            engine = create_async_engine(url, async_creator=_threaded(make_url(url).database or ":memory:"), **kwargs)
+            engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -161,21 +160,6 @@ def _checkpoint(connection: sqlite3.Connection) -> None:
         log.warning("sqlite checkpoint failed: %s", exc)
 
 
-def _threaded(database: str, timeout: float = 30.0) -> Callable[[], Awaitable[aiosqlite.Connection]]:
-    """An `async_creator` opening `database` through aiosqlite (statements on a thread of its own), with the
-    functions SQLite lacks (`bot.store.percentiles`) registered on that thread."""
-
-    def connect() -> sqlite3.Connection:
-        connection = sqlite3.connect(database, timeout=timeout)
-        percentiles.register(connection)
-        return connection
-
-    async def opened() -> aiosqlite.Connection:
-        return await aiosqlite.Connection(connect, iter_chunk_size=64)
-
-    return opened
-
-
 def reader_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions for long reads (analytics) that must not hold up everything else.
 
@@ -188,7 +172,7 @@ def reader_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     url = engine.url
     if not is_sqlite(str(url)) or sqlite_path(str(url)) is None:
         return sessionmaker(engine)
-    reader = create_async_engine(url, poolclass=NullPool, async_creator=_threaded(str(sqlite_path(str(url)))))
+    reader = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
 
     @event.listens_for(reader.sync_engine, "connect")
     def _read_only(dbapi_connection: Any, _record: Any) -> None:

@@ -18,8 +18,6 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from bot.store import percentiles
-
 
 class InlineCursor:
     """A cursor whose coroutines complete at once."""
@@ -133,7 +131,6 @@ def creator(path: str, timeout: float = 30.0) -> Callable[[], Any]:
 
     async def connect() -> InlineConnection:
         connection = sqlite3.connect(path, timeout=timeout, check_same_thread=False, isolation_level=None)
-        percentiles.register(connection)
         return InlineConnection(connection)
 
     return connect

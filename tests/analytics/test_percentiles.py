@@ -1,25 +1,26 @@
 """Percentiles in the database against their definition, the same on SQLite and PostgreSQL.
 
 The definition (`bot.analytics.measures`): linear interpolation between the closest ranks, PostgreSQL's
-`percentile_cont`. PostgreSQL computes it itself; SQLite through the store's `zd_percentiles`, which follows
-PostgreSQL's arithmetic (`bot.store.percentiles.continuous`): on both the figures equal `continuous` to the
-last bit, and the textbook definition to the last few digits (PostgreSQL works in floating point).
+`percentile_cont`. PostgreSQL computes it itself; on SQLite the database gathers each period's values and
+`continuous` follows PostgreSQL's arithmetic: on both the figures equal `continuous` to the last bit, and
+the textbook definition to the last few digits (PostgreSQL works in floating point).
 """
 
 from __future__ import annotations
 
 import random
 import statistics
+from datetime import date, timedelta
 from fractions import Fraction
 from math import floor
 
 import pytest
-from sqlalchemy import Integer, literal, select, union_all
+from sqlalchemy import BigInteger, ColumnElement, Integer, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import store
-from bot.analytics.measures import spreads
-from bot.store.percentiles import continuous
+from bot.analytics.measures import continuous, spreads
+from bot.analytics.periods import build_periods
 
 
 def reference(values: list[int], p: int) -> Fraction:
@@ -59,15 +60,21 @@ SAMPLES: dict[int, list[int]] = {
 
 
 async def test_the_database_agrees_with_the_definition(db_url: str) -> None:
-    rows = [select(literal(period, Integer).label("period"), literal(value, Integer).label("value"),
-                   literal(value * 3 + 1, Integer).label("other"))
-            for period, values in SAMPLES.items() for value in values]
+    # One day per sample (and one empty day after them), each value at a moment inside its day.
+    periods = build_periods("day", date(2026, 11, 1), date(2026, 11, 1) + timedelta(days=len(SAMPLES)), "UTC")
+    rows = [select(literal(periods.bounds()[day][0] + 60 * i, BigInteger).label("at"),
+                   literal(value, Integer).label("value"), literal(value * 3 + 1, Integer).label("other"))
+            for day, values in SAMPLES.items() for i, value in enumerate(values)]
     source = union_all(*rows).subquery()
+
+    def measured(inside: ColumnElement[bool]):  # type: ignore[no-untyped-def]
+        return select(source.c.value, source.c.other).where(inside)
+
     engine = store.create_engine(db_url)
     try:
         async with AsyncSession(engine) as session:
-            (found, other), (whole, whole_other) = await spreads(session, source, len(SAMPLES) + 1,
-                                                                 ("value", "other"), whole=True)
+            (found, other), (whole, whole_other) = await spreads(session, periods, source.c.at, measured, 2,
+                                                                 whole=True)
     finally:
         await engine.dispose()
     everything = sorted(v for values in SAMPLES.values() for v in values)

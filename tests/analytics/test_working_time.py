@@ -220,7 +220,7 @@ async def test_the_report_s_percentiles_are_percentile_cont_of_the_measures(chri
     PostgreSQL asked of the database itself, on SQLite by the same arithmetic (decision 0010)."""
     from sqlalchemy import func
 
-    from bot.store.percentiles import continuous
+    from bot.analytics.measures import continuous
 
     it = (await christmas.report(IVAR)).first_response[0]
     m = RequestMeasure

@@ -23,6 +23,8 @@ SQLite: a WITHOUT ROWID table clustered by (fact, at, ...), so a range of one ki
 contiguous read with every column at hand; row triggers. PostgreSQL: statement triggers with transition
 tables for inserts (a group of filed requests is one INSERT), row triggers for updates and deletes.
 
+The analytics' two lists get an index of their order each (`ix_sla_clocks_breached_at`,
+`ix_surveys_answered_at`): newest first, stopping at 50, instead of sorting a year's clocks or surveys.
 The indexes that served the old statements go: `ix_events_kind_at` (0007), and 0019's covering indexes and
 statistics (`ix_events_moves`, `ix_sla_clocks_attainment`, `ix_surveys_satisfaction`, `st_events_status`);
 each was written on the filing path and nothing else reads them.
@@ -247,6 +249,9 @@ def upgrade() -> None:
         op.execute(statement)
     for statement in _postgres_triggers() if postgres else sqlite_triggers():
         op.execute(statement)
+    # The analytics' lists walk these, newest first, and stop at their cap of 50 (`bot.analytics.details`).
+    op.create_index("ix_sla_clocks_breached_at", "sla_clocks", ["breached_at"], unique=False)
+    op.create_index("ix_surveys_answered_at", "surveys", ["answered_at"], unique=False)
     # What served the statements the facts replace.
     op.drop_index("ix_surveys_satisfaction", table_name="surveys")
     op.drop_index("ix_sla_clocks_attainment", table_name="sla_clocks")
@@ -274,5 +279,7 @@ def downgrade() -> None:
     op.create_index("ix_sla_clocks_attainment", "sla_clocks",
                     ["request_id", "started_at", "kind", "target_hours", "met_at", "breached_at"], unique=False)
     op.create_index("ix_surveys_satisfaction", "surveys", ["request_id", "sent_at", "status", "rating"], unique=False)
+    op.drop_index("ix_surveys_answered_at", table_name="surveys")
+    op.drop_index("ix_sla_clocks_breached_at", table_name="sla_clocks")
     op.drop_index("ix_analytics_facts_request", table_name="analytics_facts")
     op.drop_table("analytics_facts")
