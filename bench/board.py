@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import empty_database, percentiles  # noqa: E402
 from bot import store  # noqa: E402
 from bot.desk.board import BoardScope, open_board  # noqa: E402
-from bot.desk.listing import RequestFilter  # noqa: E402
+from bot.desk.filters import RequestFilter  # noqa: E402
 from bot.people.signin import SignIn  # noqa: E402
 from bot.server import build_services, create_app  # noqa: E402
 from bot.store.seed import seed  # noqa: E402

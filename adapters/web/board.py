@@ -34,8 +34,8 @@ from bot.desk.board import (
     move_card,
     open_board,
 )
+from bot.desk.filters import SLA_NAMES, SLA_STATES, FilterError, QueryValues, RequestFilter
 from bot.desk.history import status_label
-from bot.desk.listing import SLA_NAMES, SLA_STATES, FilterError, QueryValues, RequestFilter
 from bot.errors import DeskError, Duplicate, NotFound
 from bot.i18n import N_, _
 

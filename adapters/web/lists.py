@@ -28,22 +28,18 @@ from adapters.web.pages import add_security_headers
 from adapters.web.site import Site, Visit
 from bot.catalog.forms import neutralise
 from bot.config import Category
+from bot.desk.filters import SCOPES, SLA_NAMES, SLA_STATES, FilterError, scope_name
 from bot.desk.history import level_word, status_label
 from bot.desk.listing import (
     COLUMNS,
     DEFAULT_COLUMNS,
-    SCOPES,
-    SLA_NAMES,
-    SLA_STATES,
     SORTS,
-    FilterError,
     ListQuery,
     ListRow,
     column_name,
     count_requests,
     iter_rows,
     list_page,
-    scope_name,
     sort_for,
 )
 from bot.desk.status import STATUSES

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from bot.access import Actor
 from bot.desk import lifecycle
-from bot.desk.listing import QueryValues, RequestFilter, filter_clause, sla_state
+from bot.desk.filters import QueryValues, RequestFilter, filter_clause, sla_state
 from bot.desk.reads import get_request
 from bot.desk.status import MOVES, STATUSES, WAITING_REASONS, check_move
 from bot.desk.types import RequestDetail
@@ -74,7 +74,7 @@ class Card:
     assignee_name: str | None
     deadline: datetime | None
     created_at: datetime
-    sla: str | None  # its SLA state as lists say it (`bot.desk.listing.sla_state`); None without a target
+    sla: str | None  # its SLA state as lists say it (`bot.desk.filters.sla_state`); None without a target
     sla_due: datetime | None  # when the next running target is used up
     can_move: bool  # the reader may work it (`Policy.can_work`): the card has a move form and drags
     open_task: bool  # it has an open task, so it may wait on one
@@ -158,7 +158,7 @@ async def open_board(unit: Unit, actor: Actor, scope: BoardScope, flt: RequestFi
                      limit: int = CARDS) -> Board:
     """The board of `scope` for this person: per status, its first `limit` cards and its count.
 
-    `flt` narrows it as it narrows a list (`bot.desk.listing.filter_clause`: assignee, priority, category,
+    `flt` narrows it as it narrows a list (`bot.desk.filters.filter_clause`: assignee, priority, category,
     label, SLA state, dates, text...; its zones and teams are the board's scope instead); it never widens
     what the policy selects. A board the person may not open is not found.
     """

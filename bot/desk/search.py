@@ -252,7 +252,7 @@ def _compile_for_dialect(element: _ForDialect, compiler: SQLCompiler, **kw: Any)
 
 def matching_clause(policy: Policy, actor: Actor, text: str) -> ColumnElement[bool]:
     """A WHERE clause over `Request`: requests with a text matching `text` that this person may read
-    (their notes only where they may read notes). For lists that filter by text (`bot.desk.listing`),
+    (their notes only where they may read notes). For lists that filter by text (`bot.desk.filters`),
     which apply `Policy.request_clause` themselves; nothing matches a text `parse` refuses."""
     words = parse(text).words
     if not words:

@@ -11,17 +11,8 @@ from multidict import MultiDict
 from bot.access import Actor
 from bot.clock import FakeClock
 from bot.desk import WEB, Desk
-from bot.desk.listing import (
-    COUNT_CAP,
-    Cursor,
-    FilterError,
-    ListQuery,
-    RequestFilter,
-    Sort,
-    count_requests,
-    iter_rows,
-    list_page,
-)
+from bot.desk.filters import FilterError, RequestFilter
+from bot.desk.listing import COUNT_CAP, Cursor, ListQuery, Sort, count_requests, iter_rows, list_page
 from bot.model import Request, SlaClock
 from bot.server import Services
 
