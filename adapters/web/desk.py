@@ -41,9 +41,11 @@ class AgentDesk:
         queue = await self.desk.list_requests(actor, scope="queue", limit=queue_pages.size, offset=queue_pages.offset)
         tasks = await self.desk.list_tasks(actor)
         config = self.site.config
+        # Someone phoned or stopped by: the zones the agent may file a request for them in (decision 0011).
+        file_for = [z for z in self.desk.filing_zones() if self.desk.policy.may_file_on_behalf(actor, z.id)]
         return self.site.page(
             visit, "desk.html", queue=queue, queue_pages=queue_pages, assigned=assigned,
-            assigned_pages=assigned_pages, tasks=tasks,
+            assigned_pages=assigned_pages, tasks=tasks, file_for=file_for,
             zone_names={z.id: z.name for z in config.zones}, team_names={t.id: t.name for t in config.teams},
             people={p.email: p.name for p in config.people},
         )

@@ -336,6 +336,9 @@ async def test_a_double_submit_changes_once(browsers: Callable[[], Browser], web
 async def test_an_agent_files_for_someone_who_phoned(browsers: Callable[[], Browser],
                                                      web_services: Services) -> None:
     alexis = await _agent(browsers)
+    desk = await alexis.get("/desk")  # the desk offers it, for the zones he works in only
+    offered = re.search(r'<p class="file-for">.*?</p>', desk.html, re.S)
+    assert offered and re.findall(r'href="(/new/[^"]+)"', offered.group(0)) == ["/new/it"]
     form = await alexis.get("/new/it")
     assert 'name="for_requester"' in form.html
     filed = await alexis.post("/requests", {"zone": "it", "title": "Printer jams on floor 3", "urgency": "normal",
