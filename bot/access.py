@@ -435,6 +435,13 @@ class Policy:
         return (consultation is not None and consultation.person_email == actor.email
                 and consultation.withdrawn_at is None)
 
+    def consultee_sees_attachment(self, actor: Actor, consultation: Consultation | None, *, public: bool) -> bool:
+        """Whether a consultee may list and open one of the request's files on their consultation page: the
+        files of what they read there (the filing message and public comments: `public`), while their
+        invitation stands; never a note's. Their level on the request stays NONE: the request page and its
+        file links stay closed to them."""
+        return public and self.may_read_as_consultee(actor, consultation)
+
     def may_invite_consultee(self, actor: Actor, request: Request) -> bool:
         """Who may ask someone's view on a request, or withdraw the question: an agent who may work it."""
         return self.level(actor, request) >= Level.AGENT

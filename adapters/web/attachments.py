@@ -28,7 +28,7 @@ from bot.files.kinds import SNIFF_BYTES, content_disposition, served_as
 from bot.files.sources import Files
 from bot.files.store import megabytes
 from bot.i18n import _
-from bot.model import Request
+from bot.model import Attachment, Request
 from bot.server import SERVICES
 
 log = logging.getLogger(__name__)
@@ -98,47 +98,53 @@ class AttachmentRoutes:
     async def open(self, visit: Visit) -> web.StreamResponse:
         """Stream one file to a reader who may open it (the 404 page for anyone else)."""
         number, attachment_id = int(visit.request.match_info["number"]), int(visit.request.match_info["id"])
-        row = await open_attachment(self.site.desk, visit.user, number, attachment_id)
-        pieces = files_of(self.site.desk).stream(row.source, row.store_key, row.ref).__aiter__()
+        return await serve_file(self.site, visit, await open_attachment(self.site.desk, visit.user, number,
+                                                                        attachment_id))
+
+
+async def serve_file(site: Site, visit: Visit, row: Attachment) -> web.StreamResponse:
+    """Stream one file the caller has let this visitor open, served as its bytes say (see the module)."""
+    number, attachment_id = row.request_id, row.id
+    pieces = files_of(site.desk).stream(row.source, row.store_key, row.ref).__aiter__()
+    try:
+        head, done = await _head(pieces)
+    except Unavailable as exc:
+        log.info("web: file %s of #%s could not be fetched: %s", attachment_id, number, exc)
+        if row.source == STORED:
+            said = _("Zonedesk no longer has the file {name}. Ask the person who sent it to send it again.",
+                     name=row.filename)
+        else:
+            said = _("{platform} did not give Zonedesk the file {name}: it may have been deleted or unshared "
+                     "there. Ask the person who sent it to send it again.", platform=row.source.capitalize(),
+                     name=row.filename)
+        return site.problem(visit, 502, _("The file cannot be opened"), said)
+    served = served_as(head, row.filename, row.declared_type)
+    inline = served.inline and visit.request.query.get("download") != "1"
+    response = web.StreamResponse(status=200)
+    response.headers.update({
+        "Content-Type": served.content_type,
+        "Content-Disposition": content_disposition(row.filename, inline=inline),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": served.policy,
+        "Cache-Control": "private, no-store",
+        "Cross-Origin-Resource-Policy": "same-origin",
+        "Referrer-Policy": "no-referrer",
+    })
+    add_security_headers(response)
+    await response.prepare(visit.request)
+    await response.write(head)
+    if not done:
         try:
-            head, done = await _head(pieces)
-        except Unavailable as exc:
-            log.info("web: file %s of #%s could not be fetched: %s", attachment_id, number, exc)
-            if row.source == STORED:
-                said = _("Zonedesk no longer has the file {name}. Ask the person who sent it to send it again.",
-                         name=row.filename)
-            else:
-                said = _("{platform} did not give Zonedesk the file {name}: it may have been deleted or unshared "
-                         "there. Ask the person who sent it to send it again.", platform=row.source.capitalize(),
-                         name=row.filename)
-            return self.site.problem(visit, 502, _("The file cannot be opened"), said)
-        served = served_as(head, row.filename, row.declared_type)
-        inline = served.inline and visit.request.query.get("download") != "1"
-        response = web.StreamResponse(status=200)
-        response.headers.update({
-            "Content-Type": served.content_type,
-            "Content-Disposition": content_disposition(row.filename, inline=inline),
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": served.policy,
-            "Cache-Control": "private, no-store",
-            "Cross-Origin-Resource-Policy": "same-origin",
-            "Referrer-Policy": "no-referrer",
-        })
-        add_security_headers(response)
-        await response.prepare(visit.request)
-        await response.write(head)
-        if not done:
-            try:
-                async for piece in pieces:
-                    await response.write(piece)
-            except Unavailable as exc:  # cut off half way (too large, the platform went away): no whole file
-                log.warning("web: file %s of #%s stopped half way: %s", attachment_id, number, exc)
-                response.force_close()
-                if visit.request.transport is not None:
-                    visit.request.transport.close()
-                return response
-        await response.write_eof()
-        return response
+            async for piece in pieces:
+                await response.write(piece)
+        except Unavailable as exc:  # cut off half way (too large, the platform went away): no whole file
+            log.warning("web: file %s of #%s stopped half way: %s", attachment_id, number, exc)
+            response.force_close()
+            if visit.request.transport is not None:
+                visit.request.transport.close()
+            return response
+    await response.write_eof()
+    return response
 
 
 async def _head(pieces: AsyncIterator[bytes]) -> tuple[bytes, bool]:

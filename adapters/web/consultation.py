@@ -1,8 +1,9 @@
 """Consultation and outside collaborators on the web.
 
 - `/consult` and `/consult/{n}`: the pages of a person asked for their view (`bot.desk.consultation`): the
-  requests they are asked about now, and one request's public conversation (never notes), the question
-  and a form whose answer is an internal note. Anyone not asked, or no longer, reads "not found".
+  requests they are asked about now, and one request's public conversation (never notes) with its files
+  (`/consult/{n}/files/{id}`, never a note's), the question and a form whose answer is an internal note.
+  Anyone not asked, or no longer, reads "not found".
 - On the request page, for its staff (`GuestForms`): who was asked and who is in the conversation by
   e-mail, and for its agents the forms to ask someone, withdraw the question, bring an outside address
   in and take it out. These are request page actions (`/requests/{n}/consult` ...), calling the same use
@@ -16,11 +17,13 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.web.attachments import ShownFile, serve_file
 from adapters.web.site import Site, Visit
 from bot.access import Level
 from bot.desk import RequestDetail
 from bot.desk.consultation import asked_of
 from bot.errors import DeskError, Duplicate, NotFound
+from bot.files.store import megabytes
 from bot.i18n import _
 from bot.model import Request
 
@@ -40,10 +43,18 @@ class ConsultPages:
         router.add_get("/consult", route(self.index))
         router.add_get(r"/consult/{number:\d{1,9}}", route(self.show))
         router.add_post(r"/consult/{number:\d{1,9}}", route(self.answer))
+        router.add_get(r"/consult/{number:\d{1,9}}/files/{id:\d{1,12}}", route(self.file))
 
     async def index(self, visit: Visit) -> web.StreamResponse:
         """The requests this person is asked for their view on right now."""
         return self.site.page(visit, "consultations.html", asked=await asked_of(self.desk, visit.user))
+
+    async def file(self, visit: Visit) -> web.StreamResponse:
+        """One file of what the consultee reads (the filing message, a public comment); the 404 page for a
+        note's file, anyone else's, and everything once the question is withdrawn."""
+        number, attachment_id = int(visit.request.match_info["number"]), int(visit.request.match_info["id"])
+        return await serve_file(self.site, visit, await self.desk.consulted_attachment(visit.user, number,
+                                                                                       attachment_id))
 
     async def show(self, visit: Visit, status: int = 200, errors: tuple[str, ...] = (),
                    typed: str = "") -> web.StreamResponse:
@@ -57,7 +68,9 @@ class ConsultPages:
             if detail.level >= Level.READER:
                 return self.site.redirect(f"/requests/{number}")
             raise
-        return self.site.page(visit, "consult.html", status, errors=errors, c=view, typed=typed)
+        files = [ShownFile(f"/consult/{number}/files/{f.id}", f.filename,
+                           megabytes(f.size) if f.size is not None else None) for f in view.files]
+        return self.site.page(visit, "consult.html", status, errors=errors, c=view, typed=typed, files=files)
 
     async def answer(self, visit: Visit) -> web.StreamResponse:
         """The consultee's answer, an internal note; a refusal shows over the form with what was typed."""

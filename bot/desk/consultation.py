@@ -27,7 +27,7 @@ from bot.desk.mailing import queue_mail
 from bot.desk.unit import TEXT_MAX, Tx, Unit
 from bot.errors import DeskError, NotFound
 from bot.i18n import N_, _, ngettext
-from bot.model import Comment, Consultation, Identity, Request
+from bot.model import Attachment, Comment, Consultation, Identity, Request
 
 QUESTION_MAX = 2_000
 SHOWN_IN_CHAT = 5  # the latest public messages a consultee's chat message quotes (the page has them all)
@@ -58,6 +58,16 @@ class Consulted:
     asked_at: datetime
     conversation: tuple[ConversationLine, ...]
     answers: tuple[ConversationLine, ...]
+    files: tuple[ConsultedFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConsultedFile:
+    """A file of what a consultee reads (the filing message, a public comment): its id, name and size."""
+
+    id: int
+    filename: str
+    size: int | None
 
 
 @dataclass(frozen=True)
@@ -252,6 +262,8 @@ async def consulted(unit: Unit, actor: Actor, number: int) -> Consulted:
         mine = await session.execute(select(Comment).where(
             Comment.request_id == number, Comment.public.is_(False), Comment.author_email == actor.email,
             Comment.created_at >= row.invited_at).order_by(Comment.id))
+        files = await session.execute(select(Attachment).where(Attachment.request_id == number,
+                                                               Attachment.public.is_(True)).order_by(Attachment.id))
         zone = unit.config.zone(request.zone_id)
         asker = unit.config.person(row.invited_by)
         return Consulted(
@@ -259,7 +271,22 @@ async def consulted(unit: Unit, actor: Actor, number: int) -> Consulted:
             zone_name=zone.name if zone else request.zone_id, status=request.status, question=row.question,
             asked_by=asker.name if asker else row.invited_by, asked_at=row.invited_at,
             conversation=tuple(conversation),
-            answers=tuple(ConversationLine(c.author_name, c.body, c.created_at) for c in mine.scalars()))
+            answers=tuple(ConversationLine(c.author_name, c.body, c.created_at) for c in mine.scalars()),
+            files=tuple(ConsultedFile(a.id, a.filename, a.size) for a in files.scalars()
+                        if unit.policy.consultee_sees_attachment(actor, row, public=a.public)))
+
+
+async def consulted_attachment(unit: Unit, actor: Actor, number: int, attachment_id: int) -> Attachment:
+    """One file of a request its consultee may open (`Policy.consultee_sees_attachment`): one they see on their
+    consultation page. Anything else, and everything once the question is withdrawn, reads as not found."""
+    async with unit.sessions() as session:
+        found = await session.get(Attachment, attachment_id)
+        consultation = await _row(session, number, actor.email)
+        if (found is None or found.request_id != number
+                or not unit.policy.consultee_sees_attachment(actor, consultation, public=found.public)):
+            raise NotFound(number)
+        session.expunge(found)
+        return found
 
 
 async def consultations_of(unit: Unit, actor: Actor, number: int) -> list[ConsultationLine]:

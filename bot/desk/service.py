@@ -109,6 +109,7 @@ class Desk(Intake):
     withdraw_consultation = consulting.withdraw
     answer_consultation = consulting.answer
     consulted = consulting.consulted
+    consulted_attachment = consulting.consulted_attachment
     consultations_of = consulting.consultations_of
     invite_collaborator = collaborating.invite
     remove_collaborator = collaborating.remove

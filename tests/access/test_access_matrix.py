@@ -1587,3 +1587,35 @@ async def test_search_past_its_count_cap_still_finds_only_what_the_rule_lets_rea
             found = await searching.search(desk, actor, word, per_page=10)
             assert [h.number for h in found.hits] == expected[:2], (person, word)
             assert (found.total, found.more) == (min(len(expected), 2), len(expected) > 2), (person, word)
+
+
+async def test_a_consultee_opens_the_public_files_of_the_one_request_they_are_asked_about(world: World) -> None:
+    """Asked about "it", each consultee lists and opens its filing message's file on their consultation page and
+    nothing else: not its note's file, not another request's file through it, and nothing once withdrawn;
+    everyone not asked opens nothing there, whatever they read elsewhere."""
+    desk, number = world.desk, world.numbers["it"]
+    files = await _with_files(world)
+    shown, _note_s = files[number]
+    every = {i for pair in files.values() for i in pair}
+    for person in CONSULTEES:
+        await desk.consult(world.who("alexis"), number, PEOPLE[person], "What do you think?")
+
+    for person in EXPECTED:
+        actor = world.who(person)
+        asked = person in CONSULTEES
+        if asked:
+            assert [f.id for f in (await desk.consulted(actor, number)).files] == [shown], person
+        for attachment in every:
+            if asked and attachment == shown:
+                assert (await desk.consulted_attachment(actor, number, attachment)).id == shown, person
+            else:
+                with pytest.raises(NotFound):
+                    await desk.consulted_attachment(actor, number, attachment)
+        for other in set(world.numbers.values()) - {number}:  # asked about "it" only
+            with pytest.raises(NotFound):
+                await desk.consulted_attachment(actor, other, files[other][0])
+
+    for person in CONSULTEES:
+        await desk.withdraw_consultation(world.who("ivar"), number, PEOPLE[person])
+        with pytest.raises(NotFound):
+            await desk.consulted_attachment(world.who(person), number, shown)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bot.model import Attachment, Comment
 from bot.server import Services
-from tests.web.conftest import Browser, Page, number_of
+from tests.web.conftest import FINANCE_AGENT, HR_AGENT, Browser, Page, number_of
 
 REQUESTER = "zack@nordlys.example"
 IT_AGENT = "alexis.baker@nordlys.example"
@@ -87,3 +87,40 @@ async def test_a_file_over_the_limit_is_refused_over_the_form_and_nothing_is_wri
     assert "The file scan.pdf is too large (4 KB; at most 2 KB)." in page.text
     assert "The whole scan" in page.html  # what was typed stays in the form
     assert await count(services, Comment) == before and await count(services, Attachment) == 0
+
+
+async def test_a_consultee_sees_the_public_files_of_what_they_read_and_never_a_note_s(
+        services: Services, browsers: Callable[[], Browser]) -> None:
+    """Asked for their view, a colleague opens the photo the requester sent but not the file on an internal
+    note, neither through the request page's links; once the question is withdrawn, none of them."""
+    requester = browsers()
+    await requester.sign_in(REQUESTER)
+    number = number_of(await requester.file("Printer jammed", "On floor 3."))
+    await requester.get(f"/requests/{number}")
+    await send(requester, f"/requests/{number}/comment", {"comment": "Here is a photo", "once": "c1"},
+               "jam.png", PNG, "image/png")
+    agent = browsers()
+    await agent.sign_in(IT_AGENT)
+    await agent.get(f"/requests/{number}")
+    await send(agent, f"/requests/{number}/note", {"note": "Service log", "once": "d1"}, "service.log",
+               b"error 42\n" * 10, "text/plain")
+    await agent.post(f"/requests/{number}/consult", {"consult_person": HR_AGENT, "consult_question": "Seen this?"})
+    async with services.sessions() as session:
+        photo, log = list((await session.execute(select(Attachment.id).order_by(Attachment.id))).scalars())
+
+    colleague = browsers()
+    await colleague.sign_in(HR_AGENT)
+    page = await colleague.get(f"/consult/{number}")
+    assert page.status == 200
+    assert f'href="/consult/{number}/files/{photo}"' in page.html and "jam.png" in page.text
+    assert "service.log" not in page.text and f"/files/{log}" not in page.html
+    status, body, headers = await get_bytes(colleague, f"/consult/{number}/files/{photo}")
+    assert status == 200 and body == PNG and headers["X-Content-Type-Options"] == "nosniff"
+    assert (await get_bytes(colleague, f"/consult/{number}/files/{log}"))[0] == 404  # a note's file
+    assert (await get_bytes(colleague, f"/requests/{number}/files/{photo}"))[0] == 404  # not the request page's
+    outsider = browsers()
+    await outsider.sign_in(FINANCE_AGENT)
+    assert (await get_bytes(outsider, f"/consult/{number}/files/{photo}"))[0] == 404  # never asked
+
+    await agent.post(f"/requests/{number}/unconsult", {"person": HR_AGENT})
+    assert (await get_bytes(colleague, f"/consult/{number}/files/{photo}"))[0] == 404
