@@ -301,13 +301,15 @@ class SlackInbound:
             await self._tell_clicker(payload, exc.message)
             return
         channel = (payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id")
-        if outcome.open_reply is not None or outcome.open_assign is not None:
+        if outcome.open_reply is not None or outcome.open_assign is not None or outcome.open_answer is not None:
             if not live:
                 await self._tell_clicker(payload, _("That click arrived while Zonedesk was restarting; click again."))
                 return
             try:
                 if outcome.open_reply is not None:
                     await self._open_reply(payload, actor, outcome.open_reply, channel)
+                elif outcome.open_answer is not None:
+                    await self._open_answer(payload, actor, outcome.open_answer, channel)
                 else:
                     await self._open_assign(payload, actor, outcome.open_assign or 0, channel)
             except DeskError as exc:
@@ -395,6 +397,11 @@ class SlackInbound:
         await self.client.views_update(view_id=view.get("id"), hash=view.get("hash"),
                                        view=views.reply_modal(number, detail.title, metadata, saved, text))
 
+    async def _open_answer(self, payload: dict[str, Any], actor: Actor, number: int, channel: str | None) -> None:
+        asked = await self.desk.consulted(actor, number)  # "not found" again if withdrawn since the click
+        await self._open(payload, views.answer_modal(number, asked.title, asked.question,
+                                                     {"number": number, "channel": channel}))
+
     async def _open_assign(self, payload: dict[str, Any], actor: Actor, number: int, channel: str | None) -> None:
         detail = await self.desk.get_request(actor, number)
         if detail.level < Level.AGENT:
@@ -427,6 +434,11 @@ class SlackInbound:
                 await self._tell(metadata.get("channel"), user,
                                  _("Your reply on #{number} is on its way.", number=number))
                 await self.refresh_homes(actor, number)
+            elif callback == views.ANSWER:
+                number = int(metadata["number"])
+                await self.desk.answer_consultation(actor, number, views.value_of(view, "text") or "", dedupe_key=key)
+                await self._tell(metadata.get("channel"), user,
+                                 _("Thank you: your view on #{number} is with the desk's agents.", number=number))
             elif callback == views.ASSIGN:
                 number = int(metadata["number"])
                 name = await self.desk.assign(actor, number, views.value_of(view, "assignee") or "", dedupe_key=key)

@@ -35,6 +35,7 @@ from bot.i18n import _, current
 CREATE = "zd:create"
 REPLY = "zd:reply"
 ASSIGN = "zd:assign"
+ANSWER = "zd:answer"  # a consultee's view on a request (bot.desk.consultation)
 FORM_PREFIX = "zd:form:"
 NEW_REQUEST_ACTION = "zds:new"
 # The App Home's "Open Zonedesk": a click sends the person a fresh sign-in link in their DM with the app.
@@ -116,6 +117,19 @@ def reply_modal(number: int, title: str, metadata: dict[str, Any], saved: Sequen
     blocks.append({"type": "input", "block_id": "text-saved" if text else "text",
                    "label": plain(_("Your reply (the requester sees it)")), "element": element})
     return _modal(REPLY, _("Reply to #{number}", number=number), blocks, _("Send"), metadata)
+
+
+def answer_modal(number: int, title: str, question: str, metadata: dict[str, Any]) -> Block:
+    """A consultee's dialog: their view on a request they were asked about, an internal note for its agents."""
+    blocks = [context(f"*#{number}* {escape(shorten(title, 300))}")]
+    if question:
+        blocks.append(context(escape(shorten(question, 1000))))
+    blocks.append({"type": "input", "block_id": "text", "label": plain(_("Your view")),
+                   "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
+                               "max_length": 3000}})
+    blocks.append(context(escape(_("Your answer is an internal note for the desk's agents; the requester does "
+                                   "not see it."))))
+    return _modal(ANSWER, _("Your view on #{number}", number=number), blocks, _("Send my view"), metadata)
 
 
 def assign_modal(number: int, agents: Sequence[tuple[str, str]], metadata: dict[str, Any]) -> Block:

@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from adapters.teams.cards import DIALOG, choice_set, dialog_card, error_block, input_text, text_block
+from adapters.teams.cards import DIALOG, choice_set, dialog_card, error_block, escape, input_text, text_block
 from bot.access import Actor, Level
 from bot.desk import Desk, Origin, title_from_text
+from bot.desk.consultation import ANSWER_ACTION
 from bot.desk.unit import TEXT_MAX, TITLE_MAX
 from bot.errors import DeskError, Duplicate
 from bot.i18n import _
@@ -224,9 +225,33 @@ class CommentDialog:
         return ShowMessage(_("Added to #{number}.", number=number))
 
 
+class AnswerDialog:
+    """A consultee's view on a request they were asked about: an internal note for its agents."""
+
+    name = ANSWER_ACTION
+
+    async def fetch(self, request: DialogRequest) -> DialogAnswer:
+        number = number_of(request.data)
+        asked = await request.desk.consulted(request.actor, number)  # NotFound for anyone not asked, or no longer
+        title = _("Your view on #{number}", number=number)
+        body = [text_block(f"#{number} {escape(asked.title)}", weight="Bolder")]
+        if asked.question:
+            body.append(text_block(escape(asked.question)))
+        body += [*input_text("text", _("Your view"), multiline=True, required=True, max_length=TEXT_MAX),
+                 text_block(_("Your answer is an internal note for the desk's agents; the requester does not see it."),
+                            isSubtle=True)]
+        return ShowCard(title, dialog_card(body, _("Send my view"), {DIALOG: self.name, "number": str(number)}))
+
+    async def submit(self, request: DialogRequest) -> DialogAnswer:
+        number = number_of(request.data)
+        await request.desk.answer_consultation(request.actor, number, text_of(request.data, "text"),
+                                               dedupe_key=request.dedupe_key)
+        return ShowMessage(_("Thank you: your view on #{number} is with the desk's agents.", number=number))
+
+
 def built_in() -> Dialogs:
     """The registry with the channel's own dialogs."""
     dialogs = Dialogs()
-    for dialog in (CreateDialog(), ReplyDialog(), AssignDialog(), CommentDialog()):
+    for dialog in (CreateDialog(), ReplyDialog(), AssignDialog(), CommentDialog(), AnswerDialog()):
         dialogs.register(dialog.name, dialog)
     return dialogs

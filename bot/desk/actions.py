@@ -31,6 +31,7 @@ class Outcome:
     card: Message | None = None
     open_reply: int | None = None  # the adapter should open its Reply dialog for this request
     open_assign: int | None = None  # the adapter should open its Assign dialog for this request
+    open_answer: int | None = None  # the adapter should open its dialog for a consultee's answer on this request
     final: bool = False  # nothing more to do on this card: adapters drop its buttons
 
 
@@ -58,7 +59,8 @@ async def perform(desk: Unit, actor: Actor, name: str, value: str, dedupe_key: s
     return await handler(desk, actor, value, dedupe_key)
 
 
-def _number(value: str) -> int:
+def request_number(value: str) -> int:
+    """The request number a button's value names (refused with a sentence when it names none)."""
     try:
         return int(value.lstrip("#"))
     except ValueError as exc:
@@ -67,7 +69,7 @@ def _number(value: str) -> int:
 
 @action("claim")
 async def _claim(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
-    number = _number(value)
+    number = request_number(value)
     await ownership.claim(desk, actor, number, dedupe_key=dedupe_key)
     card = channel_card(desk, await _zone_of(desk, number), number,
                         lambda: _("Claimed by {name}", name=actor.name))
@@ -76,7 +78,7 @@ async def _claim(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) -
 
 @action("accept")
 async def _accept(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
-    number = _number(value)
+    number = request_number(value)
     await ownership.accept(desk, actor, number, dedupe_key=dedupe_key)
     # Accept is offered in the assignee's own DM: its card is read by the clicker, in their language.
     card = replace(extra_card(desk, number, _("Accepted by {name}", name=actor.name)), language=current().language)
@@ -85,17 +87,17 @@ async def _accept(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) 
 
 @action("assign")
 async def _assign(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
-    return Outcome(_("Choose the agent."), open_assign=_number(value))
+    return Outcome(_("Choose the agent."), open_assign=request_number(value))
 
 
 @action("reply")
 async def _reply(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
-    return Outcome(_("Write your reply."), open_reply=_number(value))
+    return Outcome(_("Write your reply."), open_reply=request_number(value))
 
 
 @action("task_done")
 async def _task_done(desk: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
-    task_id = _number(value.lstrip("Tt"))
+    task_id = request_number(value.lstrip("Tt"))
     await tasks.complete_task(desk, actor, task_id)
     async with desk.sessions() as session:
         row = (await session.execute(select(Task.to_zone, Task.to_agent).where(Task.id == task_id))).first()
@@ -126,8 +128,8 @@ async def _zone_of(desk: Unit, number: int) -> str | None:
 
 
 def _load_feature_actions() -> None:
-    """Import the modules that register actions of their own (approvals, confirmations, surveys)."""
-    for module in ("bot.desk.approvals", "bot.scheduler"):
+    """Import the modules that register actions of their own (approvals, consultation, confirmations, surveys)."""
+    for module in ("bot.desk.approvals", "bot.desk.consultation", "bot.scheduler"):
         try:
             __import__(module)
         except ImportError:

@@ -15,14 +15,15 @@ the request does not exist for them at all. Decision 0018.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import Actor, Level
-from bot.delivery.messages import Message
+from bot.delivery.messages import Button, Message
+from bot.desk.actions import Outcome, action, request_number
 from bot.desk.mailing import queue_mail
 from bot.desk.unit import TEXT_MAX, Tx, Unit
 from bot.errors import DeskError, NotFound
@@ -194,12 +195,26 @@ async def consult(unit: Unit, actor: Actor, number: int, person: str, question: 
                            text="\n".join(lines), link=link, link_label=_("Answer"),
                            extra={"number": number, "consultation": True})
 
+        def asking_in_chat() -> Message:  # mail answers by replying; chat gets a button for a dialog
+            return replace(asking(), buttons=(Button(ANSWER_ACTION, _("Answer here"), str(number), "primary"),))
+
         queued = len(tx.outbox)
-        await tx.to_person(invited.email, asking, number, request.zone_id)
+        await tx.to_person(invited.email, asking_in_chat, number, request.zone_id)
         if len(tx.outbox) == queued:  # not met in any live chat: by mail, when mail goes out
             language = await tx.language_of(invited.email, request.zone_id)
             await queue_mail(tx, invited.email, await tx.say(language, asking), request=request)
         return invited.name
+
+
+ANSWER_ACTION = "consult_answer"
+"""The button on the question in chat that opens the platform's dialog for the answer."""
+
+
+@action(ANSWER_ACTION)
+async def _answer_in_chat(unit: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
+    number = request_number(value)
+    await consulted(unit, actor, number)  # "not found" for anyone not asked, or no longer
+    return Outcome(_("Write your view."), open_answer=number)
 
 
 async def withdraw(unit: Unit, actor: Actor, number: int, person: str, *, dedupe_key: str | None = None) -> str:

@@ -4,8 +4,10 @@ answer is an internal note the agent sees and the requester never does. Withdraw
 
 from __future__ import annotations
 
+import json
+
 from bot.model import Comment
-from tests.slack.conftest import ALEXIS, HANNA, IT_HELP, ZACK, SlackWorld, block_text
+from tests.slack.conftest import ALEXIS, HANNA, IT_HELP, ZACK, SlackWorld, block_text, buttons
 
 
 async def _filed(slack: SlackWorld) -> None:
@@ -93,3 +95,36 @@ async def test_the_colleague_is_asked_in_their_own_language(slack: SlackWorld) -
     assert "Alexis Baker bittet um Ihre Einschätzung zu Anfrage #1: My laptop fan is loud" in dm
     assert "answer 1" in dm
     assert await slack.desk(HANNA, "answer 1 Ja") == "Danke: Ihre Einschätzung zu #1 liegt den Bearbeitern vor."
+
+
+async def test_the_colleague_answers_in_a_dialog_from_the_question_s_button(slack: SlackWorld) -> None:
+    """The question in the DM carries an "Answer here" button: it opens a dialog with the question, and what
+    is sent there is the internal note; once the question is withdrawn the button opens nothing."""
+    await _filed(slack)
+    await slack.desk(ALEXIS, f"consult 1 <@{HANNA}|hanna> Covered by the <policy>?")
+    await slack.deliver()
+    question = slack.posts(f"D{HANNA}")[-1]
+    assert buttons(question["blocks"]) == {"zd:consult_answer": "1"}
+    await slack.click(HANNA, "zd:consult_answer", "1", channel=f"D{HANNA}", message=question,
+                      trigger_id="answer-trigger")
+    assert slack.fake.last("views.open").args["trigger_id"] == "answer-trigger"
+    call = slack.fake.last("views.open").args["view"]
+    view = next(v for v in slack.fake.views.values() if v["blocks"] == call["blocks"])
+    assert view["callback_id"] == "zd:answer" and json.loads(view["private_metadata"])["number"] == 1
+    shown = block_text(view["blocks"])
+    assert "Covered by the &lt;policy&gt;?" in shown and "My laptop fan is loud" in shown  # escaped for mrkdwn
+
+    await slack.submit(HANNA, view, {"text": {"value": {"value": "Yes, under five years."}}})
+    assert slack.fake.last("chat.postEphemeral").args["text"] == "Thank you: your view on #1 is with the desk's agents."
+    assert "Hanna Berg (internal note): Yes, under five years." in await slack.desk(ALEXIS, "show 1")
+    requester = await slack.services.desk.get_request(slack.actor(ZACK), 1)
+    assert all("five years" not in c.body for c in requester.comments)
+
+    await slack.desk(ALEXIS, f"consult 1 -<@{HANNA}|hanna>")
+    opened_before = len(slack.fake.calls_to("views.open"))
+    _, hook = await slack.click(HANNA, "zd:consult_answer", "1", channel=f"D{HANNA}", message=question)
+    assert slack.answer_to(hook) == "Request #1 was not found."
+    assert len(slack.fake.calls_to("views.open")) == opened_before
+    # Someone never asked gets the same answer from a forged click.
+    _, hook = await slack.click(ZACK, "zd:consult_answer", "1", channel=f"D{ZACK}", message=question)
+    assert slack.answer_to(hook) == "Request #1 was not found."
