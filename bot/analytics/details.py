@@ -7,7 +7,7 @@ no team of a private one counts its requests where decision 0002 lets them, but 
 comments here. Each list is computed by the database and capped (`LIMIT`). The two lists walk an index of
 their order, newest first, and stop at the cap (`sla_clocks.breached_at`, `surveys.answered_at`, migration
 0020), instead of sorting every clock or survey of the range: at 100,000 requests a year's breaches took
-310 ms sorted, 20 ms walked.
+310 ms sorted, 2 ms walked.
 
 - **breaches**: SLA targets of requests filed in the range whose clock breached, newest breach first.
 - **comments**: answered surveys in the range with a comment, newest first, with their rating.
@@ -16,8 +16,6 @@ their order, newest first, and stop at the cap (`sla_clocks.breached_at`, `surve
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,7 +31,7 @@ from bot.access import Actor, Level
 from bot.analytics.measures import reading
 from bot.analytics.periods import Periods
 from bot.analytics.query import Query, counted, periods_for, timezone_for, zones_in_view
-from bot.catalog.forms import neutralise
+from bot.catalog.forms import csv_text
 from bot.desk.status import OPEN
 from bot.desk.unit import Unit
 from bot.i18n import N_
@@ -176,9 +174,4 @@ def details_csv(details: Details, table: str) -> str:
     """One of `DETAIL_TABLES` as CSV, every cell neutralised against spreadsheet formulas (titles and
     comments are the requesters' words)."""
     header, rows = DETAIL_TABLES[table]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    for row in rows(details):
-        writer.writerow([neutralise(cell) for cell in row])
-    return out.getvalue()
+    return csv_text(header, rows(details))

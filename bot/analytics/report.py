@@ -10,8 +10,6 @@ the range into periods in the time zone of the zone in view, and runs each figur
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +22,7 @@ from bot.analytics.figures import Attainment, Durations, Satisfaction, Volume
 from bot.analytics.measures import reading
 from bot.analytics.periods import Period, Periods
 from bot.analytics.query import Query, counted, periods_for, timezone_for, zones_in_view
-from bot.catalog.forms import neutralise
+from bot.catalog.forms import csv_text
 from bot.config import Zone
 from bot.desk.unit import Unit
 
@@ -205,12 +203,7 @@ TABLES: dict[str, tuple[list[str], Callable[[Report], list[list[str]]]]] = {
 def csv_table(report: Report, table: str = "summary") -> str:
     """One of `TABLES` as CSV, one row per period, every cell neutralised against spreadsheet formulas."""
     header, rows = TABLES[table]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    for row in rows(report):
-        writer.writerow([neutralise(cell) for cell in row])
-    return out.getvalue()
+    return csv_text(header, rows(report))
 
 
 def _duration_series(rows: list[Durations]) -> dict[str, list[float | None]]:

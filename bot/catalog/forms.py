@@ -477,17 +477,23 @@ def neutralise(cell: str) -> str:
     return "'" + cell if cell.startswith(_DANGEROUS) else cell
 
 
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A whole CSV file as text: the header as given, then the rows, every cell of them `neutralise`d."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([neutralise(cell) for cell in row])
+    return out.getvalue()
+
+
 def answers_csv(form: Form, rows: Sequence[tuple[int, str, str, datetime, Mapping[str, Any]]]) -> str:
     """CSV of a form's answers: one row per request, one column per field, every cell neutralised.
 
     In the form's default language whoever exports it, so every export of a form reads alike."""
     with speaking(form.default_language):
         form = form.localised()
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["request", "title", "requester", "filed_at", *[f.label for f in form.fields]])
-        for number, title, requester, filed_at, values in rows:
-            cells = [str(number), title, requester, filed_at.isoformat()]
-            cells += [answer_text(f.type, values.get(f.id), f) for f in form.fields]
-            writer.writerow([neutralise(c) for c in cells])
-        return out.getvalue()
+        return csv_text(["request", "title", "requester", "filed_at", *[f.label for f in form.fields]],
+                        ([str(number), title, requester, filed_at.isoformat(),
+                          *(answer_text(f.type, values.get(f.id), f) for f in form.fields)]
+                         for number, title, requester, filed_at, values in rows))

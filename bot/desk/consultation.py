@@ -213,7 +213,9 @@ ANSWER_ACTION = "consult_answer"
 @action(ANSWER_ACTION)
 async def _answer_in_chat(unit: Unit, actor: Actor, value: str, dedupe_key: str | None) -> Outcome:
     number = request_number(value)
-    await consulted(unit, actor, number)  # "not found" for anyone not asked, or no longer
+    async with unit.sessions() as session:  # "not found" for anyone not asked, or no longer
+        if not unit.policy.may_read_as_consultee(actor, await _row(session, number, actor.email)):
+            raise NotFound(number)
     return Outcome(_("Write your view."), open_answer=number)
 
 
@@ -277,8 +279,8 @@ async def consulted(unit: Unit, actor: Actor, number: int) -> Consulted:
         mine = await session.execute(select(Comment).where(
             Comment.request_id == number, Comment.public.is_(False), Comment.author_email == actor.email,
             Comment.created_at >= row.invited_at).order_by(Comment.id))
-        files = await session.execute(select(Attachment).where(Attachment.request_id == number,
-                                                               Attachment.public.is_(True)).order_by(Attachment.id))
+        files = await session.execute(select(Attachment).where(Attachment.request_id == number)
+                                      .order_by(Attachment.id))
         zone = unit.config.zone(request.zone_id)
         asker = unit.config.person(row.invited_by)
         return Consulted(
